@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# anyload: one non-recursive Makefile (xdp-tools / libbpf style).
+#   make            library (libanyvi.so/.a, anyvi.pc), BPF object, tools, tests
+#   make test       install missing Debian packages, build, run unit+integration
+#   make demo       install missing Debian packages, build, run the demo
+#   make bench      build and run the latency benchmark (never part of test)
+#   make install PREFIX=/usr/local
+#   V=1             verbose
+
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+VERSION   := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ARCH_INC  := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE \
+              -Iinclude -Isrc -I$(BUILD)/gen -DANYLOAD_VERSION=\"$(VERSION)\" \
+              $(EXTRA_CFLAGS)
+LDLIBS_VI := -lbpf -lelf -lz -lpthread
+
+LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+BPF_SRC   := bpf/anyload_xdp.bpf.c
+BPF_OBJ   := $(BUILD)/gen/anyload_xdp.bpf.o
+BPF_SKEL  := $(BUILD)/gen/anyload_xdp.skel.h
+
+LIB_SO    := $(BUILD)/lib/libanyvi.so
+LIB_A     := $(BUILD)/lib/libanyvi.a
+PC        := $(BUILD)/lib/anyvi.pc
+
+TOOLS     := $(notdir $(wildcard tools/ef*))
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bin/%)
+
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+ITEST_SRCS := $(wildcard tests/integration/*.c)
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+.PHONY: all lib tools tests test demo bench install clean deps
+all: lib tools tests $(BENCH_BINS)
+lib: $(LIB_SO) $(LIB_A) $(PC)
+tools: $(TOOL_BINS)
+tests: $(UNIT_BINS) $(ITEST_BINS)
+
+$(BPF_OBJ): $(BPF_SRC) bpf/filter_shared.h
+	@mkdir -p $(dir $@)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -O2 -g -target bpf -I$(ARCH_INC) -Ibpf -c $< -o $@
+
+$(BPF_SKEL): $(BPF_OBJ)
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name anyload_xdp > $@.tmp && mv $@.tmp $@
+
+# Every library object may include the generated skeleton.
+$(LIB_OBJS): $(BPF_SKEL)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_SO): $(LIB_OBJS) src/vi/libanyvi.map
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,--version-script=src/vi/libanyvi.map \
+	  -Wl,-soname,libanyvi.so.0 -o $@ $(LIB_OBJS) $(LDLIBS_VI) $(LDFLAGS)
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJS)
+
+$(PC): anyvi.pc.in
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Tools, benches and tests link the static library so they run from the
+# build tree without LD_LIBRARY_PATH.
+$(BUILD)/bin/%: tools/%/*.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm
+
+$(BUILD)/bin/%: bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_A) $(wildcard tests/harness/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/harness/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/run.sh $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/demo.sh $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash bench/run.sh $(BUILD)
+
+install: lib tools
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/etherfabric $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libanyvi.so.0
+	ln -sf libanyvi.so.0 $(DESTDIR)$(PREFIX)/lib/libanyvi.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 include/etherfabric/*.h $(DESTDIR)$(PREFIX)/include/etherfabric/
+	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d)
