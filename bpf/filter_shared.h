@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * bpf/filter_shared.h: layout of the maps shared between the XDP filter
+ * program (bpf/anyload_xdp.bpf.c) and the library (src/vi/afxdp_bpf.c).
+ *
+ * One program serves every VI on an interface, of every process. A filter
+ * is a map entry whose value names an XSKMAP slot and the interface queue of
+ * the AF_XDP socket in that slot. Keys hold addresses and ports in network
+ * byte order, exactly as they appear in the frame.
+ */
+#ifndef ANYLOAD_FILTER_SHARED_H
+#define ANYLOAD_FILTER_SHARED_H
+
+#include <linux/types.h>
+
+#define AL_XDP_PROG_NAME   "anyload_xdp"
+#define AL_MAX_SLOTS       64      /* VIs per interface */
+#define AL_MAX_FILTERS     8192    /* entries per filter map */
+#define AL_VLAN_ANY        0xffff  /* eth/ethertype keys: any or no tag */
+
+/* Bumped whenever a map layout changes: a program of another layout on
+ * the interface is treated as foreign. */
+#define AL_LAYOUT_VERSION  1
+
+/* Array maps start zeroed, so an entry is in use only when `valid` is 1. */
+struct al_filter_val {
+  __u32 slot;     /* XSKMAP index of the owning VI */
+  __u16 queue;    /* interface RX queue the owning socket is bound to */
+  __u16 valid;
+};
+
+struct al_ip4_full_key {
+  __u32 laddr_be32;
+  __u32 raddr_be32;
+  __u16 lport_be16;
+  __u16 rport_be16;
+  __u8  proto;
+  __u8  pad[3];
+};
+
+struct al_ip4_local_key {
+  __u32 laddr_be32;   /* 0: any local address */
+  __u16 lport_be16;
+  __u8  proto;
+  __u8  pad;
+};
+
+struct al_ip6_full_key {
+  __u8  laddr[16];
+  __u8  raddr[16];
+  __u16 lport_be16;
+  __u16 rport_be16;
+  __u8  proto;
+  __u8  pad[3];
+};
+
+struct al_ip6_local_key {
+  __u8  laddr[16];
+  __u16 lport_be16;
+  __u8  proto;
+  __u8  pad;
+};
+
+struct al_eth_key {
+  __u8  mac[6];
+  __u16 vlan;         /* VLAN id, or AL_VLAN_ANY */
+};
+
+struct al_ethertype_key {
+  __u16 ethertype_be16;
+  __u16 vlan;         /* VLAN id, or AL_VLAN_ANY */
+};
+
+/* Index of the "special" array map. */
+enum al_special {
+  AL_SPECIAL_UCAST_ALL,
+  AL_SPECIAL_MCAST_ALL,
+  AL_SPECIAL_UCAST_MISMATCH,
+  AL_SPECIAL_BLOCK_KERNEL,
+  AL_SPECIAL_BLOCK_KERNEL_UCAST,
+  AL_SPECIAL_BLOCK_KERNEL_MCAST,
+  AL_SPECIAL_MAX,
+};
+
+/* The interface's own MAC, for the unicast-mismatch filter. */
+struct al_config {
+  __u8  mac[6];
+  __u16 layout_version;
+};
+
+/* Who holds each slot: read and written by the library only, under the
+ * interface's lock file. start_time tells a live owner from a reused pid. */
+struct al_owner {
+  __u32 pid;
+  __u32 queue;
+  __u64 start_time;   /* /proc/<pid>/stat field 22, 0 = slot free */
+};
+
+/* Per-CPU counters of the XDP program. */
+enum al_stat {
+  AL_STAT_RX,             /* frames seen */
+  AL_STAT_REDIRECTED,     /* frames handed to a VI */
+  AL_STAT_PASSED,         /* frames left to the kernel, no filter matched */
+  AL_STAT_WRONG_QUEUE,    /* matched, but arrived on another queue: kernel */
+  AL_STAT_NO_SOCKET,      /* matched, socket gone (owner died): kernel */
+  AL_STAT_BLOCKED,        /* dropped by a block-kernel filter */
+  AL_STAT_MALFORMED,      /* headers too short to parse: kernel */
+  AL_STAT_MAX,
+};
+
+#endif /* ANYLOAD_FILTER_SHARED_H */
