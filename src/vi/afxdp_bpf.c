@@ -28,7 +28,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -219,12 +221,39 @@ static int if_mac(int ifindex, uint8_t mac[6])
   return rc;
 }
 
+/* Drivers whose native XDP is slower than generic XDP for AF_XDP. veth:
+ * native mode turns every skb from the peer into an xdp_buff (a page copy)
+ * and defers it to NAPI; generic mode runs the program on the skb straight
+ * away. Measured on veth, 28-byte UDP ping-pong (eflatency), RTT p50:
+ * native 3.4 us, generic 2.5 us. */
+static int prefers_generic(int ifindex)
+{
+  struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+  struct ifreq ifr;
+  int fd, veth = 0;
+
+  memset(&ifr, 0, sizeof(ifr));
+  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+    return 0;
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  ifr.ifr_data = (void*)&info;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && !strcmp(info.driver, "veth"))
+    veth = 1;
+  close(fd);
+  return veth;
+}
+
 /* Load the program and attach it: native first, generic if the driver
- * has no XDP. UPDATE_IF_NOEXIST: never replace someone's program. */
+ * has no XDP (or is known to be faster in generic mode, see
+ * prefers_generic); ANYLOAD_XDP_MODE=native|generic|auto overrides.
+ * UPDATE_IF_NOEXIST: never replace someone's program. */
 static int attach_new(struct afxdp_xdp* x)
 {
   struct anyload_xdp* skel;
   struct al_config cfg;
+  const char* mode_env;
   uint32_t zero = 0;
   size_t j;
   int rc;
@@ -240,10 +269,18 @@ static int attach_new(struct afxdp_xdp* x)
   if_mac(x->ifindex, cfg.mac);
   bpf_map_update_elem(bpf_map__fd(skel->maps.al_config), &zero, &cfg, 0);
 
-  x->mode = XDP_FLAGS_DRV_MODE;
-  rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(skel->progs.anyload_xdp),
-                      XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-  if (rc == -EOPNOTSUPP || rc == -EINVAL) {
+  mode_env = getenv("ANYLOAD_XDP_MODE");
+  if (!mode_env || !*mode_env || !strcmp(mode_env, "auto"))
+    mode_env = prefers_generic(x->ifindex) ? "generic" : NULL;
+  rc = -EOPNOTSUPP;
+  if (!mode_env || strcmp(mode_env, "generic")) {
+    x->mode = XDP_FLAGS_DRV_MODE;
+    rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(skel->progs.anyload_xdp),
+                        XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
+                        NULL);
+  }
+  if ((rc == -EOPNOTSUPP || rc == -EINVAL) &&
+      !(mode_env && !strcmp(mode_env, "native"))) {
     x->mode = XDP_FLAGS_SKB_MODE;
     rc = bpf_xdp_attach(x->ifindex,
                         bpf_program__fd(skel->progs.anyload_xdp),
