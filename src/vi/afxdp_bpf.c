@@ -298,6 +298,11 @@ static int attach_new(struct afxdp_xdp* x)
     struct bpf_map* m = bpf_object__find_map_by_name(skel->obj,
                                                      map_slots[j].name);
     *map_fd_ref(x, j) = m ? dup(bpf_map__fd(m)) : -1;
+    /* Maps the program never reads (al_owners) are not in its map list:
+     * bind them, so that other processes find every map from the
+     * program, and the maps live exactly as long as it does. */
+    if (m)
+      bpf_prog_bind_map(x->prog_fd, bpf_map__fd(m), NULL);
   }
   anyload_xdp__destroy(skel);
   al_info("attached XDP filter program to ifindex %d (%s mode)",
@@ -351,8 +356,11 @@ static int find_attached(struct afxdp_xdp* x)
           : q.attach_mode == XDP_ATTACHED_HW ? XDP_FLAGS_HW_MODE
           : XDP_FLAGS_SKB_MODE;
   rc = maps_from_prog(x, fd);
-  if (rc < 0 || !layout_ok(x))
+  if (rc < 0 || !layout_ok(x)) {
+    al_debug("ifindex %d: XDP program %u is ours but of another layout",
+             x->ifindex, q.prog_id);
     return -ESTALE;
+  }
   return 1;
 }
 
@@ -456,6 +464,7 @@ int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
   lock_take(x->lock_fd);
 
   rc = find_attached(x);
+  al_debug("ifindex %d: attached program check: %d", ifindex, rc);
   if (rc == -ESTALE) {
     /* Ours, but of another layout or missing maps: replace it if nobody
      * can be using it (every owner dead), else refuse. */

@@ -55,6 +55,8 @@ struct afxdp_counters {
 
 struct afxdp_vi {
   struct vi_common       common;      /* must be first */
+  struct afxdp_vi*       live_next;   /* live_vis list */
+  pid_t                  owner_pid;
   struct afxdp_port*     port;
   int                    fd;
   int                    own_fd;      /* fd is not the port's */
@@ -600,6 +602,57 @@ static void afxdp_fill_ops(ef_vi* vi)
   vi->ops.transmitv_ctpio_fallback = afxdp_transmitv_ctpio_fallback;
 }
 
+/* ---- exit clean-up -------------------------------------------------- */
+
+/* VIs still allocated when the process exits (ef_vi programs often just
+ * return from main) give their filters and XDP slot back at exit, so the
+ * interface is left as it was found. A process killed by a signal cannot
+ * do this; the next VI on the interface reclaims its slot instead. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct afxdp_vi* live_vis;
+
+static void release_live_at_exit(void)
+{
+  struct afxdp_vi* v;
+
+  pthread_mutex_lock(&live_lock);
+  for (v = live_vis; v; v = v->live_next)
+    if (v->owner_pid == getpid() && v->xdp) {
+      afxdp_xdp_close(v->xdp, v->slot);
+      v->xdp = NULL;
+    }
+  live_vis = NULL;
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_add(struct afxdp_vi* v)
+{
+  static int registered;
+
+  pthread_mutex_lock(&live_lock);
+  if (!registered) {
+    atexit(release_live_at_exit);
+    registered = 1;
+  }
+  v->owner_pid = getpid();
+  v->live_next = live_vis;
+  live_vis = v;
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(struct afxdp_vi* v)
+{
+  struct afxdp_vi** pp;
+
+  pthread_mutex_lock(&live_lock);
+  for (pp = &live_vis; *pp; pp = &(*pp)->live_next)
+    if (*pp == v) {
+      *pp = v->live_next;
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+}
+
 /* ---- allocation --------------------------------------------------------- */
 
 static unsigned if_mtu(const char* ifname)
@@ -790,6 +843,7 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   ee.events = EPOLLIN;
   ee.data.fd = v->fd;
   (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
+  live_add(v);
   al_info("VI on %s queue %d: slot %d, %s mode", pd->ifname, queue, v->slot,
           v->port->zerocopy ? "zero-copy" : "copy");
   return queue;
@@ -852,7 +906,9 @@ static int afxdp_vi_free(ef_vi* vi)
   uint32_t i;
 
   (void)afxdp_flush(vi);
-  afxdp_xdp_close(v->xdp, v->slot);
+  live_remove(v);
+  if (v->xdp)
+    afxdp_xdp_close(v->xdp, v->slot);
   (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->fd, NULL);
   afxdp_port_lock(p);
   for (i = 0; i < AFXDP_TX_CHUNKS; i++)
