@@ -859,6 +859,38 @@ static inline void efs_print_anomalies(FILE* f, const struct efs_rx_counts* c)
     fprintf(f, "# unexpected events: %" PRIu64 "\n", c->other);
 }
 
+/* efs_print_vi_stats: the VI's non-zero statistics (ef_vi_stats_query) as
+ * '#' lines; they show drops that no event reports (e.g. the kernel's
+ * ring-full counters). Prints nothing if the library has none. */
+static inline void efs_print_vi_stats(FILE* f, struct efs_vi* v)
+{
+  const ef_vi_stats_layout* l;
+  uint8_t* data;
+  int i;
+  if( ef_vi_stats_query_layout(&v->vi, &l) < 0 || l->evsl_data_size <= 0 )
+    return;
+  data = calloc(1, (size_t) l->evsl_data_size);
+  if( data == NULL )
+    return;
+  if( ef_vi_stats_query(&v->vi, v->dh, data, 0) == 0 ) {
+    for( i = 0; i < l->evsl_fields_num; ++i ) {
+      const ef_vi_stats_field_layout* fl = &l->evsl_fields[i];
+      uint64_t val = 0;
+      if( fl->evsfl_size == 8 )
+        memcpy(&val, data + fl->evsfl_offset, 8);
+      else if( fl->evsfl_size == 4 ) {
+        uint32_t v32;
+        memcpy(&v32, data + fl->evsfl_offset, 4);
+        val = v32;
+      }
+      if( val )
+        fprintf(f, "# %s %s: %" PRIu64 "\n", v->ifname, fl->evsfl_name,
+                val);
+    }
+  }
+  free(data);
+}
+
 /**********************************************************************
  * UDP/IPv4 frames
  **********************************************************************/

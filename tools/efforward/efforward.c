@@ -378,6 +378,11 @@ int main(int argc, char** argv)
   fwd_run(f);
   missing = fwd_drain(f);
 
+  if( !f->cfg.quiet ) {
+    efs_print_vi_stats(stdout, &f->rx);
+    if( f->tx != &f->rx )
+      efs_print_vi_stats(stdout, f->tx);
+  }
   printf("forwarded %" PRIu64 " frames\n", f->frames);
   fflush(stdout);
   efs_print_anomalies(stderr, &f->cnt);

@@ -297,6 +297,8 @@ static int snd_pace(struct snd* s, uint64_t start, uint64_t seq,
   uint64_t due = start + (uint64_t) ((double) seq * 1e9 /
                                      (double) s->cfg.rate);
   uint64_t now;
+  if( due >= end )
+    return -1;
   while( (now = efs_now_ns()) < due ) {
     if( efs_stop || now >= end )
       return -1;
@@ -336,7 +338,8 @@ static int snd_one(struct snd* s, int id, uint64_t seq)
 
 static void snd_run(struct snd* s, uint64_t start)
 {
-  uint64_t end = efs_deadline(s->cfg.timeout);
+  uint64_t end = s->cfg.timeout > 0
+                 ? start + (uint64_t) (s->cfg.timeout * 1e9) : UINT64_MAX;
   uint64_t seq = 0;
   int id;
   s->last_progress_ns = start;

@@ -159,6 +159,12 @@ static void sink_join_groups(struct sink* s)
 static void sink_setup(struct sink* s)
 {
   int i, n_rx;
+  /* The file first: a bad path fails before any VI exists. */
+  if( s->cfg.pcap_path != NULL ) {
+    s->pcap = efs_pcap_open(s->cfg.pcap_path);
+    if( s->pcap == NULL )
+      efs_die("cannot create %s: %s", s->cfg.pcap_path, strerror(errno));
+  }
   efs_vi_open(&s->v, s->cfg.ifname, EF_VI_FLAGS_DEFAULT);
   efs_vi_fix_rx_buffer_len(&s->v);
   n_rx = ef_vi_receive_capacity(&s->v.vi);
@@ -171,11 +177,6 @@ static void sink_setup(struct sink* s)
   for( i = 0; i < s->cfg.n_specs; ++i )
     efs_filter_add_str(&s->v, s->cfg.specs[i]);
   sink_join_groups(s);
-  if( s->cfg.pcap_path != NULL ) {
-    s->pcap = efs_pcap_open(s->cfg.pcap_path);
-    if( s->pcap == NULL )
-      efs_die("cannot create %s: %s", s->cfg.pcap_path, strerror(errno));
-  }
 }
 
 static void sink_print_header(const struct sink* s)
@@ -346,6 +347,8 @@ int main(int argc, char** argv)
     rc = 1;
   }
   s->pcap = NULL;
+  if( !s->cfg.quiet )
+    efs_print_vi_stats(stdout, &s->v);
   printf("received %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64
          " discards, %" PRIu64 " no-desc\n", s->pkts, s->bytes,
          s->cnt.discards, s->cnt.no_desc);
