@@ -645,7 +645,7 @@ static void ping_report(struct lat* l, uint64_t* rtt)
     write_raw(l->cfg.raw_path, rtt, n);
   lat_stats(rtt, n, &s);
   printf("#\tpaylen\tmean\tmin\tmedian\t95%%ile\t99%%ile\t99.9%%ile\tmax\n");
-  printf("\t%" PRIu64 "\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n",
+  printf("%" PRIu64 "\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n",
          l->cfg.paylen, s.mean, s.min, s.median, s.p95, s.p99, s.p999,
          s.max);
   fflush(stdout);
