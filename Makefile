@@ -49,8 +49,19 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all lib tools tests test demo bench install clean deps
-all: lib tools tests $(BENCH_BINS)
+.PHONY: all lib tools tests test demo bench install clean deps FORCE
+all: lib tools tests $(BENCH_BINS) $(BUILD)/test-cflags
+
+# Flags that test scripts use to build their helper programs against this
+# build's library (sanitizer builds need the same -fsanitize flags).
+$(BUILD)/test-cflags: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(EXTRA_CFLAGS)" > $@.tmp && \
+	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
+
+# Sanitizer build: the same tree under $(BUILD)/asan with ASan + UBSan.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
 lib: $(LIB_SO) $(LIB_A) $(PC)
 tools: $(TOOL_BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS)
@@ -114,7 +125,9 @@ deps:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)bash tests/run.sh $(BUILD)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
+	$(Q)SANITIZE_BUILD=$(BUILD)/asan bash tests/run.sh $(BUILD)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -23,6 +23,11 @@
 #                 (names look like unit/vi/test_pd, integration/udp.sh)
 #   TEST_TIMEOUT  seconds per test (default 120)
 #   TEST_LOG_TAIL lines of log shown for a failure (default 30)
+#   SANITIZE_BUILD a second build directory (made with ASan + UBSan): its
+#                 unit tests and the integration scripts run again against
+#                 it, named asan/unit/... and asan/integration/...;
+#                 SANITIZE_TESTS (extended regex) narrows the integration
+#                 scripts that run there (default: all)
 #
 # The last line of output is "N passed, N failed, N skipped". The exit
 # status is 1 if any test failed, else 0.
@@ -167,6 +172,28 @@ if ((${#itests[@]} > 0)); then
 			else
 				run_test "${itests[i]}" "${itests[i + 1]}"
 			fi
+		done
+	fi
+fi
+
+# 4. the same again against the sanitizer build, if there is one.
+if [[ -n "${SANITIZE_BUILD:-}" && -d "$SANITIZE_BUILD" ]]; then
+	SAN=$(cd "$SANITIZE_BUILD" && pwd)
+	SAN_FILTER=${SANITIZE_TESTS:-}
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	while IFS= read -r bin; do
+		name=asan/unit/${bin#"$SAN/tests/unit/"}
+		selected "$name" || continue
+		run_test "$name" "$bin"
+	done < <(find_execs "$SAN/tests/unit")
+	if [[ $(id -u) -eq 0 ]]; then
+		for script in "$TESTS_DIR"/integration/*.sh; do
+			[[ -f "$script" ]] || continue
+			name=asan/integration/$(basename "$script")
+			selected "$name" || continue
+			[[ -z "$SAN_FILTER" || "$name" =~ $SAN_FILTER ]] || continue
+			run_test "$name" env BUILD="$SAN" bash "$script"
 		done
 	fi
 fi

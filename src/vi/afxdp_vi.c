@@ -621,7 +621,7 @@ static void release_live_at_exit(void)
       afxdp_xdp_close(v->xdp, v->slot);
       v->xdp = NULL;
     }
-  live_vis = NULL;
+  /* The list stays: the VIs are still the program's (and reachable). */
   pthread_mutex_unlock(&live_lock);
 }
 
