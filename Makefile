@@ -100,10 +100,10 @@ $(PC): anyvi.pc.in
 
 # Tools, benches and tests link the static library so they run from the
 # build tree without LD_LIBRARY_PATH.
-$(BUILD)/bin/%: tools/%/*.c $(LIB_A)
+$(BUILD)/bin/%: tools/%/*.c $(wildcard tools/common/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm $(LDFLAGS)
 
 $(BUILD)/bin/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)

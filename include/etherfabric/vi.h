@@ -158,6 +158,9 @@ extern int ef_filter_spec_set_user_flag(ef_filter_spec* filter_spec,
                                         uint8_t user_flag, int bitwise_or);
 
 /* Steer the frames matching the spec to this VI and away from the kernel.
+ * multicast_mismatch, port_sniff, tx_port_sniff and user marks/flags are
+ * -EOPNOTSUPP: XDP sees neither the kernel's multicast subscriptions nor
+ * can it hand one frame to both a VI and the kernel.
  * Where several filters match a frame, the most specific wins: full
  * 5-tuple, then local 3-tuple (exact address, then any address), then
  * MAC (+VLAN), then EtherType / IP protocol, then unicast/multicast-all.

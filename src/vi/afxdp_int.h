@@ -26,11 +26,11 @@
 #include <pthread.h>
 
 #define AFXDP_CHUNK_SIZE   4096u
-#define AFXDP_RX_CHUNKS    2048u   /* all in the fill ring when idle */
+#define AFXDP_RX_CHUNKS    4096u   /* all in the fill ring when idle */
 #define AFXDP_TX_CHUNKS    2048u   /* shared by the VIs of a port */
 #define AFXDP_FILL_SIZE    AFXDP_RX_CHUNKS
 #define AFXDP_COMP_SIZE    AFXDP_TX_CHUNKS
-#define AFXDP_RX_RING_SIZE 2048u
+#define AFXDP_RX_RING_SIZE 4096u
 
 struct afxdp_vi;
 

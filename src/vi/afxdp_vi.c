@@ -74,6 +74,10 @@ struct afxdp_vi {
   uint32_t               tx_done_upto;
   uint32_t               tx_evented;
   int                    tx_kick_pending;
+  uint32_t               polls_to_drop_check;
+  int                    drop_check_due;
+  uint64_t               kernel_drops_seen;   /* rx_dropped + rx_ring_full */
+  uint64_t               no_desc_pending;     /* drops not yet reported */
   ef_vi_state            state;
   struct afxdp_counters  c;
   uint64_t               kstats_base[6];
@@ -240,6 +244,10 @@ static int rx_poll(ef_vi* vi, struct afxdp_vi* v, ef_event* evs, int budget)
 
   if (!avail)
     return 0;
+  /* A deep backlog is when the kernel may have had to drop: look at its
+   * counters on this poll (see report_kernel_drops). */
+  if (avail >= AFXDP_RX_RING_SIZE / 2)
+    v->drop_check_due = 1;
   if (vi->rx_prefix_len)
     clock_gettime(CLOCK_REALTIME, &ts);
   afxdp_port_lock(p);
@@ -271,6 +279,45 @@ static int rx_poll(ef_vi* vi, struct afxdp_vi* v, ef_event* evs, int budget)
       recvfrom(v->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
   }
   afxdp_port_unlock(p);
+  return n;
+}
+
+/* Frames the kernel dropped before they reached our RX ring (RX ring or
+ * fill ring full: the program did not keep up) are reported as
+ * RX_NO_DESC_TRUNC events, one per frame, as a NIC reports the frames it
+ * had no descriptor for. Reading the counters is a system call, so it is
+ * done when the RX backlog was deep and otherwise every 4096 polls. */
+static void check_kernel_drops(struct afxdp_vi* v)
+{
+  struct xdp_statistics ks;
+  socklen_t len = sizeof(ks);
+  uint64_t total;
+
+  v->drop_check_due = 0;
+  v->polls_to_drop_check = 4096;
+  if (getsockopt(v->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) < 0)
+    return;
+  total = ks.rx_dropped + ks.rx_ring_full;
+  if (total > v->kernel_drops_seen) {
+    v->no_desc_pending += total - v->kernel_drops_seen;
+    v->c.rx_no_desc += total - v->kernel_drops_seen;
+  }
+  v->kernel_drops_seen = total;
+}
+
+static int report_kernel_drops(ef_vi* vi, struct afxdp_vi* v, ef_event* evs,
+                               int budget)
+{
+  int n = 0;
+
+  if (v->drop_check_due || v->polls_to_drop_check-- == 0)
+    check_kernel_drops(v);
+  while (v->no_desc_pending && n < budget) {
+    evs[n].rx_no_desc_trunc.type = EF_EVENT_TYPE_RX_NO_DESC_TRUNC;
+    evs[n].rx_no_desc_trunc.q_id = vi->vi_i;
+    v->no_desc_pending--;
+    n++;
+  }
   return n;
 }
 
@@ -536,6 +583,8 @@ static int afxdp_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
   /* Keep one slot for TX events when the array allows it. */
   rx_budget = evs_len > 1 ? evs_len - 1 : evs_len;
   n = rx_poll(vi, v, evs, rx_budget);
+  if (n < rx_budget)
+    n += report_kernel_drops(vi, v, evs + n, rx_budget - n);
   if (v->tx_kick_pending)
     kick_tx(v);
   if (v->tx_evented != v->state.txq.added) {
@@ -695,7 +744,7 @@ static int bind_socket(struct afxdp_vi* v, enum ef_vi_flags flags)
 {
   struct afxdp_port* p = v->port;
   struct sockaddr_xdp sxdp;
-  int rc;
+  int rc, tries;
 
   memset(&sxdp, 0, sizeof(sxdp));
   sxdp.sxdp_family = AF_XDP;
@@ -710,14 +759,22 @@ static int bind_socket(struct afxdp_vi* v, enum ef_vi_flags flags)
       return -errno;
     return 0;
   }
-  sxdp.sxdp_flags = XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP;
-  rc = bind(v->fd, (struct sockaddr*)&sxdp, sizeof(sxdp));
-  if (rc == 0) {
-    p->zerocopy = 1;
-  } else if (!(flags & EF_VI_RX_ZEROCOPY) &&
-             (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOTSUP)) {
-    sxdp.sxdp_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+  /* The kernel frees a dead socket's hold on the queue asynchronously
+   * (tens of milliseconds after its process exits): retry EBUSY for up
+   * to a second before calling the queue taken. */
+  for (tries = 0; tries < 100; tries++) {
+    sxdp.sxdp_flags = XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP;
     rc = bind(v->fd, (struct sockaddr*)&sxdp, sizeof(sxdp));
+    if (rc == 0) {
+      p->zerocopy = 1;
+    } else if (!(flags & EF_VI_RX_ZEROCOPY) &&
+               (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOTSUP)) {
+      sxdp.sxdp_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+      rc = bind(v->fd, (struct sockaddr*)&sxdp, sizeof(sxdp));
+    }
+    if (rc == 0 || errno != EBUSY)
+      break;
+    usleep(10000);
   }
   if (rc < 0) {
     rc = -errno;
