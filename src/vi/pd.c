@@ -18,8 +18,10 @@
 int ef_pd_alloc(ef_pd* pd, ef_driver_handle pd_dh, int ifindex,
                 enum ef_pd_flags flags)
 {
+  const struct vi_ops* ops;
   struct vi_pd* p;
   char name[IF_NAMESIZE];
+  int rc;
   (void)pd_dh;
 
   if (!pd || ifindex <= 0 || (flags & ~PD_KNOWN_FLAGS))
@@ -27,11 +29,19 @@ int ef_pd_alloc(ef_pd* pd, ef_driver_handle pd_dh, int ifindex,
   /* Packed stream and vports are hardware features. */
   if (flags & (EF_PD_RX_PACKED_STREAM | EF_PD_VPORT))
     return -EOPNOTSUPP;
-  if (!if_indextoname(ifindex, name))
+  rc = vi_backend_choose(&ops);
+  if (rc < 0)
+    return rc;
+  if (ops && ops->pd_name) {
+    if (ops->pd_name(ifindex, name) < 0)
+      return -ENODEV;
+  } else if (!if_indextoname((unsigned)ifindex, name)) {
     return -ENODEV;
+  }
   p = calloc(1, sizeof(*p));
   if (!p)
     return -ENOMEM;
+  p->ops = ops;
   p->ifindex = ifindex;
   memcpy(p->ifname, name, sizeof(name));
   pthread_mutex_init(&p->lock, NULL);
@@ -49,15 +59,25 @@ int ef_pd_alloc_by_name(ef_pd* pd, ef_driver_handle pd_dh,
                         const char* cluster_or_intf_name,
                         enum ef_pd_flags flags)
 {
-  unsigned ifindex;
+  const struct vi_ops* ops;
+  int ifindex, rc;
 
   if (!cluster_or_intf_name || !*cluster_or_intf_name ||
       strlen(cluster_or_intf_name) >= IF_NAMESIZE)
     return -EINVAL;
-  ifindex = if_nametoindex(cluster_or_intf_name);
-  if (!ifindex)
-    return -ENODEV;
-  return ef_pd_alloc(pd, pd_dh, (int)ifindex, flags);
+  rc = vi_backend_choose(&ops);
+  if (rc < 0)
+    return rc;
+  if (ops && ops->pd_lookup) {
+    rc = ops->pd_lookup(cluster_or_intf_name, &ifindex);
+    if (rc < 0)
+      return rc;
+  } else {
+    ifindex = (int)if_nametoindex(cluster_or_intf_name);
+    if (!ifindex)
+      return -ENODEV;
+  }
+  return ef_pd_alloc(pd, pd_dh, ifindex, flags);
 }
 
 int ef_pd_alloc_with_vport(ef_pd* pd, ef_driver_handle pd_dh,

@@ -30,19 +30,6 @@ static int env_ring_size(const char* name, int req)
   return s && atoi(s) > 0 ? atoi(s) : VI_DEFAULT_RING;
 }
 
-/* The backend for new VIs: ANYLOAD_BACKEND may force one; today only
- * "afxdp" exists. */
-static int pick_backend(const struct vi_ops** out)
-{
-  const char* s = getenv("ANYLOAD_BACKEND");
-  if (!s || !*s || !strcmp(s, "afxdp") || !strcmp(s, "auto")) {
-    *out = &afxdp_ops;
-    return 0;
-  }
-  al_err("ANYLOAD_BACKEND=%s: unknown backend (known: afxdp)", s);
-  return -EINVAL;
-}
-
 int vi_alloc_on_queue(ef_vi* vi, ef_driver_handle vi_dh, struct ef_pd* pd,
                       int queue, int rxq_capacity, int txq_capacity,
                       enum ef_vi_flags flags)
@@ -55,10 +42,8 @@ int vi_alloc_on_queue(ef_vi* vi, ef_driver_handle vi_dh, struct ef_pd* pd,
     return -EINVAL;
   if (rxq_capacity > VI_MAX_RING || txq_capacity > VI_MAX_RING)
     return -EINVAL;
-  rc = pick_backend(&ops);
-  if (rc < 0)
-    return rc;
   p = pd->pd_priv;
+  ops = p->ops ? p->ops : &afxdp_ops;
   rxq_capacity = env_ring_size("EF_VI_RXQ_SIZE", rxq_capacity);
   txq_capacity = env_ring_size("EF_VI_TXQ_SIZE", txq_capacity);
   if (rxq_capacity == 0)
@@ -66,6 +51,12 @@ int vi_alloc_on_queue(ef_vi* vi, ef_driver_handle vi_dh, struct ef_pd* pd,
   if (txq_capacity == 0)
     txq_capacity = 1;
   rc = ops->vi_alloc(vi, vi_dh, p, queue, rxq_capacity, txq_capacity, flags);
+  /* Auto mode: a kernel without AF_XDP (or XDP) gets the next backend. */
+  while (rc < 0 && !p->ops && (ops = vi_backend_fallback(ops, rc))) {
+    al_info("%s: falling back to the %s backend", p->ifname, ops->name);
+    rc = ops->vi_alloc(vi, vi_dh, p, queue, rxq_capacity, txq_capacity,
+                       flags);
+  }
   if (rc < 0)
     return rc;
   pthread_mutex_lock(&p->lock);

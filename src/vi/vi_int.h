@@ -36,8 +36,11 @@ struct vi_region {
   size_t len;          /* 0: slot unused */
 };
 
+struct vi_ops;
+
 /* pd->pd_priv */
 struct vi_pd {
+  const struct vi_ops* ops;       /* backend of the PD's VIs */
   int              ifindex;
   char             ifname[IF_NAMESIZE];
   pthread_mutex_t  lock;          /* regions[] and counts */
@@ -130,6 +133,12 @@ const char* vi_filter_type_name(unsigned type);
 /* The slow-path operations of a backend. Each returns 0 or -errno. */
 struct vi_ops {
   const char* name;
+  /* pd_lookup: resolve an interface name to an index (backends with
+   * interfaces of their own, like the simulated link; NULL: the kernel's
+   * interfaces, if_nametoindex). Returns 0 or -ENODEV. */
+  int  (*pd_lookup)(const char* name, int* ifindex_out);
+  /* pd_name: the name of ifindex (NULL: if_indextoname). */
+  int  (*pd_name)(int ifindex, char name[IF_NAMESIZE]);
   /* vi_alloc: create the VI on `queue` of pd's interface, fill vi->ops. */
   int  (*vi_alloc)(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
                    int queue, int rxq_size, int txq_size,
@@ -147,6 +156,14 @@ struct vi_ops {
 };
 
 extern const struct vi_ops afxdp_ops;
+
+/* vi_backend_choose: the backend that ANYLOAD_BACKEND names (afxdp,
+ * afpacket, sim), or NULL for "auto" (unset): AF_XDP, and AF_PACKET where
+ * the kernel or driver has no XDP. -EINVAL for an unknown name. */
+int vi_backend_choose(const struct vi_ops** out);
+/* vi_backend_fallback: the backend to try when `failed` could not create a
+ * VI with error rc in auto mode, or NULL. */
+const struct vi_ops* vi_backend_fallback(const struct vi_ops* failed, int rc);
 
 /* Every backend's private VI state (ef_vi.vi_priv) starts with this. */
 struct vi_common {

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vi/backend.c: the table of backends and the choice between them. The
+ * ANYLOAD_BACKEND setting forces one; without it (or with "auto") a VI is
+ * made on AF_XDP, and on AF_PACKET where AF_XDP or XDP is missing.
+ */
+#include "vi/vi_int.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct vi_ops* const backends[] = {
+  &afxdp_ops,
+};
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+int vi_backend_choose(const struct vi_ops** out)
+{
+  const char* s = getenv("ANYLOAD_BACKEND");
+  size_t i;
+
+  *out = NULL;
+  if (!s || !*s || !strcmp(s, "auto"))
+    return 0;
+  for (i = 0; i < N_BACKENDS; i++)
+    if (!strcmp(s, backends[i]->name)) {
+      *out = backends[i];
+      return 0;
+    }
+  al_err("ANYLOAD_BACKEND=%s: unknown backend", s);
+  return -EINVAL;
+}
+
+const struct vi_ops* vi_backend_fallback(const struct vi_ops* failed, int rc)
+{
+  size_t i;
+
+  /* Only a missing kernel feature moves us on; other errors are real. */
+  if (rc != -EAFNOSUPPORT && rc != -EOPNOTSUPP && rc != -EPROTONOSUPPORT)
+    return NULL;
+  for (i = 0; i + 1 < N_BACKENDS; i++)
+    if (backends[i] == failed && backends[i + 1]->pd_lookup == NULL)
+      return backends[i + 1];
+  return NULL;
+}
