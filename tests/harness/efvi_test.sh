@@ -22,6 +22,8 @@
 #                         udptool recv both end cleanly on either), wait up
 #                         to SECS (default 5), then SIGKILL; BG_RC is its
 #                         exit status
+#   bg_wait TAG [SECS]    wait up to SECS (default 10) for it to exit by
+#                         itself, then SIGKILL; BG_RC is its exit status
 #   bg_kill9 TAG          SIGKILL it and reap it
 #   count_lines FILE REGEX   number of matching lines (0 if none)
 #   wait_count FILE REGEX N [SECS]  wait until at least N lines match
@@ -174,6 +176,26 @@ bg_stop()
 	fi
 	BG_RC=0
 	wait "$pid" 2>/dev/null || BG_RC=$?
+	unset "BG_PID[$tag]"
+}
+
+bg_wait()
+{
+	local tag=$1 secs=${2:-10} pid i
+
+	pid=${BG_PID[$tag]:-}
+	[[ -n "$pid" ]] || return 0
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "$tag (pid $pid) did not exit in ${secs}s: killing" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	BG_RC=0
+	wait "$pid" 2>/dev/null || BG_RC=$?
+	bg__close_fd "$tag"
 	unset "BG_PID[$tag]"
 }
 

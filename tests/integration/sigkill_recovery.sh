@@ -13,7 +13,10 @@
 #      exactly the datagrams to P, which the kernel socket no longer sees;
 #  (c) when that program exits cleanly, no XDP program remains on the
 #      interface (`ip link` and `bpftool net`) and P's traffic goes to the
-#      kernel socket again.
+#      kernel socket again;
+#  (d) a program restarted at once after a SIGKILL (no pause, as a
+#      supervisor would) allocates its VI, takes the same filter, receives,
+#      and on its clean exit leaves no XDP program behind.
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
@@ -102,5 +105,28 @@ fi
 send K4
 wait_count "$TMPD/kp.out" '^GOT K4-' $N 10 ||
 	fail "(c) kernel socket got $(count_lines "$TMPD/kp.out" '^GOT K4-') of $N after the clean exit"
+wait_count "$TMPD/kp.out" '^GOT K4-' $N 10 || true
+
+log "(d) restart at once after SIGKILL"
+bg_start v3 "$NS_B" "$PROGS/vi_recv" -t 60 "$IF_B"
+bg_wait_line v3 '^READY' 10 || fail "vi_recv 3: $(cat "$TMPD/v3.out" "$TMPD/v3.err")"
+bg_cmd v3 "add 0 udp:$IP_B:$P"
+expect_eq "(d) third program filter_add" "$(field "$BG_REPLY" rc)" 0
+bg_kill9 v3
+bg_start v4 "$NS_B" env ANYLOAD_LOG=2 "$PROGS/vi_recv" -t 60 "$IF_B"
+bg_wait_line v4 '^(READY|ALLOC vi=0 rc=-)' 10 ||
+	fail "vi_recv 4 printed nothing: $(cat "$TMPD/v4.err")"
+expect_eq "(d) ef_vi_alloc_from_pd right after the SIGKILL" \
+	"$(field "$(grep '^ALLOC vi=0' "$TMPD/v4.out")" rc)" 0
+bg_cmd v4 "add 0 udp:$IP_B:$P"
+expect_eq "(d) restarted program adds the filter" "$(field "$BG_REPLY" rc)" 0
+send K5
+wait_count "$TMPD/v4.out" '^RX .*payload=K5-' $N 10 ||
+	fail "(d) restarted VI got $(count_lines "$TMPD/v4.out" '^RX ') of $N"
+bg_stop v4
+expect_eq "(d) restarted program exit status" "$BG_RC" 0
+if xdp_attached; then
+	fail "(d) XDP program still attached: $(ip -n "$NS_B" link show dev "$IF_B")"
+fi
 bg_stop kp
 echo "sigkill_recovery: PASS"
