@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <etherfabric/vi.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,7 +724,17 @@ static int afxdp_stats(ef_vi* vi, uint64_t* vals, int do_reset)
   return 0;
 }
 
+static void afxdp_describe(const ef_vi* vi, char* buf, size_t len)
+{
+  const struct afxdp_vi* v = vi_of(vi);
+  snprintf(buf, len, "%s XDP, %s mode, queue %d",
+           v->xdp && v->xdp->mode == XDP_FLAGS_SKB_MODE ? "generic"
+                                                         : "native",
+           v->port->zerocopy ? "zero-copy" : "copy", v->queue);
+}
+
 const struct vi_ops afxdp_ops = {
+  .describe = afxdp_describe,
   .name = "afxdp",
   .vi_alloc = afxdp_vi_alloc,
   .vi_free = afxdp_vi_free,

@@ -13,6 +13,7 @@
 #include <etherfabric/pd.h>
 #include <etherfabric/pio.h>
 #include <etherfabric/vi.h>
+#include <anyload/vi_ext.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,3 +362,24 @@ int ef_pio_unlink_vi(ef_pio* pio, ef_driver_handle pio_dh, ef_vi* vi,
 { (void)pio; (void)pio_dh; (void)vi; (void)vi_dh; return -EOPNOTSUPP; }
 int ef_pio_memcpy(ef_vi* vi, const void* base, int offset, int len)
 { (void)vi; (void)base; (void)offset; (void)len; return -EOPNOTSUPP; }
+
+/* ---- anyload extensions ----------------------------------------------- */
+
+const char* anyload_vi_backend(const ef_vi* vi)
+{
+  const struct vi_ops* ops = vi_backend(vi);
+  return ops ? ops->name : NULL;
+}
+
+int anyload_vi_describe(const ef_vi* vi, char* buf, size_t len)
+{
+  const struct vi_ops* ops = vi_backend(vi);
+  char detail[128] = "";
+
+  if (!ops || !buf || !len)
+    return -EINVAL;
+  if (ops->describe)
+    ops->describe(vi, detail, sizeof(detail));
+  return snprintf(buf, len, "%s%s%s", ops->name, *detail ? ", " : "",
+                  detail);
+}

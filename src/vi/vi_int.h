@@ -153,6 +153,9 @@ struct vi_ops {
   /* stats: fill vals[] (layout from stats_layout) and reset if asked. */
   const ef_vi_stats_layout* (*stats_layout)(void);
   int  (*stats)(ef_vi* vi, uint64_t* vals, int do_reset);
+  /* describe: a few words on how this VI reaches the network (mode,
+   * queue), for anyload_vi_describe(). */
+  void (*describe)(const ef_vi* vi, char* buf, size_t len);
 };
 
 extern const struct vi_ops afxdp_ops;

@@ -48,6 +48,7 @@
 #include <etherfabric/checksum.h>
 #include <etherfabric/ef_vi.h>
 #include <etherfabric/memreg.h>
+#include <anyload/vi_ext.h>
 #include <etherfabric/pd.h>
 #include <etherfabric/vi.h>
 
@@ -595,6 +596,18 @@ static inline void efs__set_hook(void)
     atexit(efs_cleanup);
     efs__hook_set = 1;
   }
+}
+
+/* efs_print_backend: a "# backend:" header line saying how the VI reaches
+ * the network (anyload_vi_describe), with a label for tools with several
+ * VIs. */
+static inline void efs_print_backend(FILE* f, const char* label,
+                                     const ef_vi* vi)
+{
+  char what[160];
+  if (anyload_vi_describe(vi, what, sizeof(what)) < 0)
+    snprintf(what, sizeof(what), "unknown");
+  fprintf(f, "# %sbackend: %s\n", label, what);
 }
 
 /* efs_vi_open: driver handle, PD and VI on an interface; exits with a

@@ -169,6 +169,8 @@ static void fwd_print_header(const struct fwd* f)
   efs_print_version(stdout);
   printf("# rx interface: %s\n", f->cfg.rx_ifname);
   printf("# tx interface: %s\n", f->cfg.tx_ifname);
+  efs_print_backend(stdout, "rx ", &f->rx.vi);
+  efs_print_backend(stdout, "tx ", &f->tx->vi);
   for( i = 0; i < f->cfg.n_specs; ++i )
     printf("# filter: %s\n", f->cfg.specs[i]);
   fflush(stdout);

@@ -272,6 +272,7 @@ static void lat_print_header(const struct lat* l)
 {
   efs_print_version(stdout);
   printf("# interface: %s\n", l->cfg.ifname);
+  efs_print_backend(stdout, "", &l->v.vi);
   printf("# udp payload len: %" PRIu64 "\n", l->cfg.paylen);
   printf("# iterations: %" PRIu64 "\n", l->cfg.iterations);
   printf("# warmups: %" PRIu64 "\n", l->cfg.warmups);

@@ -203,6 +203,7 @@ static void snd_print_header(const struct snd* s)
   const struct efs_udp_flow* f = &s->flow;
   efs_print_version(stdout);
   printf("# interface: %s\n", s->cfg.ifname);
+  efs_print_backend(stdout, "", &s->v.vi);
   printf("# source: %s:%u %s\n", efs_fmt_ip4(f->saddr_be, ip),
          ntohs(f->sport_be), efs_fmt_mac(f->smac, mac));
   printf("# destination: %s:%u %s\n", efs_fmt_ip4(f->daddr_be, ip),

@@ -184,6 +184,7 @@ static void sink_print_header(const struct sink* s)
   int i;
   efs_print_version(stdout);
   printf("# interface: %s\n", s->cfg.ifname);
+  efs_print_backend(stdout, "", &s->v.vi);
   for( i = 0; i < s->cfg.n_specs; ++i )
     printf("# filter: %s\n", s->cfg.specs[i]);
   fflush(stdout);
