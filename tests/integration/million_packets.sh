@@ -11,7 +11,11 @@
 # length, IPv4/UDP checksums, pattern and order of every frame, and that
 # no RX_DISCARD / RX_NO_DESC_TRUNC event came. Both rings wrap about a
 # thousand times. Sender and receiver are pinned to different CPUs when
-# there are two. Environment: MP_COUNT (default 1000000), MP_RATE.
+# there are two. If the receiver was demonstrably not running for longer
+# than the kernel's RX ring lasts (a busy or noisy machine) and every lost
+# frame was reported as RX_NO_DESC_TRUNC, the run is repeated once; any
+# other loss, and any duplicate, reordering or corruption, fails at once.
+# Environment: MP_COUNT (default 1000000), MP_RATE.
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
@@ -32,25 +36,59 @@ if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
 	pin_tx=(taskset -c 0)
 fi
 
-bg_start rx "$NS_B" "${pin_rx[@]}" "$PROGS/mp" recv "$IF_B" "$IP_B" $P \
-	"$COUNT" $SECS
-bg_wait_line rx '^READY' 10 || fail "receiver: $(cat "$TMPD/rx.out" "$TMPD/rx.err")"
-log "receiver: $(grep '^READY' "$TMPD/rx.out")"
+# attempt: one run. Returns 0 (perfect), 2 (the receiver process did not
+# run for longer than the kernel's RX ring (2048 frames) lasts at RATE, and
+# every lost frame was reported as RX_NO_DESC_TRUNC with nothing else
+# wrong: the machine was overloaded, not the library wrong) or 1 (fail).
+attempt()
+{
+	local rc=0 recv gap k
 
-log "sending $COUNT frames at $RATE/s"
-rc=0
-ns_a "${pin_tx[@]}" "$PROGS/mp" send "$IF_A" "$IP_B" "$MAC_B" $P "$COUNT" \
-	"$RATE" >"$TMPD/tx.out" 2>&1 || rc=$?
-cat "$TMPD/tx.out"
-expect_eq "sender exit status" "$rc" 0
+	bg_start rx "$NS_B" "${pin_rx[@]}" "$PROGS/mp" recv "$IF_B" "$IP_B" $P \
+		"$COUNT" $SECS
+	bg_wait_line rx '^READY' 10 ||
+		fail "receiver: $(cat "$TMPD/rx.out" "$TMPD/rx.err")"
+	log "receiver: $(grep '^READY' "$TMPD/rx.out")"
+	log "sending $COUNT frames at $RATE/s"
+	ns_a "${pin_tx[@]}" "$PROGS/mp" send "$IF_A" "$IP_B" "$MAC_B" $P \
+		"$COUNT" "$RATE" >"$TMPD/tx.out" 2>&1 || rc=$?
+	cat "$TMPD/tx.out"
+	expect_eq "sender exit status" "$rc" 0
+	bg_wait_line rx '^RECV' $((SECS + 5)) || fail "receiver did not finish"
+	bg_wait rx 10
+	cat "$TMPD/rx.out" "$TMPD/rx.err"
+	recv=$(grep '^RECV' "$TMPD/rx.out")
+	if [[ "$(field "$recv" got)" == "$COUNT" && "$BG_RC" == 0 ]]; then
+		for k in lost dup reorder corrupt discard nodesc other; do
+			expect_eq "$k" "$(field "$recv" "$k")" 0
+		done
+		return 0
+	fi
+	gap=$(field "$recv" max_poll_gap_us)
+	if (($(field "$recv" lost) > 0)) &&
+		[[ "$(field "$recv" lost)" == "$(field "$recv" nodesc)" ]] &&
+		(($(field "$recv" dup) + $(field "$recv" reorder) +
+		  $(field "$recv" corrupt) + $(field "$recv" discard) +
+		  $(field "$recv" other) == 0)) &&
+		((gap * RATE >= 2048 * 1000000)); then
+		log "receiver did not run for $gap us (the RX ring lasts $((2048 * 1000000 / RATE)) us at $RATE/s); all $(field "$recv" lost) drops were reported as RX_NO_DESC"
+		return 2
+	fi
+	expect_eq "frames received" "$(field "$recv" got)" "$COUNT"
+	for k in lost dup reorder corrupt discard nodesc other; do
+		expect_eq "$k" "$(field "$recv" "$k")" 0
+	done
+	expect_eq "receiver exit status" "$BG_RC" 0
+	return 1
+}
 
-bg_wait_line rx '^RECV' $((SECS + 5)) || fail "receiver did not finish"
-bg_wait rx 10
-cat "$TMPD/rx.out" "$TMPD/rx.err"
-recv=$(grep '^RECV' "$TMPD/rx.out")
-expect_eq "frames received" "$(field "$recv" got)" "$COUNT"
-for k in lost dup reorder corrupt discard nodesc other; do
-	expect_eq "$k" "$(field "$recv" "$k")" 0
+note=
+for try in 1 2; do
+	rc=0
+	attempt || rc=$?
+	((rc == 0)) && break
+	((rc == 2 && try == 1)) || fail "million_packets failed"
+	log "overloaded machine: running once more"
+	note=", second run"
 done
-expect_eq "receiver exit status" "$BG_RC" 0
-echo "million_packets: PASS ($COUNT frames at $RATE/s)"
+echo "million_packets: PASS ($COUNT frames at $RATE/s$note)"

@@ -18,7 +18,8 @@
  *     after the first, or SECS passed. Checks every frame: length, IPv4
  *     and UDP checksums, payload pattern, and that sequence numbers come
  *     exactly once and in order. Prints "RECV got=.. lost=.. dup=..
- *     reorder=.. corrupt=.. discard=.. nodesc=.. other=.." and the VI's
+ *     reorder=.. corrupt=.. discard=.. nodesc=.. other=.. max_poll_gap_us=.."
+ *     (the longest time between two polls once traffic flowed) and the VI's
  *     non-zero statistics, and exits 0 only if got == COUNT and every
  *     other count is 0.
  */
@@ -182,7 +183,7 @@ static int do_recv(char **argv)
 	struct et_vi t;
 	uint64_t got = 0, lost = 0, dup = 0, reorder = 0, corrupt = 0;
 	uint64_t discard = 0, nodesc = 0, other = 0, expect = 0;
-	int64_t deadline, last = 0;
+	int64_t deadline, last = 0, prev_iter = 0, max_gap = 0;
 	int rc, first_bad_printed = 0;
 
 	rc = et_vi_open(&t, ifname, 0, 4095, -1, 0, 0, &step);
@@ -203,6 +204,12 @@ static int do_recv(char **argv)
 
 		if (now > deadline || (last && now - last > 2000000000))
 			break;
+		/* Longest time between two polls while traffic flows: a
+		 * large one means this process did not run (descheduled,
+		 * preempted), not that the library lost frames. */
+		if (last && now - prev_iter > max_gap)
+			max_gap = now - prev_iter;
+		prev_iter = now;
 		n = ef_eventq_poll(&t.vi, evs, 64);
 		if (n)
 			last = now;
@@ -282,11 +289,12 @@ static int do_recv(char **argv)
 	if (expect < count && got + lost < count)
 		lost += count - expect;
 	printf("RECV got=%llu lost=%llu dup=%llu reorder=%llu corrupt=%llu "
-	       "discard=%llu nodesc=%llu other=%llu\n",
+	       "discard=%llu nodesc=%llu other=%llu max_poll_gap_us=%lld\n",
 	       (unsigned long long)got, (unsigned long long)lost,
 	       (unsigned long long)dup, (unsigned long long)reorder,
 	       (unsigned long long)corrupt, (unsigned long long)discard,
-	       (unsigned long long)nodesc, (unsigned long long)other);
+	       (unsigned long long)nodesc, (unsigned long long)other,
+	       (long long)(max_gap / 1000));
 	print_stats(&t);
 	fflush(stdout);
 	et_vi_close(&t);
