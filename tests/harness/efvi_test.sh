@@ -10,7 +10,9 @@
 #                         exit; skips (77) unless root and the library
 #                         is built; requires python3
 #   itest_build NAME...   compile tests/integration/progs/NAME.c against
-#                         the static library into PROGS/NAME
+#                         the static library into PROGS/NAME, with the
+#                         build's extra flags (BUILD/test-cflags)
+#   itest_sanitized       true for a sanitizer build
 #   bg_start TAG NS CMD...   run CMD in namespace NS in the background,
 #                         stdin from a fifo (fd kept open by us), stdout
 #                         to TMPD/TAG.out, stderr to TMPD/TAG.err; its pid
@@ -83,12 +85,25 @@ itest_init()
 	export REPO BUILD PROGS TMPD
 }
 
+# itest_sanitized: true if BUILD is a sanitizer build (its test-cflags,
+# written by the Makefile, hold -fsanitize flags).
+itest_sanitized()
+{
+	grep -q -- '-fsanitize' "$BUILD/test-cflags" 2>/dev/null
+}
+
 itest_build()
 {
-	local name
+	local name extra=()
 
+	# The build's extra flags (e.g. -fsanitize=...) for compiling and
+	# linking, as its library was built with them.
+	if [[ -s "$BUILD/test-cflags" ]]; then
+		read -r -a extra <"$BUILD/test-cflags" || true
+	fi
 	for name in "$@"; do
 		cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
+			"${extra[@]}" \
 			-I"$REPO/include" -I"$REPO/tests/harness" \
 			-o "$PROGS/$name" "$REPO/tests/integration/progs/$name.c" \
 			"$BUILD/lib/libanyvi.a" -lbpf -lelf -lz -lpthread -lm ||
