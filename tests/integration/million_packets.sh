@@ -13,8 +13,10 @@
 # thousand times. Sender and receiver are pinned to different CPUs when
 # there are two. If the receiver was demonstrably not running for longer
 # than the kernel's RX ring lasts (a busy or noisy machine) and every lost
-# frame was reported as RX_NO_DESC_TRUNC, the run is repeated once; any
-# other loss, and any duplicate, reordering or corruption, fails at once.
+# frame was reported as RX_NO_DESC_TRUNC, the run is repeated (3 runs at
+# most); any other loss, and any duplicate, reordering or corruption,
+# fails at once. The sender never bursts to catch up after being
+# descheduled itself: it moves its schedule instead.
 # Environment: MP_COUNT (default 1000000; 200000 in a sanitizer build),
 # MP_RATE (default 200000; 100000 in a sanitizer build).
 set -euo pipefail
@@ -36,11 +38,14 @@ fi
 P=9500
 # Seconds for the receiver to wait in all: the send time and a margin.
 SECS=$((COUNT / RATE + 15))
-pin_rx=()
-pin_tx=()
+# Both ends at a raised CFS priority (a busy-polling receiver that is
+# descheduled for longer than the RX ring lasts must drop), on their own
+# CPUs when there are two.
+pin_rx=(nice -n -10)
+pin_tx=(nice -n -10)
 if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
-	pin_rx=(taskset -c 1)
-	pin_tx=(taskset -c 0)
+	pin_rx+=(taskset -c 1)
+	pin_tx+=(taskset -c 0)
 fi
 
 # attempt: one run. Returns 0 (perfect), 2 (the receiver process did not
@@ -90,12 +95,12 @@ attempt()
 }
 
 note=
-for try in 1 2; do
+for try in 1 2 3; do
 	rc=0
 	attempt || rc=$?
 	((rc == 0)) && break
-	((rc == 2 && try == 1)) || fail "million_packets failed"
+	((rc == 2 && try < 3)) || fail "million_packets failed"
 	log "overloaded machine: running once more"
-	note=", second run"
+	note=", run $((try + 1))"
 done
 echo "million_packets: PASS ($COUNT frames at $RATE/s$note)"

@@ -5,7 +5,9 @@
  *
  *   mp send IF DSTIP DSTMAC PORT COUNT RATE
  *     sends COUNT frames at RATE frames/s (0: as fast as the ring allows)
- *     from a VI on IF. Frame k has a UDP payload of 18 + k % 64 bytes: k as
+ *     from a VI on IF (if it falls more than 64 frames behind schedule,
+ *     e.g. descheduled, it moves the schedule rather than bursting: the
+ *     count is late_resets). Frame k has a UDP payload of 18 + k % 64 bytes: k as
  *     a big-endian u64, then bytes (k * 7 + i) & 0xff. It never posts more
  *     than the ring's space, reaps completions as it goes, checks that
  *     every completion id is the next one posted (each exactly once, in
@@ -76,6 +78,7 @@ static int do_send(char **argv)
 	uint8_t dmac[6], smac[6];
 	struct et_vi t;
 	uint64_t sent = 0, done = 0, eagain = 0, tx_errors = 0, bad_ids = 0;
+	uint64_t resched = 0;
 	int *fifo, fifo_head = 0, fifo_tail = 0, fifo_n, rc;
 	int64_t start, gap_ns, deadline, end;
 
@@ -126,6 +129,14 @@ static int do_send(char **argv)
 				done++;
 			}
 		}
+		/* Paced means paced: after this process was descheduled,
+		 * drop the missed slots instead of sending them in a burst
+		 * (at most 64 frames late). */
+		if (gap_ns && now - (start + (int64_t)sent * gap_ns) >
+			      64 * gap_ns) {
+			start = now - (int64_t)sent * gap_ns - 64 * gap_ns;
+			resched++;
+		}
 		while (sent < count && posted < 64 &&
 		       (gap_ns == 0 || now >= start + (int64_t)sent * gap_ns) &&
 		       ef_vi_transmit_space(&t.vi) > 0) {
@@ -160,11 +171,12 @@ static int do_send(char **argv)
 	}
 	end = et_now_ns();
 	printf("SENT n=%llu completed=%llu secs=%.3f pps=%.0f eagain=%llu "
-	       "tx_errors=%llu bad_ids=%llu\n", (unsigned long long)sent,
+	       "tx_errors=%llu bad_ids=%llu late_resets=%llu\n",
+	       (unsigned long long)sent,
 	       (unsigned long long)done, (double)(end - start) / 1e9,
 	       (double)sent * 1e9 / (double)(end - start),
 	       (unsigned long long)eagain, (unsigned long long)tx_errors,
-	       (unsigned long long)bad_ids);
+	       (unsigned long long)bad_ids, (unsigned long long)resched);
 	print_stats(&t);
 	fflush(stdout);
 	free(fifo);
