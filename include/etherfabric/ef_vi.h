@@ -577,8 +577,9 @@ ef_vi_inline int ef_vi_transmit_capacity(const ef_vi* vi)
 { return vi->vi_txq.mask; }
 
 /* Queue one frame for transmit, not yet visible to the kernel. Returns 0,
- * -EAGAIN (ring full), -EINVAL (address outside registered memory, or a
- * length of 0 or above the interface's frame limit). */
+ * -EAGAIN (ring full) or -EINVAL (address outside registered memory, or a
+ * length of 0). A frame longer than the interface allows is accepted and
+ * completes with a TX_ERROR event (EF_EVENT_TX_ERROR_2BIG), as on a NIC. */
 extern int ef_vi_transmit_init(ef_vi* vi, ef_addr addr, int bytes,
                                ef_request_id dma_id);
 

@@ -46,29 +46,56 @@
 
 /* ---- locking ---------------------------------------------------------- */
 
-static int lock_open(int ifindex)
+static void lock_path(int ifindex, char path[128])
 {
   struct stat st;
-  char path[128];
-  int fd;
 
   if (stat("/proc/self/ns/net", &st) < 0)
     st.st_ino = 0;
+  snprintf(path, 128, LOCK_DIR "/xdp-%lu-%d.lock", (unsigned long)st.st_ino,
+           ifindex);
+}
+
+static int lock_open(int ifindex)
+{
+  char path[128];
+  int fd;
+
   if (mkdir(LOCK_DIR, 0755) < 0 && errno != EEXIST)
     return -errno;
-  snprintf(path, sizeof(path), LOCK_DIR "/xdp-%lu-%d.lock",
-           (unsigned long)st.st_ino, ifindex);
+  lock_path(ifindex, path);
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return -errno;
   return fd;
 }
 
-static void lock_take(int fd)
+/* lock_take: flock the interface's lock file. The last VI of an interface
+ * unlinks the file (so that dead namespaces leave nothing in /run); a
+ * process that opened the old file before that must not hold a lock that
+ * newcomers cannot see, so it reopens until its file is the one on disk. */
+static void lock_take_fd(int* fdp, int ifindex)
 {
-  while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
-    ;
+  for (;;) {
+    struct stat a, b;
+    char path[128];
+    int fd;
+
+    while (flock(*fdp, LOCK_EX) < 0 && errno == EINTR)
+      ;
+    lock_path(ifindex, path);
+    if (fstat(*fdp, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev)
+      return;
+    fd = lock_open(ifindex);
+    if (fd < 0)
+      return;   /* cannot do better: keep the lock we have */
+    close(*fdp);
+    *fdp = fd;
+  }
 }
+
+#define lock_take(x) lock_take_fd(&(x)->lock_fd, (x)->ifindex)
 
 static void lock_drop(int fd)
 {
@@ -242,7 +269,9 @@ static int prefers_generic(int ifindex)
   if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && !strcmp(info.driver, "veth"))
     veth = 1;
   close(fd);
-  return veth;
+  /* Generic XDP on veth reports every frame as arriving on queue 0, so a
+   * multi-queue veth (VI sets) needs native mode to deliver by queue. */
+  return veth && vi_if_queue_count(ifindex) == 1;
 }
 
 /* Load the program and attach it: native first, generic if the driver
@@ -461,7 +490,7 @@ int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
     free(x);
     return rc;
   }
-  lock_take(x->lock_fd);
+  lock_take(x);
 
   rc = find_attached(x);
   al_debug("ifindex %d: attached program check: %d", ifindex, rc);
@@ -534,12 +563,15 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot)
 {
   int live;
 
-  lock_take(x->lock_fd);
+  lock_take(x);
   drop_slot(x, slot);
   live = reclaim_dead(x);
   if (!live) {
+    char path[128];
     detach(x);
     al_info("detached XDP filter program from ifindex %d", x->ifindex);
+    lock_path(x->ifindex, path);
+    unlink(path);
   }
   lock_drop(x->lock_fd);
   close(x->lock_fd);
@@ -680,7 +712,7 @@ int afxdp_xdp_filter_add(struct afxdp_xdp* x, int slot, int queue,
   rc = filter_key(x, fs, f, &array_idx);
   if (rc < 0)
     return rc;
-  lock_take(x->lock_fd);
+  lock_take(x);
   if (bpf_map_lookup_elem(f->map_fd, f->key, &old) == 0 && old.valid) {
     if (old.slot == (uint32_t)slot) {
       rc = -EEXIST;
@@ -709,7 +741,7 @@ int afxdp_xdp_filter_del(struct afxdp_xdp* x, int slot,
 
   if (!f->used)
     return -EINVAL;
-  lock_take(x->lock_fd);
+  lock_take(x);
   if (bpf_map_lookup_elem(f->map_fd, f->key, &old) < 0 || !old.valid ||
       old.slot != (uint32_t)slot) {
     rc = -ENOENT;

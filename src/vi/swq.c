@@ -17,7 +17,9 @@ int vi_ring_size(int req)
   int size = 64;
   if (req < 0)
     req = VI_DEFAULT_RING;
-  while (size < req + 1 && size < VI_MAX_RING)
+  /* As the original: the ring has `req` entries (rounded up to a power
+   * of two) and holds one less, ef_vi_receive_capacity() = size - 1. */
+  while (size < req && size < VI_MAX_RING)
     size <<= 1;
   return size;
 }

@@ -54,8 +54,8 @@ struct vi_swq {
   ef_vi_state        state;
 };
 
-/* vi_ring_size: a requested capacity (-1: default) as a ring size, a
- * power of two in [64, VI_MAX_RING] with room for capacity + 1. */
+/* vi_ring_size: a requested ring size (-1: default) rounded up to a power
+ * of two in [64, VI_MAX_RING]; the ring holds size - 1 descriptors. */
 int vi_ring_size(int req);
 
 /* vi_swq_init: allocate the rings (rxn, txn powers of two) and point vi's
