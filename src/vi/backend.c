@@ -13,6 +13,7 @@
 
 static const struct vi_ops* const backends[] = {
   &afxdp_ops,
+  &sim_ops,
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -40,8 +41,12 @@ const struct vi_ops* vi_backend_fallback(const struct vi_ops* failed, int rc)
   /* Only a missing kernel feature moves us on; other errors are real. */
   if (rc != -EAFNOSUPPORT && rc != -EOPNOTSUPP && rc != -EPROTONOSUPPORT)
     return NULL;
-  for (i = 0; i + 1 < N_BACKENDS; i++)
-    if (backends[i] == failed && backends[i + 1]->pd_lookup == NULL)
-      return backends[i + 1];
+  for (i = 0; i < N_BACKENDS && backends[i] != failed; i++)
+    ;
+  /* The next backend on kernel interfaces: those with interfaces of their
+   * own (pd_lookup, like sim) are never a fallback, wherever they sit. */
+  for (i++; i < N_BACKENDS; i++)
+    if (backends[i]->pd_lookup == NULL)
+      return backends[i];
   return NULL;
 }

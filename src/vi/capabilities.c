@@ -78,12 +78,20 @@ static unsigned long ring_sizes(void)
 int ef_vi_capabilities_get(ef_driver_handle handle, int ifindex,
                            enum ef_vi_capability cap, unsigned long* value)
 {
+  const struct vi_ops* ops;
   char name[IF_NAMESIZE];
+  int rc;
   (void)handle;
 
   if (!value || (unsigned)cap >= EF_VI_CAP_MAX)
     return -EINVAL;
-  if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, name))
+  rc = vi_backend_choose(&ops);
+  if (rc < 0)
+    return rc;
+  /* A backend with interfaces of its own (sim) knows their indexes. */
+  if (ifindex <= 0 || (ops && ops->pd_name
+                           ? ops->pd_name(ifindex, name) < 0
+                           : !if_indextoname((unsigned)ifindex, name)))
     return -ENODEV;
   switch (cap) {
   case EF_VI_CAP_RX_FILTER_TYPE_UDP_LOCAL:

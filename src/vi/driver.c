@@ -67,12 +67,15 @@ int ef_eventq_wait(ef_vi* vi, ef_driver_handle vi_dh, unsigned current_ptr,
     deadline = now_ns() + (int64_t)timeout->tv_sec * 1000000000 +
                (int64_t)timeout->tv_usec * 1000;
   for (;;) {
-    struct pollfd pfd = { .fd = ops->wait_fd(vi), .events = POLLIN };
+    struct pollfd pfd = { .fd = -1, .events = POLLIN };
     int slice_ms = 1000;
     int rc;
 
     if (ops->has_event(vi))
       return 0;
+    pfd.fd = ops->wait_fd(vi);
+    if (pfd.fd < 0)
+      return pfd.fd;    /* waiting cannot help (sim: virtual clock) */
     if (deadline >= 0) {
       int64_t left = deadline - now_ns();
       if (left <= 0)

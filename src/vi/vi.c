@@ -256,8 +256,12 @@ static int if_ioctl(const ef_vi* vi, unsigned long req, struct ifreq* ifr)
 
 unsigned ef_vi_mtu(ef_vi* vi, ef_driver_handle vi_dh)
 {
+  const struct vi_ops* ops = vi_backend(vi);
   struct ifreq ifr;
+  unsigned mtu;
   (void)vi_dh;
+  if (ops && ops->if_mtu)
+    return ops->if_mtu(vi, &mtu) < 0 ? 0 : mtu + 14;
   if (if_ioctl(vi, SIOCGIFMTU, &ifr) < 0)
     return 0;
   return (unsigned)ifr.ifr_mtu + 14;
@@ -265,11 +269,14 @@ unsigned ef_vi_mtu(ef_vi* vi, ef_driver_handle vi_dh)
 
 int ef_vi_get_mac(ef_vi* vi, ef_driver_handle vi_dh, void* mac_out)
 {
+  const struct vi_ops* ops = vi_backend(vi);
   struct ifreq ifr;
   int rc;
   (void)vi_dh;
   if (!mac_out)
     return -EINVAL;
+  if (ops && ops->if_mac)
+    return ops->if_mac(vi, mac_out);
   rc = if_ioctl(vi, SIOCGIFHWADDR, &ifr);
   if (rc < 0)
     return rc;

@@ -147,7 +147,10 @@ struct vi_ops {
   int  (*filter_add)(ef_vi* vi, const ef_filter_spec* fs, int* id_out);
   int  (*filter_del)(ef_vi* vi, int id);
   int  (*has_event)(const ef_vi* vi);
-  /* wait_fd: the fd to poll for POLLIN while waiting for events. */
+  /* wait_fd: the fd to poll for POLLIN while waiting for events, or a
+   * negative errno that ef_eventq_wait returns at once, when no amount of
+   * waiting can bring an event (the sim backend on its virtual clock:
+   * -ETIMEDOUT). */
   int  (*wait_fd)(const ef_vi* vi);
   int  (*flush)(ef_vi* vi);
   /* stats: fill vals[] (layout from stats_layout) and reset if asked. */
@@ -156,9 +159,14 @@ struct vi_ops {
   /* describe: a few words on how this VI reaches the network (mode,
    * queue), for anyload_vi_describe(). */
   void (*describe)(const ef_vi* vi, char* buf, size_t len);
+  /* if_mtu, if_mac: the interface's MTU and MAC address (backends with
+   * interfaces of their own; NULL: the kernel's, read by ioctl). */
+  int  (*if_mtu)(const ef_vi* vi, unsigned* mtu_out);
+  int  (*if_mac)(const ef_vi* vi, uint8_t mac_out[6]);
 };
 
 extern const struct vi_ops afxdp_ops;
+extern const struct vi_ops sim_ops;
 
 /* vi_backend_choose: the backend that ANYLOAD_BACKEND names (afxdp,
  * afpacket, sim), or NULL for "auto" (unset): AF_XDP, and AF_PACKET where
