@@ -158,7 +158,8 @@ int anyload_sim_link_set_faults(const char* from_if,
  * reorder, duplicate, corrupt, truncate (probabilities 0..1),
  * reorder_distance, loss_mask (a string of 0 and 1, frame i dropped when
  * character i is 1). For the link only: seed, mtu, mac_a and mac_b
- * (xx:xx:xx:xx:xx:xx), pcap (a file path without ',' or ';').
+ * (xx:xx:xx:xx:xx:xx), pcap (a file path without ',', ';' or spaces).
+ * Spaces are allowed around ';' only.
  * Example: "simA-simB:latency_us=10,loss=0.01,seed=7;simC-simD".
  * All links are created or none: on an error nothing is left behind.
  * Returns 0, or -EINVAL (syntax or value; a message on stderr names the

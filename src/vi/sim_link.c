@@ -1147,7 +1147,8 @@ static int parse_link(struct parser* ps, struct spec_link* sl)
       return parse_error(ps, k, "key=value expected");
     v = eq + 1;
     ps->p = v;
-    while (*ps->p && *ps->p != ',' && *ps->p != ';')
+    while (*ps->p && *ps->p != ',' && *ps->p != ';' &&
+           !isspace((unsigned char)*ps->p))
       ps->p++;
     rc = parse_option(ps, sl, k, (size_t)(eq - k), v, (size_t)(ps->p - v),
                       dirmask);
