@@ -206,6 +206,14 @@ int64_t anyload_sim_clock_now(void);
 /* anyload_sim_clock_is_virtual: 1 if the virtual clock is in use, else 0. */
 int anyload_sim_clock_is_virtual(void);
 
+/* anyload_sim_next_event: the time of the next thing the links will do on
+ * their own: a frame arriving, or a pushed transmit completing (leaving
+ * its sender); INT64_MAX if nothing is in progress. A discrete-event test
+ * moves the virtual clock to the earlier of this and its own next
+ * deadline, then polls. Frames that have already arrived but that no VI
+ * has polled yet count too (their arrival time is in the past). */
+int64_t anyload_sim_next_event(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -180,4 +180,8 @@ struct sim_link* sim_link_by_name(const char* name, int* end_out);
  * transmits still in progress complete at `now`. */
 void sim_vi_clock_changed(struct sim_if* ifp, int64_t now, int rebase);
 
+/* sim_vi_next_tx: when the next transmit of a VI of ifp completes (its
+ * frame leaves the sender), or SIM_NEVER (caller holds the link's lock). */
+int64_t sim_vi_next_tx(const struct sim_if* ifp);
+
 #endif /* ANYLOAD_VI_SIM_INT_H */

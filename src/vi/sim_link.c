@@ -889,6 +889,28 @@ int anyload_sim_clock_is_virtual(void)
   return sim_clock_virtual();
 }
 
+int64_t anyload_sim_next_event(void)
+{
+  struct sim_link* l;
+  int64_t t = INT64_MAX, x;
+  int e;
+
+  reg_enter();
+  pthread_mutex_lock(&reg.lock);
+  for (l = reg.links; l; l = l->next) {
+    pthread_mutex_lock(&l->lock);
+    for (e = 0; e < 2; e++) {
+      x = sim_link_next_arrival(l, e);
+      t = x < t ? x : t;
+      x = sim_vi_next_tx(&l->ifs[e]);
+      t = x < t ? x : t;
+    }
+    pthread_mutex_unlock(&l->lock);
+  }
+  pthread_mutex_unlock(&reg.lock);
+  return t;
+}
+
 /* ---- the ANYLOAD_SIM_LINKS syntax ---------------------------------------- */
 
 struct spec_link {

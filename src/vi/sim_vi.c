@@ -366,6 +366,25 @@ static void rearm_all(struct sim_if* ifp, int64_t now)
     rearm(v, now);
 }
 
+int64_t sim_vi_next_tx(const struct sim_if* ifp)
+{
+  const struct sim_vi* v;
+  int64_t t = SIM_NEVER;
+
+  for (v = ifp->vis; v; v = v->next) {
+    const struct vi_swq* q = &v->q;
+    uint32_t i;
+    /* The first transmit still in progress (pushed, not done) decides. */
+    for (i = q->tx_done_upto; i != q->state.txq.added; i++)
+      if (q->tx_state[i & q->tx_mask] == VI_TXS_PENDING) {
+        if (v->tx_done_ns[i & q->tx_mask] < t)
+          t = v->tx_done_ns[i & q->tx_mask];
+        break;
+      }
+  }
+  return t;
+}
+
 void sim_vi_clock_changed(struct sim_if* ifp, int64_t now, int rebase)
 {
   struct sim_vi* v;
@@ -395,22 +414,28 @@ static int sim_transmitv_init(ef_vi* vi, const ef_iovec* iov, int iovcnt,
   total = vi_tx_slot_begin(vi, &v->q, iov, iovcnt);
   if (total < 0)
     return total;
+  /* The ring's state is read by other threads (a peer's push re-arms this
+   * VI's timer, a clock change re-bases it): change it under the lock. */
   if ((uint32_t)total > v->max_frame) {
     /* Too big for the link: the NIC way is a TX_ERROR event. */
+    pthread_mutex_lock(&v->link->lock);
     v->q.c.tx_error_2big++;
     vi_tx_slot_add(&v->q, id, VI_TXS_ERROR);
+    pthread_mutex_unlock(&v->link->lock);
     return 0;
   }
   f = sim_frame_alloc((uint32_t)total);
   if (!f)
     return -ENOMEM;
   vi_tx_gather(v->common.pd, iov, iovcnt, (char*)f->data);
+  pthread_mutex_lock(&v->link->lock);
   f->slot = v->q.state.txq.added;
   v->tx_done_ns[f->slot & v->q.tx_mask] = SIM_NEVER;
   sim_fifo_push(&v->staged, f);
   v->q.c.tx_frames++;
   v->q.c.tx_bytes += (uint64_t)total;
   vi_tx_slot_add(&v->q, id, VI_TXS_PENDING);
+  pthread_mutex_unlock(&v->link->lock);
   return 0;
 }
 

@@ -272,6 +272,7 @@ static void test_sim_link_latency_virtual(void)
   send1(l, 1, 99, 100);
   CHECK(sim_link_next_arrival(l, 1), ==, t0 + 5 * MS);
   CHECK(sim_link_next_arrival(l, 0), ==, t0 + 2 * MS);
+  CHECK(anyload_sim_next_event(), ==, t0 + 2 * MS);
 
   CHECK(anyload_sim_clock_advance(2 * MS - 1), ==, 0);
   CHECK_PTR(pop1(l, 0), ==, NULL);
@@ -289,6 +290,7 @@ static void test_sim_link_latency_virtual(void)
   for (i = 0; i < 10; i++)
     CHECK(seqs[i], ==, i);
   CHECK(sim_link_next_arrival(l, 1), ==, SIM_NEVER);
+  CHECK(anyload_sim_next_event(), ==, INT64_MAX);
   CHECK(anyload_sim_link_destroy("latA"), ==, 0);
 }
 

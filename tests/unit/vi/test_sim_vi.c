@@ -26,6 +26,8 @@
 #include <etherfabric/pd.h>
 #include <etherfabric/vi.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -723,6 +725,9 @@ static void test_sim_vi_rate_completions(void)
   CHECK(tx_drain(&a, &next), ==, 0);
   CHECK(ef_vi_flush(&a.vi, a.dh), ==, -ETIMEDOUT);   /* time must pass */
   for (i = 0; i < 3; i++) {
+    /* The next thing to happen: frame i leaves A (and, with no latency,
+     * reaches B) 1 ms after the previous one. */
+    CHECK(anyload_sim_next_event(), ==, anyload_sim_clock_now() + MS);
     CHECK(anyload_sim_clock_advance(MS - 1), ==, 0);
     CHECK(tx_drain(&a, &next), ==, 0);
     CHECK(anyload_sim_clock_advance(1), ==, 0);
@@ -731,6 +736,7 @@ static void test_sim_vi_rate_completions(void)
     CHECK(seqs[0], ==, i);
   }
   CHECK(ef_vi_flush(&a.vi, a.dh), ==, 0);
+  CHECK(anyload_sim_next_event(), ==, INT64_MAX);
   ep_close(&a);
   ep_close(&b);
   CHECK(anyload_sim_link_destroy("rcA"), ==, 0);
@@ -813,6 +819,84 @@ static void test_sim_vi_wait_real_clock(void)
   vclock();
 }
 
+/* A sender thread and a receiver thread that sleeps in ef_eventq_wait: the
+ * sender's push must wake it. The sender keeps at most WINDOW frames
+ * unreceived, so nothing is dropped whatever the scheduling. */
+enum { THR_N = 20000, THR_WINDOW = 256 };
+
+struct thr {
+  struct ep a, b;
+  uint32_t  received;       /* atomic */
+  int       failed;         /* atomic */
+};
+
+static void* thr_recv(void* arg)
+{
+  struct thr* t = arg;
+  struct timeval tv = { 5, 0 };
+  ef_event evs[16];
+  uint32_t got = 0;
+  int i, n;
+
+  ep_refill(&t->b);
+  while (got < THR_N) {
+    n = ef_eventq_poll(&t->b.vi, evs, 16);
+    for (i = 0; i < n; i++) {
+      uint32_t seq = raw_seq(ep_buf(&t->b,
+                                    (unsigned)EF_EVENT_RX_RQ_ID(evs[i])));
+      if (EF_EVENT_TYPE(evs[i]) != EF_EVENT_TYPE_RX || seq != got) {
+        __atomic_store_n(&t->failed, 1, __ATOMIC_RELEASE);
+        return NULL;
+      }
+      got++;
+    }
+    if (n) {
+      __atomic_store_n(&t->received, got, __ATOMIC_RELEASE);
+      ep_refill(&t->b);
+    } else if (ef_eventq_wait(&t->b.vi, t->b.dh, 0, &tv) < 0) {
+      __atomic_store_n(&t->failed, 2, __ATOMIC_RELEASE);
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static void test_sim_vi_threads(void)
+{
+  static struct thr t;
+  ef_request_id next = 0;
+  pthread_t th;
+  uint32_t sent = 0;
+
+  CHECK(anyload_sim_clock_real(), ==, 0);
+  memset(&t, 0, sizeof(t));
+  CHECK(anyload_sim_link_create("thA", "thB", NULL), ==, 0);
+  ep_open(&t.a, "thA", 512, 64);
+  ep_open(&t.b, "thB", 512, 512);
+  CHECK(pthread_create(&th, NULL, thr_recv, &t), ==, 0);
+  while (sent < THR_N && !__atomic_load_n(&t.failed, __ATOMIC_ACQUIRE)) {
+    uint32_t rx = __atomic_load_n(&t.received, __ATOMIC_ACQUIRE);
+    if (sent - rx < THR_WINDOW && ef_vi_transmit_space(&t.a.vi) > 0) {
+      unsigned i = sent % 64;
+      mk_raw(ep_buf(&t.a, i), sent, 64);
+      if (ef_vi_transmit(&t.a.vi, ep_addr(&t.a, i), 64, (int)sent) == 0)
+        sent++;
+    } else {
+      sched_yield();
+    }
+    tx_drain(&t.a, &next);
+  }
+  CHECK(pthread_join(th, NULL), ==, 0);
+  CHECK(t.failed, ==, 0);
+  CHECK(t.received, ==, THR_N);
+  tx_drain(&t.a, &next);
+  CHECK(next, ==, THR_N);
+  ep_close(&t.a);
+  ep_close(&t.b);
+  CHECK(anyload_sim_link_destroy("thA"), ==, 0);
+  vclock();
+}
+
 /* The child half of test_sim_vi_env: run in a fresh process (exec of this
  * program) with ANYLOAD_SIM_LINKS set, since it is read once per process.
  * Run without SIM_ENV_EXPECT it has nothing to do. */
@@ -891,6 +975,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_sim_vi_rate_completions),
   UNIT_TEST(test_sim_vi_loss_mask),
   UNIT_TEST(test_sim_vi_wait_real_clock),
+  UNIT_TEST(test_sim_vi_threads),
   UNIT_TEST(test_sim_vi_env),
   UNIT_TEST(test_sim_vi_env_child),
 };
