@@ -145,6 +145,8 @@ install: lib tools
 	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 0644 include/etherfabric/*.h $(DESTDIR)$(PREFIX)/include/etherfabric/
+	install -d $(DESTDIR)$(PREFIX)/include/anyload
+	install -m 0644 include/anyload/*.h $(DESTDIR)$(PREFIX)/include/anyload/
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 
 clean:

@@ -21,7 +21,9 @@ struct timeval;
 
 /* Block until the VI's event queue is non-empty or the timeout (NULL or
  * zero: wait forever) passes. Returns 0, -ETIMEDOUT, -EINTR (a signal
- * arrived) or -EINVAL. An event is likely but not certain on return. */
+ * arrived) or -EINVAL. An event is likely but not certain on return.
+ * anyload: on a simulated link using the virtual clock (anyload/sim.h),
+ * waiting cannot make time pass: -ETIMEDOUT at once if nothing is ready. */
 extern int ef_eventq_wait(ef_vi* vi, ef_driver_handle vi_dh,
                           unsigned current_ptr,
                           const struct timeval* timeout);

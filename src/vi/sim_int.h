@@ -102,7 +102,7 @@ int64_t sim_now(void);
 /* sim_clock_virtual: non-zero while the virtual clock is in use. */
 int sim_clock_virtual(void);
 
-/* ---- frames -------------------------------------------------------------- */
+/* ---- frames ------------------------------------------------------------ */
 
 /* sim_frame_alloc: a frame with room for len bytes (len set), or NULL. */
 struct sim_frame* sim_frame_alloc(uint32_t len);
@@ -154,7 +154,7 @@ struct sim_frame* sim_link_pop(struct sim_link* l, int to_end, int64_t now);
  * SIM_NEVER if none is in flight. */
 int64_t sim_link_next_arrival(const struct sim_link* l, int to_end);
 
-/* ---- registry (sim_link.c) ------------------------------------------- */
+/* ---- registry (sim_link.c) --------------------------------------------- */
 
 /* sim_if_find_name / sim_if_find_index: the vi_ops pd_lookup and pd_name
  * of the sim backend. Return 0, -ENODEV, or -EINVAL when the

@@ -55,7 +55,7 @@ static int reg_enter(void)
   return reg.env_rc;
 }
 
-/* ---- clock ------------------------------------------------------------ */
+/* ---- clock ------------------------------------------------------------- */
 
 static int64_t mono_ns(void)
 {
@@ -76,7 +76,7 @@ int sim_clock_virtual(void)
   return __atomic_load_n(&reg.virt, __ATOMIC_ACQUIRE);
 }
 
-/* ---- random streams ------------------------------------------------------ */
+/* ---- random streams ---------------------------------------------------- */
 
 /* splitmix64 (Steele, Lea, Flood 2014) turns a seed into the xoshiro256**
  * state (Blackman, Vigna 2018), as the xoshiro authors advise. */
@@ -131,7 +131,7 @@ enum {
   R_DRAWS
 };
 
-/* ---- frames -------------------------------------------------------------- */
+/* ---- frames ------------------------------------------------------------ */
 
 struct sim_frame* sim_frame_alloc(uint32_t len)
 {
@@ -150,7 +150,7 @@ void sim_fifo_clear(struct sim_fifo* q)
     sim_frame_free(f);
 }
 
-/* ---- pcap ----------------------------------------------------------------- */
+/* ---- pcap -------------------------------------------------------------- */
 
 /* Classic pcap with nanosecond timestamps (magic 0xa1b23c4d), in host byte
  * order, which readers recognise from the magic. */
@@ -183,7 +183,7 @@ static void pcap_record(FILE* fp, const struct sim_frame* f)
   (void)fflush(fp);
 }
 
-/* ---- a direction -------------------------------------------------------- */
+/* ---- a direction ------------------------------------------------------- */
 
 static int prob_ok(double p)
 {
@@ -202,7 +202,8 @@ static int dir_cfg_check(const struct anyload_sim_dir_config* c)
 }
 
 /* dir_set_cfg: take a checked configuration, with a copy of its mask. */
-static int dir_set_cfg(struct sim_dir* d, const struct anyload_sim_dir_config* c)
+static int dir_set_cfg(struct sim_dir* d,
+                       const struct anyload_sim_dir_config* c)
 {
   uint8_t* mask = NULL;
   size_t bytes = ((size_t)c->loss_mask_bits + 7) / 8;
@@ -425,7 +426,7 @@ int64_t sim_link_next_arrival(const struct sim_link* l, int to_end)
   return SIM_NEVER;
 }
 
-/* ---- registry ------------------------------------------------------------ */
+/* ---- registry ---------------------------------------------------------- */
 
 /* Locally administered MAC from the interface name (FNV-1a), so a name
  * always gets the same address whatever the order of creation. */
@@ -911,7 +912,7 @@ int64_t anyload_sim_next_event(void)
   return t;
 }
 
-/* ---- the ANYLOAD_SIM_LINKS syntax ---------------------------------------- */
+/* ---- the ANYLOAD_SIM_LINKS syntax -------------------------------------- */
 
 struct spec_link {
   char     a[IF_NAMESIZE], b[IF_NAMESIZE];

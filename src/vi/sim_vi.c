@@ -28,6 +28,9 @@
  * no filters on an interface of its own thus receives everything, which is
  * what a test of a stack wants.
  *
+ * RX timestamps (EF_VI_RX_TIMESTAMPS) are the frame's arrival time on the
+ * link: on the virtual clock exactly, else as CLOCK_REALTIME.
+ *
  * Waiting: each VI has a timerfd (CLOCK_MONOTONIC, in its driver handle's
  * epoll set) armed for its next event: the next arrival on its interface
  * or the next transmit completion, or at once when an event is ready. On
@@ -95,7 +98,7 @@ static inline struct sim_vi* vi_of(const ef_vi* vi)
   return (struct sim_vi*)vi->vi_priv;
 }
 
-/* ---- steering -------------------------------------------------------- */
+/* ---- steering ---------------------------------------------------------- */
 
 /* What the filters look at in a frame. */
 struct sim_pkt {
@@ -402,7 +405,7 @@ void sim_vi_clock_changed(struct sim_if* ifp, int64_t now, int rebase)
   }
 }
 
-/* ---- transmit ------------------------------------------------------------ */
+/* ---- transmit ---------------------------------------------------------- */
 
 static int sim_transmitv_init(ef_vi* vi, const ef_iovec* iov, int iovcnt,
                               ef_request_id id)
@@ -481,7 +484,7 @@ static int sim_transmit(ef_vi* vi, ef_addr base, int len, ef_request_id id)
   return sim_transmitv(vi, &iov, 1, id);
 }
 
-/* ---- receive ring and event queue --------------------------------------- */
+/* ---- receive ring and event queue -------------------------------------- */
 
 static int sim_receive_init(ef_vi* vi, ef_addr addr, ef_request_id id)
 {
@@ -567,7 +570,7 @@ static void sim_fill_ops(ef_vi* vi)
   vi->ops.eventq_poll = sim_eventq_poll;
 }
 
-/* ---- allocation ---------------------------------------------------------- */
+/* ---- allocation -------------------------------------------------------- */
 
 static void sim_vi_destroy(struct sim_vi* v)
 {
@@ -700,7 +703,7 @@ static int sim_flush(ef_vi* vi)
   return 0;
 }
 
-/* ---- filters, events, stats ------------------------------------------ */
+/* ---- filters, events, stats -------------------------------------------- */
 
 static int filter_decode(const ef_filter_spec* fs, struct sim_filter* f)
 {

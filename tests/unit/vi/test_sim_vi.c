@@ -39,7 +39,7 @@
 #define MS  1000000ll
 #define BUF 2048
 
-/* ---- fixture ------------------------------------------------------------ */
+/* ---- fixture ----------------------------------------------------------- */
 
 static int64_t vclock(void)
 {
@@ -120,7 +120,7 @@ static struct anyload_sim_config* cfg_default(struct anyload_sim_config* c)
   return c;
 }
 
-/* ---- frames -------------------------------------------------------------- */
+/* ---- frames ------------------------------------------------------------ */
 
 static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0x0b };
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a };
@@ -228,7 +228,7 @@ static int tx_drain(struct ep* e, ef_request_id* next)
   return done;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ------------------------------------------------------------- */
 
 static void test_sim_vi_names_mtu_mac(void)
 {
