@@ -41,6 +41,13 @@
  * background. Links live in the calling process only (no shared memory
  * between processes).
  *
+ * Filters on a sim interface steer as on AF_XDP (most specific first, see
+ * ef_vi_filter_add), but there is no kernel: the frames that no filter
+ * claims go to the oldest VI of the interface that has no filters at all,
+ * which stands in for the kernel (unless a block-kernel filter is set), or
+ * else are dropped and counted as `unclaimed`. A lone VI with no filters
+ * thus receives everything its interface receives.
+ *
  * Unmodified programs: ANYLOAD_SIM_LINKS holds links in the syntax of
  * anyload_sim_links_add() and is read at the first use of a sim interface
  * or of any function here; a bad setting makes every sim interface lookup

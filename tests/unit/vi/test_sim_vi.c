@@ -542,7 +542,7 @@ static void test_sim_vi_filters(void)
   struct anyload_sim_stats st;
   struct ep a, v1, v2, v3;
   ef_filter_spec fs;
-  ef_filter_cookie c1, c2;
+  ef_filter_cookie c1, c2, c3;
   uint32_t seqs[16];
   unsigned len;
   uint32_t local_ip, remote_ip;
@@ -625,11 +625,34 @@ static void test_sim_vi_filters(void)
   /* Unicast-all on v2 now takes what has no better match. */
   ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
   CHECK(ef_filter_spec_set_unicast_all(&fs), ==, 0);
-  CHECK(ef_vi_filter_add(&v2.vi, v2.dh, &fs, NULL), ==, 0);
+  CHECK(ef_vi_filter_add(&v2.vi, v2.dh, &fs, &c3), ==, 0);
   SEND_UDP(mac_b, 6001, "198.18.1.2", 5000, 9);
   CHECK(rx_seqs(&v1, seqs, 16, 42), ==, 0);
   CHECK(rx_seqs(&v2, seqs, 16, 42), ==, 1);
   CHECK(seqs[0], ==, 9);
+  CHECK(ef_vi_filter_del(&v2.vi, v2.dh, &c3), ==, 0);
+
+  /* Block-kernel (unicast) on v2 drops the unicast frames that would go
+   * to the default VI v1; a MAC filter on v1 still gets its frames. */
+  ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
+  CHECK(ef_filter_spec_set_block_kernel_unicast(&fs), ==, 0);
+  CHECK(ef_vi_filter_add(&v2.vi, v2.dh, &fs, NULL), ==, 0);
+  SEND_UDP(mac_b, 6000, "198.18.1.2", 5001, 10);
+  CHECK(rx_seqs(&v1, seqs, 16, 42), ==, 0);
+  CHECK(rx_seqs(&v2, seqs, 16, 42), ==, 0);
+  CHECK(anyload_sim_link_stats("fiA", &st, 0), ==, 0);
+  CHECK(st.unclaimed, ==, 2);
+  ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
+  CHECK(ef_filter_spec_set_eth_local(&fs, EF_FILTER_VLAN_ID_ANY, mac_b), ==,
+        0);
+  CHECK(ef_vi_filter_add(&v1.vi, v1.dh, &fs, NULL), ==, 0);
+  mk_raw(ep_buf(&a, 1), 11, 60);
+  CHECK(ef_vi_transmit(&a.vi, ep_addr(&a, 1), 60, 11), ==, 0);
+  SEND_UDP(mac_b, 6000, "198.18.1.2", 5000, 12);    /* v2: full wins */
+  CHECK(rx_seqs(&v1, seqs, 16, 14), ==, 1);
+  CHECK(seqs[0], ==, 11);
+  CHECK(rx_seqs(&v2, seqs, 16, 42), ==, 1);
+  CHECK(seqs[0], ==, 12);
   CHECK(rx_seqs(&a, seqs, 16, 42), ==, 0);   /* TX completions only */
 #undef SEND_UDP
 
