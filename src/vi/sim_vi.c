@@ -49,6 +49,7 @@
 #include <errno.h>
 #include <etherfabric/vi.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -878,6 +879,16 @@ static int sim_if_mac(const ef_vi* vi, uint8_t mac_out[6])
   return 0;
 }
 
+static void sim_describe(const ef_vi* vi, char* buf, size_t len)
+{
+  const struct sim_vi* v = vi_of(vi);
+  const struct sim_link* l = v->link;
+
+  /* The names never change while the VI exists. */
+  snprintf(buf, len, "link %s-%s, %s clock", l->ifs[0].name, l->ifs[1].name,
+           sim_clock_virtual() ? "virtual" : "real");
+}
+
 #define SIM_STAT(name, field)                                            \
   { (char*)name, (int)offsetof(struct vi_counters, field),               \
     (int)sizeof(uint64_t) }
@@ -933,6 +944,7 @@ const struct vi_ops sim_ops = {
   .flush = sim_flush,
   .stats_layout = sim_stats_layout,
   .stats = sim_stats,
+  .describe = sim_describe,
   .if_mtu = sim_if_mtu,
   .if_mac = sim_if_mac,
 };

@@ -626,13 +626,16 @@ static inline void efs_vi_open(struct efs_vi* v, const char* ifname,
   if( i == EFS_MAX_VIS )
     efs_die("too many interfaces");
   efs__vis[i] = v;
-  if( if_nametoindex(ifname) == 0 )
-    efs_die("unknown interface '%s'", ifname);
 
   efs_try(ef_driver_open(&v->dh), "ef_driver_open");
   v->have_dh = 1;
+  /* The library resolves the name: a kernel interface, or a simulated one
+   * under ANYLOAD_BACKEND=sim. */
+  rc = ef_pd_alloc_by_name(&v->pd, v->dh, ifname, EF_PD_DEFAULT);
+  if( rc == -ENODEV )
+    efs_die("unknown interface '%s'", ifname);
   snprintf(what, sizeof(what), "ef_pd_alloc_by_name(%s)", ifname);
-  efs_try(ef_pd_alloc_by_name(&v->pd, v->dh, ifname, EF_PD_DEFAULT), what);
+  efs_try(rc, what);
   v->have_pd = 1;
   snprintf(what, sizeof(what), "ef_vi_alloc_from_pd(%s)", ifname);
   efs_try(ef_vi_alloc_from_pd(&v->vi, v->dh, &v->pd, v->dh, -1, -1, -1,

@@ -19,6 +19,7 @@
 #include "vi/swq.h"
 
 #include <anyload/sim.h>
+#include <anyload/vi_ext.h>
 #include <arpa/inet.h>
 #include <etherfabric/capabilities.h>
 #include <etherfabric/checksum.h>
@@ -248,6 +249,12 @@ static void test_sim_vi_names_mtu_mac(void)
   CHECK_STR(ef_pd_interface_name(&a.pd), ==, "nmA");
   CHECK(a.pd.pd_ifindex, >=, SIM_IFINDEX_BASE);
   CHECK(ef_vi_mtu(&a.vi, a.dh), ==, 9014);
+  CHECK_STR(anyload_vi_backend(&a.vi), ==, "sim");
+  {
+    char d[96];
+    CHECK(anyload_vi_describe(&a.vi, d, sizeof(d)), >, 0);
+    CHECK_STR(d, ==, "sim, link nmA-nmB, virtual clock");
+  }
   CHECK(ef_vi_get_mac(&a.vi, a.dh, mac), ==, 0);
   CHECK_MEM(mac, mac_a, 6);
   CHECK(ef_vi_capabilities_get(a.dh, a.pd.pd_ifindex,
