@@ -147,9 +147,10 @@ int anyload_sim_link_create(const char* if_a, const char* if_b,
 int anyload_sim_link_destroy(const char* ifname);
 
 /* anyload_sim_link_set_faults: replace the faults of the direction that
- * leaves interface `from_if`, from its next frame on. The random stream,
- * the frame index (for the loss mask, which is copied anew) and the frames
- * in flight are kept.
+ * leaves interface `from_if`, from its next frame on. The random stream
+ * and the frames in flight are kept; the loss mask is copied anew and its
+ * bit 0 is the next frame (so "drop the next two frames" is mask 0x3, 2
+ * bits).
  * Returns 0, or -ENODEV, -EINVAL (as for create), -ENOMEM. */
 int anyload_sim_link_set_faults(const char* from_if,
                                 const struct anyload_sim_dir_config* dir);

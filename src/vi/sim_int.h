@@ -62,6 +62,7 @@ struct sim_prng {
 struct sim_dir {
   struct anyload_sim_dir_config cfg;   /* loss_mask points at mask */
   uint8_t*         mask;               /* our copy of the loss mask */
+  uint64_t         mask_base;          /* frame index of the mask's bit 0 */
   struct sim_prng  rng;
   uint64_t         n_offered;          /* index of the next frame */
   int64_t          busy_until;         /* the line is free from then on */

@@ -216,6 +216,7 @@ static int dir_set_cfg(struct sim_dir* d,
   }
   free(d->mask);
   d->mask = mask;
+  d->mask_base = d->n_offered;     /* a new mask counts from the next frame */
   d->cfg = *c;
   d->cfg.loss_mask = mask;
   if (!mask)
@@ -266,6 +267,7 @@ static int queue_push(struct sim_dir* d, int64_t done)
 
 static int mask_bit(const struct sim_dir* d, uint64_t i)
 {
+  i -= d->mask_base;
   if (i >= d->cfg.loss_mask_bits)
     return 0;
   return (d->mask[i / 8] >> (i % 8)) & 1;

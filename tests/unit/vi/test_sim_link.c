@@ -486,10 +486,23 @@ static void test_sim_link_duplicate_reorder(void)
   CHECK(pop_seqs(l, 1, seqs, 32), ==, 2);
   CHECK(seqs[0], ==, 10);
   CHECK(seqs[1], ==, 9);
+  /* A mask set mid-run counts from the next frame: drop the next 2. */
+  {
+    static const uint8_t two[1] = { 0x03 };
+    d.latency_ns = 0;
+    d.loss_mask = two;
+    d.loss_mask_bits = 2;
+    CHECK(anyload_sim_link_set_faults("drA", &d), ==, 0);
+    for (i = 11; i < 14; i++)
+      send1(l, 0, (uint32_t)i, 60);
+    CHECK(pop_seqs(l, 1, seqs, 32), ==, 1);
+    CHECK(seqs[0], ==, 13);
+  }
   CHECK(anyload_sim_link_stats("drA", &st, 0), ==, 0);
   CHECK(st.duplicated, ==, 5);
   CHECK(st.reordered, ==, 2);
-  CHECK(st.delivered, ==, 16);
+  CHECK(st.delivered, ==, 17);
+  CHECK(st.dropped_mask, ==, 2);
   CHECK(anyload_sim_link_destroy("drA"), ==, 0);
 }
 
@@ -656,6 +669,10 @@ static void test_sim_link_errors(void)
   d.loss = 2;
   CHECK(anyload_sim_link_set_faults("erA", &d), ==, -EINVAL);
   CHECK(anyload_sim_link_set_faults("erA", NULL), ==, -EINVAL);
+  d.loss = 0;
+  d.loss_mask_bits = 1;
+  CHECK(anyload_sim_link_set_faults("erA", &d), ==, -EINVAL);  /* NULL */
+  d.loss_mask_bits = 0;
   d.loss = 0;
   CHECK(anyload_sim_link_set_faults("erC", &d), ==, -ENODEV);
 
