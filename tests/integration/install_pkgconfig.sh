@@ -13,8 +13,9 @@ command -v pkg-config >/dev/null || { echo "pkg-config missing"; exit 77; }
 
 STAGE=$(mktemp -d /tmp/anyload-install.XXXXXX)
 trap 'rm -rf "$STAGE"' EXIT
-make -s -C "$REPO" BUILD="$BUILD" DESTDIR="$STAGE" PREFIX=/usr/local install \
-	>/dev/null
+FLAGS=$(cat "$BUILD/test-cflags" 2>/dev/null || true)
+make -s -C "$REPO" BUILD="$BUILD" EXTRA_CFLAGS="$FLAGS" LDFLAGS="$FLAGS" \
+	DESTDIR="$STAGE" PREFIX=/usr/local install >/dev/null
 
 cat > "$STAGE/user.c" <<'C'
 #include <etherfabric/vi.h>
@@ -43,7 +44,7 @@ C
 export PKG_CONFIG_PATH=$STAGE/usr/local/lib/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR=$STAGE
 # A sanitizer build's library needs the same flags in the program.
-read -r -a extra < <(cat "$BUILD/test-cflags" 2>/dev/null || true)
+read -r -a extra <<<"$FLAGS"
 # shellcheck disable=SC2046
 cc -std=gnu11 -Wall -Wextra -Werror "${extra[@]}" -o "$STAGE/user" \
 	"$STAGE/user.c" $(pkg-config --cflags --libs anyvi)
