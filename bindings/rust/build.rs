@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// build.rs: link the anyload C library (libanyvi.a) from the build tree.
+// ANYVI_LIB_DIR names the directory that holds libanyvi.a (default: the
+// repository's build/lib, two levels above this crate). The library's own
+// dependencies (libbpf, libelf, zlib, pthread) are linked dynamically.
+
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=ANYVI_LIB_DIR");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let dir = match env::var_os("ANYVI_LIB_DIR") {
+        Some(d) if !d.is_empty() => {
+            let d = PathBuf::from(d);
+            if d.is_relative() {
+                manifest.join(d)
+            } else {
+                d
+            }
+        }
+        _ => manifest.join("../../build/lib"),
+    };
+    let lib = dir.join("libanyvi.a");
+    if !lib.is_file() {
+        panic!(
+            "anyvi: {} not found; build the C library first (`make lib` at \
+             the repository root) or set ANYVI_LIB_DIR to the directory \
+             that holds libanyvi.a",
+            lib.display()
+        );
+    }
+    println!("cargo:rerun-if-changed={}", lib.display());
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    println!("cargo:rustc-link-lib=static=anyvi");
+    for l in ["bpf", "elf", "z", "pthread"] {
+        println!("cargo:rustc-link-lib=dylib={l}");
+    }
+}
