@@ -492,7 +492,9 @@ ef_vi_inline int ef_vi_receive_prefix_len(const ef_vi* vi)
 { return vi->rx_prefix_len; }
 
 /* Length of a receive buffer, prefix included. A frame longer than one
- * buffer continues in the next posted buffers (EF_EVENT_RX_CONT). */
+ * buffer continues in the next posted buffers (EF_EVENT_RX_CONT on every
+ * event but the last); each event's EF_EVENT_RX_BYTES is the frame's bytes
+ * so far, prefix included, so the last one gives the whole length. */
 ef_vi_inline int ef_vi_receive_buffer_len(const ef_vi* vi)
 { return vi->rx_buffer_len; }
 

@@ -41,6 +41,7 @@ struct afxdp_tx_owner {
 
 struct afxdp_port {
   struct afxdp_port* next;
+  unsigned long      netns;        /* inode of the network namespace */
   int                ifindex;
   int                queue;
   int                refs;         /* VIs bound to this port */

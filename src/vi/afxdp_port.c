@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SOL_XDP
@@ -157,18 +158,28 @@ fail:
   return rc;
 }
 
+/* Interface indexes are per network namespace: a process that switches
+ * namespaces (setns) can have two interfaces with the same index. */
+static unsigned long current_netns(void)
+{
+  struct stat st;
+  return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
 int afxdp_port_get(int ifindex, int queue, struct afxdp_port** out)
 {
+  unsigned long netns = current_netns();
   struct afxdp_port* p;
   int rc = 0;
 
   pthread_mutex_lock(&ports_lock);
   for (p = ports; p; p = p->next)
-    if (p->ifindex == ifindex && p->queue == queue)
+    if (p->ifindex == ifindex && p->queue == queue && p->netns == netns)
       break;
   if (!p) {
     rc = port_create(ifindex, queue, &p);
     if (rc == 0) {
+      p->netns = netns;
       p->next = ports;
       ports = p;
     }

@@ -256,8 +256,11 @@ int vi_rx_deliver(ef_vi* vi, struct vi_swq* q, const uint8_t* frame,
       flags |= EF_EVENT_FLAG_CONT;
     if (len && (frame[0] & 1))
       flags |= EF_EVENT_FLAG_MULTICAST;
+    /* RX_BYTES of a frame spread over several buffers counts the bytes
+     * so far (prefix included), as the original does: the last event of
+     * the frame carries its whole length. */
     fill_rx_event(&evs[k], reason, vi->vi_i,
-                  q->rx_ids[qs->removed & mask], c + off, flags);
+                  q->rx_ids[qs->removed & mask], prefix + pos + c, flags);
     pos += c;
     rem -= c;
     qs->removed++;
