@@ -7,6 +7,7 @@
 
 use crate::{ffi, RequestId};
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::ops::Deref;
 
 /// Why a received frame was discarded (`EF_EVENT_RX_DISCARD_*`).
@@ -80,36 +81,47 @@ impl TxErrorKind {
 
 /// The request ids of the transmits that one TX event completed, in
 /// posting order (at most `EF_VI_TRANSMIT_BATCH`, 64). Derefs to a slice.
+///
+/// The storage is inline (no allocation on the fast path) and only its
+/// first `len()` entries are ever written, so that an event costs what its
+/// ids cost, not the 256 bytes of room.
 #[derive(Clone, Copy)]
 pub struct TxIds {
     n: u8,
-    ids: [RequestId; ffi::EF_VI_TRANSMIT_BATCH],
+    // Invariant: ids[..n] are initialised.
+    ids: [MaybeUninit<RequestId>; ffi::EF_VI_TRANSMIT_BATCH],
 }
 
 impl TxIds {
     /// No ids.
     pub const EMPTY: TxIds = TxIds {
         n: 0,
-        ids: [0; ffi::EF_VI_TRANSMIT_BATCH],
+        ids: [MaybeUninit::uninit(); ffi::EF_VI_TRANSMIT_BATCH],
     };
 
     /// The ids of a slice (at most 64; the rest are dropped).
     pub fn from_slice(ids: &[RequestId]) -> TxIds {
         let mut t = TxIds::EMPTY;
         let n = ids.len().min(ffi::EF_VI_TRANSMIT_BATCH);
-        t.ids[..n].copy_from_slice(&ids[..n]);
+        for (d, &v) in t.ids.iter_mut().zip(&ids[..n]) {
+            *d = MaybeUninit::new(v);
+        }
         t.n = n as u8;
         t
     }
 
-    /// Storage for ef_vi_transmit_unbundle, then set_len with its result.
+    /// Storage for ef_vi_transmit_unbundle (room for 64 ids).
     #[inline]
     pub(crate) fn buf_mut(&mut self) -> *mut ffi::ef_request_id {
         self.ids.as_mut_ptr() as *mut ffi::ef_request_id
     }
 
+    /// Declare the first `n` ids written (by ef_vi_transmit_unbundle).
+    ///
+    /// # Safety
+    /// `ids[..n]` must have been written through `buf_mut`.
     #[inline]
-    pub(crate) fn set_len(&mut self, n: usize) {
+    pub(crate) unsafe fn set_len(&mut self, n: usize) {
         self.n = n.min(ffi::EF_VI_TRANSMIT_BATCH) as u8;
     }
 }
@@ -118,7 +130,11 @@ impl Deref for TxIds {
     type Target = [RequestId];
     #[inline]
     fn deref(&self) -> &[RequestId] {
-        &self.ids[..self.n as usize]
+        // SAFETY: the first n entries are initialised (the invariant);
+        // MaybeUninit<u32> has the layout of u32.
+        unsafe {
+            core::slice::from_raw_parts(self.ids.as_ptr() as *const RequestId, self.n as usize)
+        }
     }
 }
 

@@ -472,17 +472,16 @@ impl<'a> Vi<'a> {
         for (slot, r) in evs.iter_mut().zip(&raw[..n]) {
             // SAFETY: the library wrote the first n entries.
             let r = r.assume_init_ref();
-            let mut ev = Event::from_decoded(&decode(r));
-            match &mut ev {
-                Event::Tx { ids } | Event::TxError { ids, .. } => {
-                    // Unbundle every TX event, in order, exactly once: it
-                    // is what frees the ring slots.
-                    let got = ffi::ef_vi_transmit_unbundle(vi, r, ids.buf_mut());
-                    ids.set_len(got.max(0) as usize);
-                }
-                _ => {}
+            let d = decode(r);
+            // Events are written in place: a TX event's ids go straight
+            // from the library into the slot.
+            *slot = Event::from_decoded(&d);
+            if let Event::Tx { ids } | Event::TxError { ids, .. } = slot {
+                // Unbundle every TX event, in order, exactly once: it is
+                // what frees the ring slots.
+                let got = ffi::ef_vi_transmit_unbundle(vi, r, ids.buf_mut());
+                ids.set_len(got.max(0) as usize);
             }
-            *slot = ev;
         }
         Ok(n)
     }
