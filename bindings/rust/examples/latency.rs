@@ -374,7 +374,7 @@ impl<'a> Lat<'a> {
             self.cnt.bad_id += 1;
             return Ok(());
         }
-        let frame = &self.mem.buf(i)[self.prefix..len.max(self.prefix)];
+        let frame = &self.mem.buf(i)[self.prefix..len.clamp(self.prefix, BUF_SIZE)];
         let ip_id = match udp::parse(frame) {
             Some(d) => Some(d.ip_id),
             None => {
@@ -415,8 +415,10 @@ impl<'a> Lat<'a> {
         let mut n_rx = 0;
         for ev in &evs[..n] {
             match *ev {
-                Event::Rx { id, len, .. } => {
-                    self.on_rx(id, len)?;
+                Event::Rx { id, len, sop, cont } => {
+                    // Our frames fit one buffer; pieces of larger ones are
+                    // foreign (len 0: parse refuses them) and only go back.
+                    self.on_rx(id, if sop && !cont { len } else { 0 })?;
                     n_rx += 1;
                 }
                 Event::Tx { ref ids } => self.tx_put(ids),

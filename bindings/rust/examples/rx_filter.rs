@@ -111,6 +111,7 @@ struct Counts {
     echoed: u64,
     echo_dropped: u64,
     tx_errors: u64,
+    multi_buffer: u64,
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -174,12 +175,16 @@ fn run(args: &Args) -> Result<(), String> {
         let mut reposted = false;
         for ev in &evs[..n] {
             match *ev {
-                Event::Rx { id, len, cont, .. } => {
+                Event::Rx { id, len, sop, cont } => {
                     let i = id as usize;
                     if i >= n_rx {
                         continue; // not one of our receive buffers
                     }
-                    if !cont {
+                    if !sop || cont {
+                        // Part of a frame larger than one buffer (jumbo
+                        // MTU): not a datagram this example reads.
+                        c.multi_buffer += u64::from(sop);
+                    } else {
                         on_datagram(
                             &vi,
                             &mut mem,
@@ -244,6 +249,12 @@ fn run(args: &Args) -> Result<(), String> {
     if c.not_udp > 0 {
         eprintln!("# frames that were not UDP/IPv4: {}", c.not_udp);
     }
+    if c.multi_buffer > 0 {
+        eprintln!(
+            "# frames larger than one buffer, ignored: {}",
+            c.multi_buffer
+        );
+    }
     Ok(())
 }
 
@@ -260,7 +271,8 @@ fn on_datagram(
     args: &Args,
     c: &mut Counts,
 ) -> Result<(), String> {
-    let frame = &mem.buf(i)[prefix..len.max(prefix)];
+    // A whole frame in one buffer: len <= buffer size.
+    let frame = &mem.buf(i)[prefix..len.clamp(prefix, mem.buf_size())];
     let Some(d) = udp::parse(frame) else {
         c.not_udp += 1;
         return Ok(());

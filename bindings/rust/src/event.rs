@@ -154,11 +154,13 @@ impl fmt::Debug for TxIds {
 /// What happened on a VI (`ef_event`), as [`Vi::poll`](crate::Vi::poll)
 /// reports it.
 ///
-/// Receive lengths are those of the C API: `len` counts the bytes written
-/// into the buffer, including the receive prefix
-/// ([`Vi::receive_prefix_len`](crate::Vi::receive_prefix_len)) in the
-/// first buffer of a frame. A frame larger than one buffer arrives as
-/// several `Rx` events, all but the last with `cont` set.
+/// Receive lengths are those of the C API (`EF_EVENT_RX_BYTES`): `len`
+/// counts the frame's bytes so far, including the receive prefix
+/// ([`Vi::receive_prefix_len`](crate::Vi::receive_prefix_len)). A frame
+/// that fits one buffer is one `Rx` event with `sop` set and `cont` clear,
+/// and the frame is `buffer[prefix..len]`. A larger frame arrives as several
+/// `Rx` events, `sop` on the first, `cont` on all but the last, whose `len`
+/// is then the whole frame's, more than one buffer holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A posted buffer was filled with (part of) a good frame
@@ -166,7 +168,8 @@ pub enum Event {
     Rx {
         /// The id the buffer was posted with.
         id: RequestId,
-        /// Bytes written into the buffer, prefix included.
+        /// Bytes of the frame up to the end of this buffer, prefix
+        /// included.
         len: usize,
         /// Start of a frame (`EF_EVENT_RX_SOP`).
         sop: bool,
@@ -178,7 +181,8 @@ pub enum Event {
     RxDiscard {
         /// The id the buffer was posted with.
         id: RequestId,
-        /// Bytes written into the buffer, prefix included.
+        /// Bytes of the frame up to the end of this buffer, prefix
+        /// included.
         len: usize,
         /// Why the frame is bad.
         reason: DiscardReason,

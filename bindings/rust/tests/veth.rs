@@ -66,9 +66,12 @@ fn find_cmd(cmd: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Held by each test while it runs. The C library keys its per-process
-/// AF_XDP state (UMEM ports) by interface index and queue, without the
-/// network namespace, and the first veth of each fresh namespace gets the
-/// same index: two tests' VIs, in different namespaces, would collide.
+/// AF_XDP state (UMEM ports) by interface index, queue and network
+/// namespace, but takes the namespace from /proc/self/ns/net, which is the
+/// main thread's, not that of a thread that entered another namespace with
+/// setns (that would be /proc/thread-self/ns/net). The first veth of each
+/// fresh namespace gets the same index, so two tests' VIs, on threads in
+/// different namespaces, would collide (EINVAL, EBADF).
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -658,6 +661,90 @@ fn veth_memory_rules() {
         });
         a.join().unwrap();
         b.join().unwrap();
+    });
+    drop(net);
+}
+
+/// A frame larger than one receive buffer: several `Rx` events, `sop` on
+/// the first, `cont` on all but the last, `len` counting the frame so far
+/// (the last one: the whole frame), and the buffers, read in order, hold
+/// the frame.
+#[test]
+fn veth_frame_over_several_buffers() {
+    if skipped("veth_frame_over_several_buffers") {
+        return;
+    }
+    let _serial = serial();
+    let net = Net::new();
+    const PORT: u16 = 9600;
+    const BUF_LEN: usize = 512;
+    let (ip_a, ip_b) = (net.ip[0], net.ip[1]);
+    let payload: Vec<u8> = (0..1200u32).map(|i| (i * 7 + 3) as u8).collect();
+    let (go_tx, go) = mpsc::channel::<()>();
+    let netr = &net;
+    let pay = &payload;
+
+    thread::scope(|s| {
+        let a = in_ns(s, &netr.ns[0], move || {
+            let net = netr;
+            let driver = Driver::open().unwrap();
+            let pd = Pd::alloc_by_name(&driver, &net.ifname[0], PdFlags::DEFAULT).unwrap();
+            let vi = Vi::alloc(&pd, ViFlags::DEFAULT).unwrap();
+            vi.set_receive_buffer_len(BUF_LEN as u32);
+            assert_eq!(vi.receive_buffer_len(), BUF_LEN);
+            let mut mem = MemReg::alloc(&pd, 8, BUF).unwrap();
+            for i in 0..8 {
+                vi.receive_init(&mem, mem.buf_offset(i), 10 + i as u32)
+                    .unwrap();
+            }
+            vi.receive_push();
+            let _f = vi
+                .add_filter(&FilterSpec::udp_local(ip_a, PORT).unwrap())
+                .unwrap();
+            go_tx.send(()).unwrap();
+
+            let mut evs = [Event::default(); 8];
+            let mut rx = Vec::new();
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end && !matches!(rx.last(), Some(Event::Rx { cont: false, .. }))
+            {
+                let n = vi.poll(&mut mem, &mut evs).unwrap();
+                rx.extend_from_slice(&evs[..n]);
+            }
+            let prefix = vi.receive_prefix_len();
+            let mut frame = Vec::new();
+            let mut so_far = 0;
+            for (k, ev) in rx.iter().enumerate() {
+                let Event::Rx { id, len, sop, cont } = *ev else {
+                    panic!("unexpected event {ev:?}");
+                };
+                assert_eq!(id, 10 + k as u32, "buffers filled in posting order");
+                assert_eq!(sop, k == 0);
+                assert_eq!(cont, k + 1 < rx.len());
+                let start = if k == 0 { prefix } else { 0 };
+                let in_buf = len - so_far;
+                assert!(
+                    in_buf <= BUF_LEN,
+                    "event {k}: {in_buf} bytes in a {BUF_LEN}-byte buffer"
+                );
+                frame.extend_from_slice(&mem.buf((id - 10) as usize)[start..in_buf]);
+                so_far = len;
+            }
+            (rx.len(), so_far, frame)
+        });
+        let b = in_ns(s, &netr.ns[1], move || {
+            go.recv_timeout(Duration::from_secs(15)).expect("A ready");
+            let sock = kernel_socket(ip_b, 0);
+            sock.send_to(pay, SocketAddrV4::new(ip_a, PORT)).unwrap();
+        });
+        b.join().unwrap();
+        let (n_events, total, frame) = a.join().unwrap();
+        let want_len = udp::HDRS_LEN + pay.len();
+        assert_eq!(n_events, want_len.div_ceil(BUF_LEN), "one event per buffer");
+        assert_eq!(total, want_len, "the last event's len is the whole frame");
+        let d = udp::parse(&frame).expect("the reassembled frame is a datagram");
+        assert_eq!(d.payload, &pay[..]);
+        assert!(d.checksums_ok());
     });
     drop(net);
 }
