@@ -3,7 +3,9 @@
 // build.rs: link the anyload C library (libanyvi.a) from the build tree.
 // ANYVI_LIB_DIR names the directory that holds libanyvi.a (default: the
 // repository's build/lib, two levels above this crate). The library's own
-// dependencies (libbpf, libelf, zlib, pthread) are linked dynamically.
+// dependencies are linked dynamically: those that the build wrote into
+// anyvi.pc next to it (Libs.private), so that they follow the Makefile,
+// else libbpf, libelf, zlib and pthread.
 
 use std::env;
 use std::path::PathBuf;
@@ -36,7 +38,26 @@ fn main() {
     println!("cargo:rerun-if-changed={}", lib.display());
     println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rustc-link-lib=static=anyvi");
-    for l in ["bpf", "elf", "z", "pthread"] {
+    for l in private_libs(&dir.join("anyvi.pc")) {
         println!("cargo:rustc-link-lib=dylib={l}");
+    }
+}
+
+/// The -l names of the `Libs.private:` line of a pkg-config file, or the
+/// library's known dependencies if there is no such file or line.
+fn private_libs(pc: &std::path::Path) -> Vec<String> {
+    println!("cargo:rerun-if-changed={}", pc.display());
+    let text = std::fs::read_to_string(pc).unwrap_or_default();
+    let libs: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Libs.private:"))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|w| w.strip_prefix("-l"))
+        .map(str::to_owned)
+        .collect();
+    if libs.is_empty() {
+        ["bpf", "elf", "z", "pthread"].map(String::from).to_vec()
+    } else {
+        libs
     }
 }
