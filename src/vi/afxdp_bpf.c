@@ -50,7 +50,7 @@ static void lock_path(int ifindex, char path[128])
 {
   struct stat st;
 
-  if (stat("/proc/self/ns/net", &st) < 0)
+  if (stat("/proc/thread-self/ns/net", &st) < 0)
     st.st_ino = 0;
   snprintf(path, 128, LOCK_DIR "/xdp-%lu-%d.lock", (unsigned long)st.st_ino,
            ifindex);

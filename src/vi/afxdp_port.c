@@ -163,7 +163,7 @@ fail:
 static unsigned long current_netns(void)
 {
   struct stat st;
-  return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+  return stat("/proc/thread-self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 int afxdp_port_get(int ifindex, int queue, struct afxdp_port** out)
