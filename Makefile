@@ -26,9 +26,9 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE \
               -Iinclude -Isrc -I$(BUILD)/gen -DANYLOAD_VERSION=\"$(VERSION)\" \
               $(EXTRA_CFLAGS)
-LDLIBS_VI := -lbpf -lelf -lz -lpthread
+LDLIBS_VI := -lbpf -lelf -lz -lpthread -lmnl
 
-LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c)
+LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c src/cplane/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 BPF_SRC   := bpf/anyload_xdp.bpf.c
 BPF_OBJ   := $(BUILD)/gen/anyload_xdp.bpf.o
