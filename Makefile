@@ -46,10 +46,14 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bin/%)
 
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FUZZ_SRCS := $(filter-out tests/fuzz/replay_main.c,$(wildcard tests/fuzz/*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/unit/fuzz/%_replay)
+FUZZ_SECONDS ?= 60
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all lib tools tests test demo bench install clean deps FORCE
+.PHONY: all lib tools tests test demo bench install clean deps fuzz FORCE
 all: lib tools tests $(BENCH_BINS) $(BUILD)/test-cflags
 
 # Flags that test scripts use to build their helper programs against this
@@ -64,7 +68,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 lib: $(LIB_SO) $(LIB_A) $(PC)
 tools: $(TOOL_BINS)
-tests: $(UNIT_BINS) $(ITEST_BINS)
+tests: $(UNIT_BINS) $(ITEST_BINS) $(REPLAY_BINS)
 
 $(BPF_OBJ): $(BPF_SRC) bpf/filter_shared.h
 	@mkdir -p $(dir $@)
@@ -119,6 +123,39 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/ha
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
+
+# Each fuzz target replays its seed corpus once in the unit suite.
+$(BUILD)/tests/unit/fuzz/%_replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_TARGET=\"$*\" -o $@ $< \
+	  tests/fuzz/replay_main.c $(LIB_A) $(LDLIBS_VI) -lm $(LDFLAGS)
+
+# make fuzz: every target under libFuzzer (clang, ASan + UBSan) for
+# FUZZ_SECONDS each, starting from a copy of its corpus; new inputs are
+# left in $(BUILD)/fuzz/corpus/<target> for review, crashes in
+# $(BUILD)/fuzz/crash-<target>-*.
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  EXTRA_CFLAGS="-g -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" \
+	  LDFLAGS="$(FUZZ_FLAGS)" lib
+	$(Q)set -e; for t in $(FUZZ_NAMES); do \
+	  echo "  FUZZ    $$t ($(FUZZ_SECONDS) s)"; \
+	  clang -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(FUZZ_BUILD)/gen \
+	    -fsanitize=fuzzer $(FUZZ_FLAGS) -o $(FUZZ_BUILD)/$$t \
+	    tests/fuzz/$$t.c $(FUZZ_BUILD)/lib/libanyvi.a $(LDLIBS_VI) -lm; \
+	  rm -rf $(FUZZ_BUILD)/corpus/$$t; mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus/$$t/; \
+	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t 2>&1 | grep -E "^Done|ERROR|SUMMARY" \
+	    || true; \
+	  if ls $(FUZZ_BUILD)/crash-$$t-* >/dev/null 2>&1; then \
+	    echo "fuzz: $$t crashed, inputs in $(FUZZ_BUILD)"; exit 1; fi; \
+	done
 
 deps:
 	$(Q)bash scripts/install-deps.sh

@@ -954,7 +954,8 @@ static int finish_routes(struct cp_table* t, const struct cp_route_ent* old,
   size_t i;
   int changed;
 
-  qsort(t->routes, t->n_routes, sizeof(*t->routes), route_cmp);
+  if (t->n_routes)   /* qsort's base must not be NULL, even for 0 */
+    qsort(t->routes, t->n_routes, sizeof(*t->routes), route_cmp);
   changed = t->n_routes != n_old;
   for (i = 0; !changed && i < t->n_routes; i++)
     changed = !route_equal(&t->routes[i], &old[i]);

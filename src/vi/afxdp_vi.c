@@ -664,37 +664,23 @@ static int afxdp_wait_fd(const ef_vi* vi)
   return vi_of(vi)->fd;
 }
 
-#define STAT(name) { (char*)#name, 0, (int)sizeof(uint64_t) }
-static struct {
-  ef_vi_stats_layout l;
-  ef_vi_stats_field_layout f[6 + 11 + AL_STAT_MAX];
-} stats_layout = {
-  .l = { .evsl_data_size = (int)((6 + 11 + AL_STAT_MAX) * sizeof(uint64_t)),
-         .evsl_fields_num = 6 + 11 + AL_STAT_MAX },
-  .f = {
-    STAT(xsk_rx_dropped), STAT(xsk_rx_invalid_descs),
-    STAT(xsk_tx_invalid_descs), STAT(xsk_rx_ring_full),
-    STAT(xsk_rx_fill_ring_empty), STAT(xsk_tx_ring_empty),
-    STAT(rx_frames), STAT(rx_bytes), STAT(rx_no_desc_drops),
-    STAT(rx_discard_trunc), STAT(rx_discard_csum), STAT(rx_discard_other),
-    STAT(tx_frames), STAT(tx_bytes), STAT(tx_error_2big), STAT(tx_kicks),
-    STAT(tx_kick_errors),
-    STAT(xdp_rx), STAT(xdp_redirected), STAT(xdp_passed),
-    STAT(xdp_wrong_queue), STAT(xdp_no_socket), STAT(xdp_blocked),
-    STAT(xdp_malformed),
-  },
+/* Kernel AF_XDP counters, the VI's own, then the XDP program's. */
+static const char* const stat_names[] = {
+  "xsk_rx_dropped", "xsk_rx_invalid_descs", "xsk_tx_invalid_descs",
+  "xsk_rx_ring_full", "xsk_rx_fill_ring_empty", "xsk_tx_ring_empty",
+  VI_SWQ_COUNTER_NAMES,
+  "xdp_rx", "xdp_redirected", "xdp_passed", "xdp_wrong_queue",
+  "xdp_no_socket", "xdp_blocked", "xdp_malformed",
 };
+#define N_STATS ((int)(sizeof(stat_names) / sizeof(stat_names[0])))
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
+               6 + VI_SWQ_N_COUNTERS + AL_STAT_MAX,
+               "stats names out of step with the counters");
 
 static const ef_vi_stats_layout* afxdp_stats_layout(void)
 {
-  static int inited;
-  int i;
-  if (!inited) {
-    for (i = 0; i < stats_layout.l.evsl_fields_num; i++)
-      stats_layout.f[i].evsfl_offset = i * (int)sizeof(uint64_t);
-    inited = 1;
-  }
-  return &stats_layout.l;
+  static uint64_t storage[(VI_STATS_LAYOUT_SIZE(N_STATS) + 7) / 8];
+  return vi_stats_layout_make(storage, stat_names, N_STATS);
 }
 
 static int afxdp_stats(ef_vi* vi, uint64_t* vals, int do_reset)
@@ -716,7 +702,10 @@ static int afxdp_stats(ef_vi* vi, uint64_t* vals, int do_reset)
   for (i = 0; i < 6; i++)
     vals[i] = k[i] - v->kstats_base[i];
   memcpy(&vals[6], &v->q.c, sizeof(v->q.c));
-  afxdp_xdp_stats(v->xdp, &vals[6 + 11]);
+  if (v->xdp)
+    afxdp_xdp_stats(v->xdp, &vals[6 + VI_SWQ_N_COUNTERS]);
+  else
+    memset(&vals[6 + VI_SWQ_N_COUNTERS], 0, AL_STAT_MAX * sizeof(uint64_t));
   if (do_reset) {
     memcpy(v->kstats_base, k, sizeof(k));
     memset(&v->q.c, 0, sizeof(v->q.c));

@@ -889,34 +889,15 @@ static void sim_describe(const ef_vi* vi, char* buf, size_t len)
            sim_clock_virtual() ? "virtual" : "real");
 }
 
-#define SIM_STAT(name, field)                                            \
-  { (char*)name, (int)offsetof(struct vi_counters, field),               \
-    (int)sizeof(uint64_t) }
-static const struct {
-  ef_vi_stats_layout l;
-  ef_vi_stats_field_layout f[VI_SWQ_N_COUNTERS];
-} sim_stats_layout_v = {
-  .l = { .evsl_data_size = (int)sizeof(struct vi_counters),
-         .evsl_fields_num = VI_SWQ_N_COUNTERS },
-  .f = {
-    SIM_STAT("rx_frames", rx_frames), SIM_STAT("rx_bytes", rx_bytes),
-    SIM_STAT("rx_no_desc_drops", rx_no_desc),
-    SIM_STAT("rx_discard_trunc", rx_discard_trunc),
-    SIM_STAT("rx_discard_csum", rx_discard_csum),
-    SIM_STAT("rx_discard_other", rx_discard_other),
-    SIM_STAT("tx_frames", tx_frames), SIM_STAT("tx_bytes", tx_bytes),
-    SIM_STAT("tx_error_2big", tx_error_2big),
-    SIM_STAT("tx_kicks", tx_kicks),
-    SIM_STAT("tx_kick_errors", tx_kick_errors),
-  },
-};
+static const char* const sim_stat_names[] = { VI_SWQ_COUNTER_NAMES };
 _Static_assert(sizeof(struct vi_counters) ==
                VI_SWQ_N_COUNTERS * sizeof(uint64_t),
                "sim stats layout out of step with struct vi_counters");
 
 static const ef_vi_stats_layout* sim_stats_layout(void)
 {
-  return &sim_stats_layout_v.l;
+  static uint64_t storage[(VI_STATS_LAYOUT_SIZE(VI_SWQ_N_COUNTERS) + 7) / 8];
+  return vi_stats_layout_make(storage, sim_stat_names, VI_SWQ_N_COUNTERS);
 }
 
 static int sim_stats(ef_vi* vi, uint64_t* vals, int do_reset)

@@ -407,3 +407,21 @@ int vi_tx_all_done(const struct vi_swq* q)
       return 0;
   return 1;
 }
+
+const ef_vi_stats_layout* vi_stats_layout_make(void* storage,
+                                               const char* const* names,
+                                               int n)
+{
+  ef_vi_stats_layout* l = storage;
+  int i;
+
+  /* Writes the same values every time: concurrent first calls agree. */
+  l->evsl_data_size = n * (int)sizeof(uint64_t);
+  l->evsl_fields_num = n;
+  for (i = 0; i < n; i++) {
+    l->evsl_fields[i].evsfl_name = (char*)names[i];
+    l->evsl_fields[i].evsfl_offset = i * (int)sizeof(uint64_t);
+    l->evsl_fields[i].evsfl_size = (int)sizeof(uint64_t);
+  }
+  return l;
+}

@@ -101,6 +101,17 @@ void vi_tx_slot_add(struct vi_swq* q, ef_request_id id, uint8_t state);
 /* vi_tx_events: report finished slots (see the file comment). */
 int vi_tx_events(ef_vi* vi, struct vi_swq* q, ef_event* evs, int budget);
 
+/* Bytes of storage for a stats layout of n fields (see below). */
+#define VI_STATS_LAYOUT_SIZE(n) \
+  (sizeof(ef_vi_stats_layout) + (size_t)(n) * sizeof(ef_vi_stats_field_layout))
+
+/* vi_stats_layout_make: lay out n uint64_t counters named names[], in
+ * that order, in storage (VI_STATS_LAYOUT_SIZE(n) bytes, 8-aligned, kept
+ * by the caller for as long as the layout is used). */
+const ef_vi_stats_layout* vi_stats_layout_make(void* storage,
+                                               const char* const* names,
+                                               int n);
+
 /* vi_tx_all_done: true if no posted transmit is still pending. */
 int vi_tx_all_done(const struct vi_swq* q);
 
