@@ -28,7 +28,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -D_GNU_SOURCE \
               $(EXTRA_CFLAGS)
 LDLIBS_VI := -lbpf -lelf -lz -lpthread -lmnl
 
-LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c src/cplane/*.c)
+LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c src/cplane/*.c src/stack/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 BPF_SRC   := bpf/anyload_xdp.bpf.c
 BPF_OBJ   := $(BUILD)/gen/anyload_xdp.bpf.o

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * anyload/stack.h: anyload's user-space network stack, its own C API. A
+ * stack runs IPv4 and UDP on one network interface through one ef_vi VI:
+ * packet buffers in memory registered with the VI, RX demultiplexing to
+ * sockets, TX with headers built once per connected socket, IPv4
+ * reassembly and fragmentation, ICMP errors delivered to the sockets they
+ * concern, multicast with the kernel doing IGMP. It is what transparent
+ * mode (libanyload.so) calls for each accelerated UDP socket, and it can
+ * be used directly.
+ *
+ * Time and I/O. The stack reads no clock and never blocks: every call
+ * that can start a timer takes `now` (nanoseconds on any monotonic clock
+ * the caller chooses, the same clock for every call of a stack), and
+ * anyload_stack_next_deadline() tells when it next wants to be polled.
+ * Frames move only inside anyload_stack_poll() (receive, transmit
+ * completions, timers) and anyload_udp_sendmsg() (transmit). A caller
+ * that wants to sleep waits for anyload_stack_wait_fd() to be readable or
+ * for the deadline, whichever comes first, then polls again.
+ *
+ * The environment. Routes, next-hop MACs and multicast membership come
+ * from the kernel, through callbacks (struct anyload_stack_env): with
+ * env == NULL the stack uses anyload's control plane, a mirror of the
+ * kernel's tables over rtnetlink, so that the kernel's routes and ARP
+ * cache are honoured (the stack never sends ARP; it asks the kernel to
+ * resolve and waits, queueing the packets) and IGMP membership reports
+ * come from the kernel (a kernel socket joins the group). Tests give
+ * static tables instead.
+ *
+ * Filters and what the stack receives. Each bound socket claims its local
+ * address and port on the interface (an ef_vi ip4_local filter; a group
+ * and port for each multicast membership); all other traffic stays with
+ * the kernel. Two settings widen this, because the VI's filters see
+ * ports only in unfragmented datagrams and first fragments:
+ *   ANYLOAD_STACK_F_RX_FRAGMENTS claims all UDP that no other filter
+ *     claims, so that non-first fragments reach the stack and datagrams
+ *     larger than the MTU can be reassembled. Without it, such datagrams
+ *     are lost (their first fragment reaches the stack, the others the
+ *     kernel), and the kernel's own UDP on the interface keeps working;
+ *     with it, UDP for the kernel's sockets on this interface is dropped.
+ *   ANYLOAD_STACK_F_RX_ICMP claims ICMP, so that port unreachable,
+ *     fragmentation needed and time exceeded reach the sockets; the stack
+ *     answers echo requests to its address itself, other ICMP is dropped.
+ *     Without it, ICMP stays with the kernel (transparent mode reads the
+ *     errors on the kernel socket of each accelerated socket).
+ *
+ * Sockets are small integers (>= 0) local to a stack, not file
+ * descriptors. Addresses are struct sockaddr_in, in network order as
+ * usual. Every function returns 0 or a count >= 0 on success and a
+ * negative errno on failure; each lists its errors. errno is never set.
+ *
+ * Thread safety: a stack and its sockets belong to one thread at a time;
+ * the caller serialises every call on the same stack. Different stacks
+ * are independent.
+ */
+#ifndef ANYLOAD_STACK_H
+#define ANYLOAD_STACK_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct anyload_stack;
+
+/* ---- environment ------------------------------------------------------ */
+
+/* anyload_route.type */
+#define ANYLOAD_ROUTE_UNICAST   1
+#define ANYLOAD_ROUTE_BROADCAST 3
+#define ANYLOAD_ROUTE_MULTICAST 5
+
+/* The answer of env->route. */
+struct anyload_route {
+  int      ifindex;       /* outgoing interface */
+  uint32_t src_be32;      /* preferred source address */
+  uint32_t nexthop_be32;  /* gateway, or the destination when on-link */
+  uint32_t mtu;           /* route or link MTU; 0: the interface's */
+  int      type;          /* ANYLOAD_ROUTE_* */
+};
+
+/* What the stack asks of the world outside it. All callbacks get ctx
+ * first; addresses are in network order. Callbacks may be NULL where
+ * noted. They are called from the stack's calls only, on the caller's
+ * thread.
+ *
+ *   route(dst, src, out): route an outgoing datagram; src is the bound
+ *     address or 0. Returns 0, -ENETUNREACH, -EHOSTUNREACH, -EACCES,
+ *     -EINVAL, or -EXDEV when the route leaves through an interface that
+ *     this stack does not drive (the datagram is then the kernel's).
+ *   addr_ifindex(ip): the interface that holds the local address ip
+ *     (> 0), or -EADDRNOTAVAIL. Decides what bind() accepts.
+ *   neigh(ifindex, ip, mac): the MAC of next hop ip. Returns 0 (mac set),
+ *     -EAGAIN (unknown or being resolved: the stack queues the packet and
+ *     calls neigh_resolve) or -EHOSTUNREACH (resolution failed).
+ *   neigh_resolve(ifindex, ip): ask for a resolution (the kernel sends
+ *     the ARP request). Returns 0 or a negative errno (logged as a
+ *     counter, not fatal). May be NULL.
+ *   mcast_join(ifindex, group, source, join): join (join = 1) or leave
+ *     (0) a group, with source != 0 for a source-specific membership
+ *     (RFC 3376), so that the kernel sends the IGMP reports (RFC 1112,
+ *     RFC 2236, RFC 3376) and switches keep forwarding the group. Returns
+ *     0 or a negative errno (the setsockopt call fails with it). May be
+ *     NULL: joins then only filter locally.
+ *   generation(): a number that changes whenever a route or neighbour
+ *     answer may have changed; cached headers and waiting packets are
+ *     re-checked when it moves. May be NULL (headers are not cached, and
+ *     waiting packets are re-checked on every poll).
+ *   process(now): let the environment apply pending updates (the control
+ *     plane reads its netlink socket). Called from anyload_stack_poll at
+ *     most every poll_env_ns. Returns >= 0 or a negative errno (counted).
+ *     May be NULL.
+ *   fd(): a file descriptor that becomes readable when process() has work,
+ *     added to anyload_stack_wait_fd(); -1 or NULL for none.
+ *   destroy(): called by anyload_stack_destroy for an environment that
+ *     the stack created itself (env == NULL); never for the caller's.
+ */
+struct anyload_stack_env {
+  void*    ctx;
+  int      (*route)(void* ctx, uint32_t dst_be32, uint32_t src_be32,
+                    struct anyload_route* out);
+  int      (*addr_ifindex)(void* ctx, uint32_t ip_be32);
+  int      (*neigh)(void* ctx, int ifindex, uint32_t ip_be32,
+                    uint8_t mac[6]);
+  int      (*neigh_resolve)(void* ctx, int ifindex, uint32_t ip_be32);
+  int      (*mcast_join)(void* ctx, int ifindex, uint32_t group_be32,
+                         uint32_t source_be32, int join);
+  uint64_t (*generation)(void* ctx);
+  int      (*process)(void* ctx, int64_t now_ns);
+  int      (*fd)(void* ctx);
+  void     (*destroy)(void* ctx);
+};
+
+/* ---- stack ------------------------------------------------------------ */
+
+/* anyload_stack_config.flags */
+#define ANYLOAD_STACK_F_TRUST_RX_CSUM 0x1u /* don't verify UDP checksums of
+                                             received datagrams: for links
+                                             like veth that deliver frames
+                                             with unfinished checksums; the
+                                             IP header checksum is still
+                                             verified */
+#define ANYLOAD_STACK_F_RX_FRAGMENTS  0x2u /* see the top of this file */
+#define ANYLOAD_STACK_F_RX_ICMP       0x4u /* see the top of this file */
+#define ANYLOAD_STACK_F_VI_CSUM       0x8u /* let the VI discard frames with
+                                             bad IP/UDP checksums (its
+                                             default discard mask) instead
+                                             of checking in the stack; the
+                                             discards are counted as
+                                             rx_drop_vi_discard */
+
+/* How to build a stack. Fill with anyload_stack_config_init() first; zero
+ * in a field also means its default. */
+struct anyload_stack_config {
+  size_t      size;           /* sizeof(struct anyload_stack_config) */
+  const char* ifname;         /* the interface (required) */
+  unsigned    flags;          /* ANYLOAD_STACK_F_* */
+  unsigned    n_bufs;         /* packet buffers (default 4096) */
+  int         rxq_size;       /* VI ring sizes (default 512 each) */
+  int         txq_size;
+  unsigned    rcvbuf;         /* default SO_RCVBUF in bytes (212992) */
+  unsigned    max_sockets;    /* sockets per stack (default 1024) */
+  unsigned    reasm_max_datagrams; /* datagrams being reassembled (64) */
+  unsigned    reasm_max_bufs; /* buffers held by reassembly (512) */
+  int64_t     reasm_timeout_ns; /* 30 s */
+  unsigned    neigh_max_dests;  /* next hops waiting for a MAC (32) */
+  unsigned    neigh_max_per_dest; /* packets waiting per next hop (32) */
+  unsigned    neigh_max_total;  /* packets waiting in all (256) */
+  int64_t     neigh_timeout_ns; /* give up after (3 s) */
+  int64_t     neigh_retry_ns;   /* re-ask the environment every (100 ms) */
+  int64_t     poll_env_ns;      /* env->process at most every (1 ms) */
+  int64_t     pmtu_expiry_ns;   /* learnt path MTUs age out (10 min) */
+  uint16_t    ephem_lo;         /* ephemeral ports (32768..60999) */
+  uint16_t    ephem_hi;
+  uint64_t    seed;             /* first ephemeral port and IP ids */
+};
+
+/* anyload_stack_config_init: fill cfg with the defaults (ifname NULL). */
+void anyload_stack_config_init(struct anyload_stack_config* cfg);
+
+/* anyload_stack_create: open a stack on cfg->ifname: a driver handle, PD,
+ * packet memory (n_bufs buffers) registered with it, and one VI whose
+ * receive ring is filled; with env == NULL also the control plane (the
+ * interface is registered as accelerated with it).
+ *   env:  NULL, or callbacks the stack uses until it is destroyed (the
+ *         struct is copied; ctx must outlive the stack).
+ *   out:  receives the stack; untouched on failure.
+ * Returns 0, or -EINVAL (cfg NULL, wrong size, no ifname, n_bufs too small
+ * for the rings, a bad setting), -ENOMEM, or an error of the VI layer
+ * (-ENODEV no such interface, -EPERM without privilege, -EBUSY ...) or of
+ * the control plane (see src/cplane/cplane.h: cp_open). */
+int anyload_stack_create(const struct anyload_stack_config* cfg,
+                         const struct anyload_stack_env* env,
+                         struct anyload_stack** out);
+
+/* anyload_stack_destroy: close every socket (their filters go), free the
+ * VI (frames not yet sent are lost), the memory and the PD, and the
+ * control plane if the stack made it. NULL is ignored. */
+void anyload_stack_destroy(struct anyload_stack* st);
+
+/* anyload_stack_poll: do the stack's work at time now_ns: handle up to
+ * `budget` events of the VI (received frames, transmit completions; 0
+ * means 64), refill the receive ring, run expired timers (reassembly,
+ * neighbour waits), retry packets waiting for a MAC when the environment
+ * changed, and let the environment process its updates when due.
+ * Returns the number of VI events handled (>= 0); never fails. */
+int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget);
+
+/* anyload_stack_next_deadline: the time at which the stack next needs a
+ * poll although nothing arrives (the earliest timer), or INT64_MAX. */
+int64_t anyload_stack_next_deadline(const struct anyload_stack* st);
+
+/* anyload_stack_wait_fd: a file descriptor (an epoll fd owned by the
+ * stack: don't close it) that becomes readable when a frame arrives or
+ * the environment has updates. Sleep on it (poll/epoll) up to the next
+ * deadline, then call anyload_stack_poll. */
+int anyload_stack_wait_fd(const struct anyload_stack* st);
+
+/* anyload_stack_ifindex: the interface's index; anyload_stack_mac: its
+ * MAC (6 bytes); anyload_stack_mtu: its IP MTU. */
+int anyload_stack_ifindex(const struct anyload_stack* st);
+void anyload_stack_mac(const struct anyload_stack* st, uint8_t mac[6]);
+unsigned anyload_stack_mtu(const struct anyload_stack* st);
+
+/* ---- counters --------------------------------------------------------- */
+
+/* The stack's counters are declared once, with a description each, in
+ * the stack's stats list (src/stack/stats.def); they are read by index,
+ * and the names tell what each index holds, as ef_vi_stats_query_layout
+ * does for a VI. Every drop reason has a counter of its own. */
+
+/* anyload_stack_stat_count: how many stack counters there are. */
+unsigned anyload_stack_stat_count(void);
+
+/* anyload_stack_stat_name / _doc: the name ("rx_drop_ip_csum") and the
+ * one-line description of counter i, or NULL when i is out of range. */
+const char* anyload_stack_stat_name(unsigned i);
+const char* anyload_stack_stat_doc(unsigned i);
+
+/* anyload_stack_stat_index: the index of the counter called name, or
+ * -ENOENT. */
+int anyload_stack_stat_index(const char* name);
+
+/* anyload_stack_stats: copy up to n counters into out[] and reset them
+ * afterwards if do_reset. Returns the number copied. */
+int anyload_stack_stats(struct anyload_stack* st, uint64_t* out, unsigned n,
+                        int do_reset);
+
+/* anyload_stack_stat: the value of the counter called name, or 0 when
+ * there is none (a convenience for tools and tests). */
+uint64_t anyload_stack_stat(const struct anyload_stack* st, const char* name);
+
+/* The state of the stack's resources, for leak checks and stackdump. */
+struct anyload_stack_info {
+  unsigned pkt_total;       /* packet buffers */
+  unsigned pkt_free;        /* in the pool */
+  unsigned pkt_rx_ring;     /* posted to the receive ring */
+  unsigned pkt_tx_ring;     /* sent, awaiting completion */
+  unsigned pkt_sock_rxq;    /* in socket receive queues */
+  unsigned pkt_reasm;       /* held by reassembly */
+  unsigned pkt_neigh_wait;  /* waiting for a next hop's MAC */
+  unsigned timers;          /* armed timers */
+  unsigned sockets;         /* open sockets */
+  unsigned filters;         /* filters installed on the VI */
+  unsigned reasm_datagrams; /* datagrams being reassembled */
+  unsigned neigh_waits;     /* next hops with packets waiting */
+};
+
+/* anyload_stack_info: fill *out. */
+void anyload_stack_info(const struct anyload_stack* st,
+                        struct anyload_stack_info* out);
+
+/* ---- UDP sockets ------------------------------------------------------ */
+
+/* anyload_udp_open: a new UDP socket, unbound and unconnected, with the
+ * stack's default receive buffer, TTL 64, multicast TTL 1, multicast loop
+ * on. Returns the socket (>= 0), or -EMFILE (max_sockets are open). */
+int anyload_udp_open(struct anyload_stack* st);
+
+/* anyload_udp_close: close the socket: its queued datagrams are freed,
+ * its memberships left (the kernel leaves the groups), its filter removed
+ * when no other socket shares it. Packets it sent that wait for a MAC
+ * still go out. Returns 0 or -EBADF. */
+int anyload_udp_close(struct anyload_stack* st, int sd);
+
+/* anyload_udp_bind: bind to addr (sin_family AF_INET; sin_addr INADDR_ANY,
+ * a local address of the interface, or a multicast group to receive only
+ * that group; sin_port 0 for an ephemeral port chosen among those that no
+ * socket of this stack uses). In transparent mode the caller binds the
+ * kernel socket first and passes the port the kernel gave it, so the port
+ * is reserved system-wide.
+ * Returns 0, or -EBADF, -EINVAL (already bound, or a bad address or
+ * length), -EAFNOSUPPORT (not AF_INET), -EADDRNOTAVAIL (not a local
+ * address), -EADDRINUSE (another socket holds the address and port and
+ * not both set SO_REUSEADDR; or no ephemeral port is free), -EXDEV (the
+ * address belongs to another interface), or an error of the VI's filter
+ * (-ENOSPC, -EBUSY when another process holds the flow ...). */
+int anyload_udp_bind(struct anyload_stack* st, int sd,
+                     const struct sockaddr_in* addr, socklen_t len);
+
+/* anyload_udp_connect: set the default destination and receive only from
+ * it; binds to an ephemeral port first if unbound. The route is looked
+ * up now: the source address is fixed (if the socket was bound to
+ * INADDR_ANY) and the headers are built once and reused while the
+ * environment's generation and the path MTU stay the same. sin_family
+ * AF_UNSPEC dissolves the association (anyload_udp_disconnect).
+ * Returns 0, or -EBADF, -EINVAL (bad length, port 0), -EAFNOSUPPORT,
+ * -EADDRINUSE (no ephemeral port), -ENETUNREACH / -EHOSTUNREACH / -EACCES
+ * (the route's answer), -EXDEV (the route is not through this stack's
+ * interface: transparent mode leaves the socket to the kernel), and the
+ * errors of anyload_udp_bind for the implicit bind. */
+int anyload_udp_connect(struct anyload_stack* st, int sd,
+                        const struct sockaddr_in* addr, socklen_t len);
+
+/* anyload_udp_disconnect: forget the peer; the bound address stays, a
+ * source address that connect chose is dropped again if the socket was
+ * bound to INADDR_ANY. Returns 0 or -EBADF. */
+int anyload_udp_disconnect(struct anyload_stack* st, int sd);
+
+/* anyload_udp_sendmsg: send one datagram made of iov[0..iovcnt-1] to dst
+ * (NULL on a connected socket), at time now_ns. The socket is bound to an
+ * ephemeral port first if unbound. A datagram longer than the path MTU
+ * allows is fragmented (RFC 791 §3.2), with DF clear; one that fits
+ * carries DF (the kernel's IP_PMTUDISC_WANT). When the next hop's MAC is
+ * unknown the frames wait (see anyload_stack_config.neigh_*): the call
+ * still succeeds, and a later failure of the resolution becomes the
+ * socket's pending error (-EHOSTUNREACH). flags: 0 or MSG_DONTWAIT (the
+ * call never blocks anyway); anything else is -EOPNOTSUPP.
+ * Buffer ownership: the bytes are copied before the call returns.
+ * Returns the number of bytes sent (the payload length), or
+ *   -EBADF, -EINVAL (bad address or length, iovcnt < 0),
+ *   -EAFNOSUPPORT, -EOPNOTSUPP (flags),
+ *   -EDESTADDRREQ (no dst and not connected), -EISCONN (dst given on a
+ *     connected socket, other than the peer itself),
+ *   -EMSGSIZE (payload over 65507 bytes),
+ *   -EACCES (broadcast without SO_BROADCAST),
+ *   -ENETUNREACH, -EHOSTUNREACH (route; or the next hop failed to
+ *     resolve, at once or earlier: a pending error is returned once),
+ *   -ECONNREFUSED (pending error from an ICMP port unreachable on a
+ *     connected socket, returned once),
+ *   -EXDEV (not accelerated: the route leaves through another
+ *     interface; transparent mode sends the datagram through the kernel
+ *     socket instead),
+ *   -EAGAIN (no room in the transmit ring or no free buffers: retry
+ *     after a poll; POLLOUT is clear meanwhile),
+ *   -ENOBUFS (the neighbour wait queue is full: dropped and counted),
+ *   -EADDRINUSE (no ephemeral port for the implicit bind). */
+ssize_t anyload_udp_sendmsg(struct anyload_stack* st, int sd,
+                            const struct sockaddr_in* dst,
+                            const struct iovec* iov, int iovcnt, int flags,
+                            int64_t now_ns);
+
+/* anyload_udp_sendto: anyload_udp_sendmsg with one buffer. */
+ssize_t anyload_udp_sendto(struct anyload_stack* st, int sd, const void* buf,
+                           size_t len, int flags,
+                           const struct sockaddr_in* dst, int64_t now_ns);
+
+/* anyload_udp_recvmsg: take the oldest queued datagram into iov[] (never
+ * blocks: MSG_DONTWAIT is implied). *flags on input: 0 or MSG_PEEK (leave
+ * it queued), MSG_TRUNC (return the datagram's real length even when it
+ * was cut), MSG_DONTWAIT; on output MSG_TRUNC when the datagram did not
+ * fit (the rest is discarded, unless MSG_PEEK). from (may be NULL) gets
+ * the sender. A pending error is returned first, once, and clears (as the
+ * kernel does for a connected socket after an ICMP error).
+ * Returns the bytes copied (or the datagram's length with MSG_TRUNC in),
+ * or -EBADF, -EINVAL (iovcnt < 0, flags NULL), -EOPNOTSUPP (other flags),
+ * -EAGAIN (nothing queued), -ECONNREFUSED / -EHOSTUNREACH /
+ * -ENETUNREACH (the pending error). */
+ssize_t anyload_udp_recvmsg(struct anyload_stack* st, int sd,
+                            const struct iovec* iov, int iovcnt,
+                            struct sockaddr_in* from, int* flags);
+
+/* anyload_udp_recvfrom: anyload_udp_recvmsg with one buffer. */
+ssize_t anyload_udp_recvfrom(struct anyload_stack* st, int sd, void* buf,
+                             size_t len, int* flags,
+                             struct sockaddr_in* from);
+
+/* anyload_udp_setsockopt: set an option, with the kernel's levels, names
+ * and value formats:
+ *   SOL_SOCKET:  SO_BROADCAST, SO_REUSEADDR, SO_RCVBUF (int; the kernel
+ *                doubles it and so do we), SO_NO_CHECK (send without a
+ *                UDP checksum; received zero checksums are always
+ *                accepted, RFC 1122 §4.1.3.4)
+ *   IPPROTO_IP:  IP_TTL (1..255, -1 = 64), IP_TOS, IP_MULTICAST_TTL,
+ *                IP_MULTICAST_LOOP (loops back to this stack's own
+ *                sockets only: other processes and the kernel do not see
+ *                our multicast sends), IP_MULTICAST_IF (struct in_addr or
+ *                struct ip_mreqn), IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP
+ *                (struct ip_mreq or ip_mreqn), IP_ADD_SOURCE_MEMBERSHIP /
+ *                IP_DROP_SOURCE_MEMBERSHIP (struct ip_mreq_source; a
+ *                socket has either any-source memberships or source ones
+ *                for a group)
+ * A membership adds a filter for the group and the socket's port (the
+ * socket must be bound) and calls env->mcast_join, so that the kernel
+ * joins and sends the IGMP reports.
+ * Returns 0, or -EBADF, -EINVAL (bad length or value, not bound for a
+ * membership, group not multicast), -ENOPROTOOPT (another option),
+ * -EADDRINUSE (already a member), -EADDRNOTAVAIL (leaving a group not
+ * joined; an interface address that is not this stack's), -ENOBUFS (too
+ * many memberships: 20 per socket, as the kernel's default), or the
+ * error of env->mcast_join or of the filter. */
+int anyload_udp_setsockopt(struct anyload_stack* st, int sd, int level,
+                           int optname, const void* val, socklen_t len);
+
+/* anyload_udp_getsockopt: read an option: those above (as int, except
+ * IP_MULTICAST_IF as struct in_addr), and SO_ERROR (the pending error as
+ * a positive errno, cleared by the read), SO_TYPE (SOCK_DGRAM).
+ * *len is in/out. Returns 0, or -EBADF, -EINVAL (len too small),
+ * -ENOPROTOOPT. */
+int anyload_udp_getsockopt(struct anyload_stack* st, int sd, int level,
+                           int optname, void* val, socklen_t* len);
+
+/* anyload_udp_getsockname / getpeername: the bound (or chosen source)
+ * address and the peer. Returns 0, or -EBADF, -EINVAL (len too small),
+ * -ENOTCONN (getpeername of an unconnected socket). */
+int anyload_udp_getsockname(struct anyload_stack* st, int sd,
+                            struct sockaddr_in* addr, socklen_t* len);
+int anyload_udp_getpeername(struct anyload_stack* st, int sd,
+                            struct sockaddr_in* addr, socklen_t* len);
+
+/* anyload_udp_poll: readiness as poll() would report it: POLLIN (a
+ * datagram is queued), POLLOUT (a send of a full MTU would find room),
+ * POLLERR (an error is pending). Returns the mask (>= 0) or -EBADF. */
+int anyload_udp_poll(const struct anyload_stack* st, int sd);
+
+/* Per-socket counters, read by name as the stack's are. */
+unsigned anyload_udp_stat_count(void);
+const char* anyload_udp_stat_name(unsigned i);
+const char* anyload_udp_stat_doc(unsigned i);
+
+/* anyload_udp_stats: copy up to n counters of socket sd into out[].
+ * Returns the number copied, or -EBADF. */
+int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
+                      unsigned n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANYLOAD_STACK_H */

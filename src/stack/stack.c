@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * stack/stack.c: the stack object: creation on an interface (driver
+ * handle, PD, VI, packet memory, the environment), the poll loop, the
+ * receive ring's refill, the transmit ring's completions, deadlines, the
+ * wait fd, counters and resource accounting.
+ *
+ * Layer: stack, top; it speaks the ef_vi API only (include/etherfabric/),
+ * never a backend. RX order: anyload_stack_poll -> ef_eventq_poll -> for
+ * each RX event st__rx_frame (ip.c) -> ... ; TX completions return their
+ * buffers to the pool; then the ring is refilled, due timers run
+ * (timer.c), and waiting frames are re-checked when the environment moved
+ * (arp.c). TX: udp_tx.c and arp.c hand finished frames to st__vi_send.
+ *
+ * Checksums on receive: by default the stack clears the VI's discard mask
+ * and checks everything itself, because every anyload backend verifies
+ * checksums in software anyway (no NIC offload to save), and the stack's
+ * own checks give one named counter per drop reason.
+ * ANYLOAD_STACK_F_VI_CSUM keeps the VI's checks instead (the backend then
+ * vouches for the checksums of unfragmented datagrams);
+ * ANYLOAD_STACK_F_TRUST_RX_CSUM skips UDP checksums altogether (veth).
+ */
+#include "stack/stack_int.h"
+
+#include <errno.h>
+#include <etherfabric/base.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define DEFAULT_BUDGET 64
+#define EV_BATCH       32
+
+void anyload_stack_config_init(struct anyload_stack_config* cfg)
+{
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->size = sizeof(*cfg);
+}
+
+/* apply_defaults: fill the zero fields of c; check the rest. */
+static int apply_defaults(struct anyload_stack_config* c)
+{
+  if (!c->n_bufs)
+    c->n_bufs = 4096;
+  if (!c->rxq_size)
+    c->rxq_size = 512;
+  if (!c->txq_size)
+    c->txq_size = 512;
+  if (!c->rcvbuf)
+    c->rcvbuf = 212992;
+  if (!c->max_sockets)
+    c->max_sockets = 1024;
+  if (!c->reasm_max_datagrams)
+    c->reasm_max_datagrams = 64;
+  if (!c->reasm_max_bufs)
+    c->reasm_max_bufs = 512;
+  if (!c->reasm_timeout_ns)
+    c->reasm_timeout_ns = 30000000000ll;
+  if (!c->neigh_max_dests)
+    c->neigh_max_dests = 32;
+  if (!c->neigh_max_per_dest)
+    c->neigh_max_per_dest = 32;
+  if (!c->neigh_max_total)
+    c->neigh_max_total = 256;
+  if (!c->neigh_timeout_ns)
+    c->neigh_timeout_ns = 3000000000ll;
+  if (!c->neigh_retry_ns)
+    c->neigh_retry_ns = 100000000ll;
+  if (!c->poll_env_ns)
+    c->poll_env_ns = 1000000ll;
+  if (!c->pmtu_expiry_ns)
+    c->pmtu_expiry_ns = 600000000000ll;
+  if (!c->ephem_lo && !c->ephem_hi) {
+    c->ephem_lo = 32768;
+    c->ephem_hi = 60999;
+  }
+  if (c->ephem_lo == 0 || c->ephem_lo > c->ephem_hi ||
+      c->reasm_timeout_ns < 0 || c->neigh_timeout_ns < 0 ||
+      c->neigh_retry_ns < 0 || c->poll_env_ns < 0 || c->pmtu_expiry_ns < 0 ||
+      c->max_sockets > (1u << 20) || c->n_bufs > (1u << 24) ||
+      c->rxq_size < 0 || c->txq_size < 0)
+    return -EINVAL;
+  return 0;
+}
+
+/* ---- the rings -------------------------------------------------------- */
+
+static void rx_refill(struct anyload_stack* st)
+{
+  int posted = 0;
+
+  while (ef_vi_receive_space(&st->vi) > 0 &&
+         (unsigned)ef_vi_receive_fill_level(&st->vi) < st->rx_target) {
+    uint32_t i = st__pkt_alloc(st, ST_PKT_RX_RING);
+    if (i == ST_PKT_NONE) {
+      ST_INC(st, rx_refill_short);
+      break;
+    }
+    if (ef_vi_receive_init(&st->vi, st__pkt_dma(st, i), (ef_request_id)i)
+        < 0) {
+      st__pkt_free(st, i);
+      break;
+    }
+    posted++;
+  }
+  if (posted)
+    ef_vi_receive_push(&st->vi);
+}
+
+int st__vi_send(struct anyload_stack* st, uint32_t head)
+{
+  uint32_t k;
+  int n = 0;
+
+  for (k = head; k != ST_PKT_NONE; k = st->pkts[k].chain)
+    n++;
+  if (ef_vi_transmit_space(&st->vi) < n)
+    return -EAGAIN;
+  for (k = head; k != ST_PKT_NONE;) {
+    uint32_t nx = st->pkts[k].chain;
+    /* Room was checked and the address is ours: this cannot fail. */
+    ef_vi_transmit_init(&st->vi, st__pkt_dma(st, k), st->pkts[k].len,
+                        (ef_request_id)k);
+    st__pkt_set_state(st, k, ST_PKT_TX_RING, 0);
+    ST_INC(st, tx_frames);
+    ST_ADD(st, tx_bytes, st->pkts[k].len);
+    k = nx;
+  }
+  ef_vi_transmit_push(&st->vi);
+  return 0;
+}
+
+static void tx_done(struct anyload_stack* st, const ef_event* ev, int error)
+{
+  ef_request_id ids[EF_VI_TRANSMIT_BATCH];
+  int n = ef_vi_transmit_unbundle(&st->vi, ev, ids), k;
+
+  for (k = 0; k < n; k++)
+    if ((uint32_t)ids[k] < st->n_pkts &&
+        st->pkts[ids[k]].state == ST_PKT_TX_RING)
+      st__pkt_free(st, (uint32_t)ids[k]);
+  if (error && n > 0)
+    ST_ADD(st, tx_error_events, (unsigned)n);
+}
+
+static void rx_event(struct anyload_stack* st, const ef_event* ev,
+                     int64_t now)
+{
+  uint32_t id = EF_EVENT_RX_RQ_ID(*ev);
+  unsigned len = EF_EVENT_RX_BYTES(*ev) - ef_vi_receive_prefix_len(&st->vi);
+
+  if (id >= st->n_pkts || st->pkts[id].state != ST_PKT_RX_RING)
+    return;
+  st__pkt_set_state(st, id, ST_PKT_BUSY, 0);
+  ST_INC(st, rx_frames);
+  ST_ADD(st, rx_bytes, len);
+  if (EF_EVENT_RX_CONT(*ev) || !EF_EVENT_RX_SOP(*ev)) {
+    /* Buffers hold a whole frame of the interface's MTU; a frame that
+     * spans several came from a misconfigured link. */
+    if (EF_EVENT_RX_SOP(*ev))
+      ST_INC(st, rx_drop_multibuf);
+    st__pkt_free(st, id);
+    return;
+  }
+  st__rx_frame(st, id, len, now);
+}
+
+int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
+{
+  ef_event evs[EV_BATCH];
+  int handled = 0, n, k;
+
+  st->now = now_ns;
+  if (st->env.process && now_ns >= st->next_env_process) {
+    if (st->env.process(st->env.ctx, now_ns) < 0)
+      ST_INC(st, env_process_err);
+    st->next_env_process = now_ns + st->cfg.poll_env_ns;
+  }
+  if (budget <= 0)
+    budget = DEFAULT_BUDGET;
+  while (handled < budget) {
+    int want = budget - handled < EV_BATCH ? budget - handled : EV_BATCH;
+    if (want < EF_VI_EVENT_POLL_MIN_EVS)
+      want = EF_VI_EVENT_POLL_MIN_EVS;
+    n = ef_eventq_poll(&st->vi, evs, want);
+    for (k = 0; k < n; k++) {
+      switch (EF_EVENT_TYPE(evs[k])) {
+      case EF_EVENT_TYPE_RX:
+        rx_event(st, &evs[k], now_ns);
+        break;
+      case EF_EVENT_TYPE_RX_DISCARD: {
+        uint32_t id = EF_EVENT_RX_DISCARD_RQ_ID(evs[k]);
+        if (id < st->n_pkts && st->pkts[id].state == ST_PKT_RX_RING) {
+          st__pkt_free(st, id);
+          if (EF_EVENT_RX_DISCARD_SOP(evs[k]))
+            ST_INC(st, rx_drop_vi_discard);
+        }
+        break;
+      }
+      case EF_EVENT_TYPE_TX:
+        tx_done(st, &evs[k], 0);
+        break;
+      case EF_EVENT_TYPE_TX_ERROR:
+        tx_done(st, &evs[k], 1);
+        break;
+      case EF_EVENT_TYPE_RX_NO_DESC_TRUNC:
+        ST_INC(st, rx_drop_no_desc);
+        break;
+      default:
+        break;
+      }
+    }
+    handled += n;
+    if (n < want)
+      break;
+    rx_refill(st);
+  }
+  rx_refill(st);
+  st__timer_run(st, now_ns);
+  st__nwait_poll(st, now_ns);
+  return handled;
+}
+
+int64_t anyload_stack_next_deadline(const struct anyload_stack* st)
+{
+  return st__timer_next(st);
+}
+
+int anyload_stack_wait_fd(const struct anyload_stack* st)
+{
+  return st->wait_fd;
+}
+
+int anyload_stack_ifindex(const struct anyload_stack* st)
+{
+  return st->ifindex;
+}
+
+void anyload_stack_mac(const struct anyload_stack* st, uint8_t mac[6])
+{
+  memcpy(mac, st->mac, 6);
+}
+
+unsigned anyload_stack_mtu(const struct anyload_stack* st)
+{
+  return st->mtu;
+}
+
+uint64_t st__env_generation(const struct anyload_stack* st)
+{
+  return st->env.generation ? st->env.generation(st->env.ctx) : 0;
+}
+
+int st__is_local(const struct anyload_stack* st, uint32_t ip_be32)
+{
+  return st->env.addr_ifindex &&
+         st->env.addr_ifindex(st->env.ctx, ip_be32) == st->ifindex;
+}
+
+/* ---- create and destroy ----------------------------------------------- */
+
+static int proto_filter(struct anyload_stack* st, uint8_t proto,
+                        ef_filter_cookie* cookie)
+{
+  ef_filter_spec fs;
+  int rc;
+
+  ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
+  rc = ef_filter_spec_set_ip_proto(&fs, proto);
+  if (rc == 0)
+    rc = ef_vi_filter_add(&st->vi, st->dh, &fs, cookie);
+  return rc;
+}
+
+int anyload_stack_create(const struct anyload_stack_config* cfg,
+                         const struct anyload_stack_env* env,
+                         struct anyload_stack** out)
+{
+  struct anyload_stack* st;
+  struct epoll_event ee;
+  unsigned discards = 0, frame_max;
+  long page = sysconf(_SC_PAGESIZE);
+  int rc, efd;
+
+  if (!cfg || !out || cfg->size != sizeof(*cfg) || !cfg->ifname)
+    return -EINVAL;
+  st = calloc(1, sizeof(*st));
+  if (!st)
+    return -ENOMEM;
+  st->cfg = *cfg;
+  st->dh = -1;
+  st->wait_fd = -1;
+  st->cfg.ifname = NULL;   /* the caller's string may not outlive us */
+  if ((rc = apply_defaults(&st->cfg)) < 0)
+    goto fail;
+  st__timer_init(st);
+
+  if ((rc = ef_driver_open(&st->dh)) < 0)
+    goto fail;
+  if ((rc = ef_pd_alloc_by_name(&st->pd, st->dh, cfg->ifname,
+                                EF_PD_DEFAULT)) < 0)
+    goto fail;
+  st->have_pd = 1;
+  st->ifindex = st->pd.pd_ifindex;
+  rc = ef_vi_alloc_from_pd(&st->vi, st->dh, &st->pd, st->dh, -1,
+                           st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
+                           EF_VI_FLAGS_DEFAULT);
+  if (rc < 0)
+    goto fail;
+  st->have_vi = 1;
+  if ((rc = ef_vi_get_mac(&st->vi, st->dh, st->mac)) < 0)
+    goto fail;
+  frame_max = ef_vi_mtu(&st->vi, st->dh);
+  st->mtu = frame_max > ST_ETH_HLEN ? frame_max - ST_ETH_HLEN : 0;
+  if (st->mtu < 68 || st->mtu > ST_IPV4_MAX_LEN) {
+    rc = -EINVAL;
+    goto fail;
+  }
+  /* One buffer holds one frame of the interface's MTU. */
+  st->buf_size = (frame_max + ef_vi_receive_prefix_len(&st->vi) + 63) & ~63u;
+  if (st->buf_size < 2048)
+    st->buf_size = 2048;
+  st->rx_target = (unsigned)ef_vi_receive_capacity(&st->vi);
+  if (st->cfg.n_bufs < st->rx_target +
+                       (unsigned)ef_vi_transmit_capacity(&st->vi) + 128) {
+    rc = -EINVAL;
+    goto fail;
+  }
+  st->mem_len = ((size_t)st->cfg.n_bufs * st->buf_size + (size_t)page - 1) &
+                ~((size_t)page - 1);
+  st->mem = mmap(NULL, st->mem_len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (st->mem == MAP_FAILED) {
+    st->mem = NULL;
+    rc = -ENOMEM;
+    goto fail;
+  }
+  if ((rc = ef_memreg_alloc(&st->mr, st->dh, &st->pd, st->dh, st->mem,
+                            st->mem_len)) < 0)
+    goto fail;
+  st->have_mr = 1;
+  ef_vi_receive_set_buffer_len(&st->vi, st->buf_size);
+  if (st->cfg.flags & ANYLOAD_STACK_F_VI_CSUM) {
+    discards = EF_VI_DISCARD_RX_L3_CSUM_ERR | EF_VI_DISCARD_RX_ETH_LEN_ERR;
+    if (!(st->cfg.flags & ANYLOAD_STACK_F_TRUST_RX_CSUM))
+      discards |= EF_VI_DISCARD_RX_L4_CSUM_ERR;
+  }
+  ef_vi_receive_set_discards(&st->vi, discards);
+
+  if ((rc = st__pkt_init(st)) < 0 || (rc = st__sock_init(st)) < 0 ||
+      (rc = st__reasm_init(st)) < 0 || (rc = st__nwait_init(st)) < 0)
+    goto fail;
+
+  if (env) {
+    st->env = *env;
+  } else {
+    if ((rc = st__env_cplane_open(st->ifindex, &st->env)) < 0)
+      goto fail;
+    st->own_env = 1;
+  }
+
+  st->ephem_next = (uint16_t)(st->cfg.ephem_lo +
+                              st->cfg.seed % (st->cfg.ephem_hi -
+                                              st->cfg.ephem_lo + 1u));
+  st->ip_id = (uint16_t)(st->cfg.seed >> 16);
+  rx_refill(st);
+
+  if (st->cfg.flags & ANYLOAD_STACK_F_RX_FRAGMENTS) {
+    if ((rc = proto_filter(st, ST_IPPROTO_UDP, &st->udp_all_cookie)) < 0)
+      goto fail;
+    st->have_udp_all = 1;
+  }
+  if (st->cfg.flags & ANYLOAD_STACK_F_RX_ICMP) {
+    if ((rc = proto_filter(st, ST_IPPROTO_ICMP, &st->icmp_cookie)) < 0)
+      goto fail;
+    st->have_icmp = 1;
+  }
+
+  efd = epoll_create1(EPOLL_CLOEXEC);
+  if (efd < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  st->wait_fd = efd;
+  memset(&ee, 0, sizeof(ee));
+  ee.events = EPOLLIN;
+  if (epoll_ctl(efd, EPOLL_CTL_ADD, st->dh, &ee) < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  if (st->env.fd && st->env.fd(st->env.ctx) >= 0 &&
+      epoll_ctl(efd, EPOLL_CTL_ADD, st->env.fd(st->env.ctx), &ee) < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  *out = st;
+  return 0;
+
+fail:
+  anyload_stack_destroy(st);
+  return rc;
+}
+
+void anyload_stack_destroy(struct anyload_stack* st)
+{
+  if (!st)
+    return;
+  st__sock_fini(st);
+  st__reasm_fini(st);
+  st__nwait_fini(st);
+  if (st->have_udp_all)
+    ef_vi_filter_del(&st->vi, st->dh, &st->udp_all_cookie);
+  if (st->have_icmp)
+    ef_vi_filter_del(&st->vi, st->dh, &st->icmp_cookie);
+  if (st->wait_fd >= 0)
+    close(st->wait_fd);
+  if (st->have_vi)
+    ef_vi_free(&st->vi, st->dh);
+  if (st->have_mr)
+    ef_memreg_free(&st->mr, st->dh);
+  if (st->mem)
+    munmap(st->mem, st->mem_len);
+  if (st->have_pd)
+    ef_pd_free(&st->pd, st->dh);
+  if (st->dh >= 0)
+    ef_driver_close(st->dh);
+  if (st->own_env && st->env.destroy)
+    st->env.destroy(st->env.ctx);
+  st__pkt_fini(st);
+  free(st);
+}
+
+/* ---- counters and info ------------------------------------------------ */
+
+static const char* const stat_names[] = {
+#define ST_STAT(name, doc) #name,
+#include "stack/stats.def"
+#undef ST_STAT
+};
+
+static const char* const stat_docs[] = {
+#define ST_STAT(name, doc) doc,
+#include "stack/stats.def"
+#undef ST_STAT
+};
+
+unsigned anyload_stack_stat_count(void)
+{
+  return ST_N_STATS;
+}
+
+const char* anyload_stack_stat_name(unsigned i)
+{
+  return i < ST_N_STATS ? stat_names[i] : NULL;
+}
+
+const char* anyload_stack_stat_doc(unsigned i)
+{
+  return i < ST_N_STATS ? stat_docs[i] : NULL;
+}
+
+int anyload_stack_stat_index(const char* name)
+{
+  unsigned k;
+
+  for (k = 0; name && k < ST_N_STATS; k++)
+    if (strcmp(stat_names[k], name) == 0)
+      return (int)k;
+  return -ENOENT;
+}
+
+int anyload_stack_stats(struct anyload_stack* st, uint64_t* out, unsigned n,
+                        int do_reset)
+{
+  if (n > ST_N_STATS)
+    n = ST_N_STATS;
+  memcpy(out, st->stats, n * sizeof(*out));
+  if (do_reset)
+    memset(st->stats, 0, sizeof(st->stats));
+  return (int)n;
+}
+
+uint64_t anyload_stack_stat(const struct anyload_stack* st, const char* name)
+{
+  int k = anyload_stack_stat_index(name);
+
+  return k < 0 ? 0 : st->stats[k];
+}
+
+void anyload_stack_info(const struct anyload_stack* st,
+                        struct anyload_stack_info* out)
+{
+  memset(out, 0, sizeof(*out));
+  out->pkt_total = st->n_pkts;
+  out->pkt_free = st->n_state[ST_PKT_FREE];
+  out->pkt_rx_ring = st->n_state[ST_PKT_RX_RING];
+  out->pkt_tx_ring = st->n_state[ST_PKT_TX_RING];
+  out->pkt_sock_rxq = st->n_state[ST_PKT_SOCK];
+  out->pkt_reasm = st->n_state[ST_PKT_REASM];
+  out->pkt_neigh_wait = st->n_state[ST_PKT_NEIGH];
+  out->timers = st->n_timers;
+  out->sockets = st->n_socks;
+  out->filters = st->n_filters + (unsigned)st->have_udp_all +
+                 (unsigned)st->have_icmp;
+  out->reasm_datagrams = st->n_reasm;
+  out->neigh_waits = st->n_nwait;
+}
