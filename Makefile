@@ -70,7 +70,7 @@ lib: $(LIB_SO) $(LIB_A) $(PC)
 tools: $(TOOL_BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS) $(REPLAY_BINS)
 
-$(BPF_OBJ): $(BPF_SRC) bpf/filter_shared.h
+$(BPF_OBJ): $(BPF_SRC) bpf/filter_shared.h bpf/filter_lookup.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) -O2 -g -target bpf -I$(ARCH_INC) -Ibpf -c $< -o $@

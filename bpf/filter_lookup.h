@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * bpf/filter_lookup.h: the filter maps and the one lookup that every
+ * anyload BPF program makes (the XDP program of the AF_XDP backend; the tc
+ * and socket-filter programs of the AF_PACKET backend), so that a filter
+ * means the same on every backend.
+ *
+ * al_classify() parses the frame and finds the filter that claims it, most
+ * specific first: IPv4/IPv6 full 5-tuple, local 3-tuple (exact address,
+ * then any address), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
+ * unicast/multicast-all and unicast-mismatch. The first *valid* entry wins
+ * (array maps hold empty entries). When nothing claims the frame, a
+ * block-kernel filter (if any) is reported instead.
+ *
+ * The including program defines, before including this file:
+ *   AL_CTX                       its context type (struct xdp_md, ...)
+ *   al_load(ctx, off, to, len)   copy len bytes at frame offset off (0 =
+ *                                the Ethernet header) to `to`: 0, or < 0
+ *                                when the frame is shorter
+ *   al_offload_vlan(ctx)         the VLAN id that the device took out of the
+ *                                frame into metadata, or AL_VLAN_ANY
+ * Each program object that includes this file gets its own instances of the
+ * maps; the library makes the objects of one interface share them
+ * (bpf_map__reuse_fd) where a backend needs that.
+ */
+#ifndef ANYLOAD_FILTER_LOOKUP_H
+#define ANYLOAD_FILTER_LOOKUP_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "filter_shared.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, AL_MAX_FILTERS);
+  __type(key, struct al_ip4_full_key);
+  __type(value, struct al_filter_val);
+} al_ip4_full SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, AL_MAX_FILTERS);
+  __type(key, struct al_ip4_local_key);
+  __type(value, struct al_filter_val);
+} al_ip4_local SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, AL_MAX_FILTERS);
+  __type(key, struct al_ip6_full_key);
+  __type(value, struct al_filter_val);
+} al_ip6_full SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, AL_MAX_FILTERS);
+  __type(key, struct al_ip6_local_key);
+  __type(value, struct al_filter_val);
+} al_ip6_local SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, AL_MAX_FILTERS);
+  __type(key, struct al_eth_key);
+  __type(value, struct al_filter_val);
+} al_eth SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, struct al_ethertype_key);
+  __type(value, struct al_filter_val);
+} al_ethertype SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, struct al_filter_val);
+} al_ipproto SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, AL_SPECIAL_MAX);
+  __type(key, __u32);
+  __type(value, struct al_filter_val);
+} al_special SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct al_config);
+} al_config SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, AL_MAX_SLOTS);
+  __type(key, __u32);
+  __type(value, struct al_owner);
+} al_owners SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, AL_STAT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} al_stats SEC(".maps");
+
+/* What al_classify found. */
+enum al_class {
+  AL_CLS_NONE,        /* no filter: the kernel's frame */
+  AL_CLS_MATCH,       /* *out is the filter that claims the frame */
+  AL_CLS_BLOCK,       /* no filter, but *out is a block-kernel filter */
+  AL_CLS_MALFORMED,   /* Ethernet (or VLAN) header cut short */
+};
+
+static __always_inline void al_count(__u32 stat)
+{
+  __u64 *v = bpf_map_lookup_elem(&al_stats, &stat);
+  if (v)
+    *v += 1;
+}
+
+static __always_inline const struct al_filter_val *al_valid(
+  const struct al_filter_val *v)
+{
+  return v && v->valid ? v : 0;
+}
+
+static __always_inline const struct al_filter_val *al_special_get(
+  __u32 which)
+{
+  return al_valid(bpf_map_lookup_elem(&al_special, &which));
+}
+
+static __always_inline int al_same_mac(const __u8 *a, const __u8 *b)
+{
+  return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] &&
+         a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
+
+/* IPv4 at frame offset off: the full, then the local filters. Sets
+ * *proto_out when the IP header is there. */
+static __always_inline const struct al_filter_val *
+al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
+{
+  const struct al_filter_val *v;
+  struct iphdr ip;
+  __u16 ports[2];
+  __u32 ihl;
+
+  if (al_load(ctx, off, &ip, sizeof(ip)) < 0)
+    return 0;
+  *proto_out = ip.protocol;
+  *have_proto = 1;
+  if (ip.protocol != IPPROTO_UDP && ip.protocol != IPPROTO_TCP)
+    return 0;
+  /* Only unfragmented datagrams and first fragments carry ports. */
+  if (ip.frag_off & bpf_htons(0x1fff))
+    return 0;
+  ihl = ip.ihl * 4;
+  if (ihl < sizeof(ip))
+    return 0;
+  if (al_load(ctx, off + ihl, ports, sizeof(ports)) < 0)
+    return 0;
+
+  struct al_ip4_full_key fk = {
+    .laddr_be32 = ip.daddr, .raddr_be32 = ip.saddr,
+    .lport_be16 = ports[1], .rport_be16 = ports[0], .proto = ip.protocol,
+  };
+  v = bpf_map_lookup_elem(&al_ip4_full, &fk);
+  if (v)
+    return v;
+  struct al_ip4_local_key lk = {
+    .laddr_be32 = ip.daddr, .lport_be16 = ports[1], .proto = ip.protocol,
+  };
+  v = bpf_map_lookup_elem(&al_ip4_local, &lk);
+  if (v)
+    return v;
+  lk.laddr_be32 = 0;
+  return bpf_map_lookup_elem(&al_ip4_local, &lk);
+}
+
+/* IPv6 at frame offset off; extension headers are not walked (such frames
+ * go to the kernel). */
+static __always_inline const struct al_filter_val *
+al_match_ip6(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
+{
+  const struct al_filter_val *v;
+  struct ipv6hdr ip6;
+  __u16 ports[2];
+
+  if (al_load(ctx, off, &ip6, sizeof(ip6)) < 0)
+    return 0;
+  *proto_out = ip6.nexthdr;
+  *have_proto = 1;
+  if (ip6.nexthdr != IPPROTO_UDP && ip6.nexthdr != IPPROTO_TCP)
+    return 0;
+  if (al_load(ctx, off + sizeof(ip6), ports, sizeof(ports)) < 0)
+    return 0;
+
+  struct al_ip6_full_key fk = {
+    .lport_be16 = ports[1], .rport_be16 = ports[0], .proto = ip6.nexthdr,
+  };
+  __builtin_memcpy(fk.laddr, &ip6.daddr, 16);
+  __builtin_memcpy(fk.raddr, &ip6.saddr, 16);
+  v = bpf_map_lookup_elem(&al_ip6_full, &fk);
+  if (v)
+    return v;
+  struct al_ip6_local_key lk = {
+    .lport_be16 = ports[1], .proto = ip6.nexthdr,
+  };
+  __builtin_memcpy(lk.laddr, &ip6.daddr, 16);
+  v = bpf_map_lookup_elem(&al_ip6_local, &lk);
+  if (v)
+    return v;
+  __builtin_memset(lk.laddr, 0, 16);
+  return bpf_map_lookup_elem(&al_ip6_local, &lk);
+}
+
+/* al_classify: the filter that claims the frame of ctx (see the file
+ * comment). *out is set for AL_CLS_MATCH and AL_CLS_BLOCK. */
+static __always_inline int al_classify(AL_CTX *ctx,
+                                       const struct al_filter_val **out)
+{
+  const struct al_filter_val *v = 0;
+  struct ethhdr eth;
+  __u32 l3 = sizeof(eth);
+  __u16 proto_be16;
+  __u16 vlan = al_offload_vlan(ctx);
+  __u8 ipproto = 0;
+  int have_ipproto = 0;
+
+  if (al_load(ctx, 0, &eth, sizeof(eth)) < 0)
+    return AL_CLS_MALFORMED;
+  proto_be16 = eth.h_proto;
+  if (proto_be16 == bpf_htons(ETH_P_8021Q) ||
+      proto_be16 == bpf_htons(ETH_P_8021AD)) {
+    __u16 tag[2];
+    if (al_load(ctx, l3, tag, sizeof(tag)) < 0)
+      return AL_CLS_MALFORMED;
+    vlan = bpf_ntohs(tag[0]) & 0x0fff;
+    proto_be16 = tag[1];
+    l3 += sizeof(tag);
+  }
+
+  if (proto_be16 == bpf_htons(ETH_P_IP))
+    v = al_match_ip4(ctx, l3, &ipproto, &have_ipproto);
+  else if (proto_be16 == bpf_htons(ETH_P_IPV6))
+    v = al_match_ip6(ctx, l3, &ipproto, &have_ipproto);
+  if ((*out = al_valid(v)))
+    return AL_CLS_MATCH;
+
+  struct al_eth_key ek = { .vlan = vlan };
+  __builtin_memcpy(ek.mac, eth.h_dest, 6);
+  v = bpf_map_lookup_elem(&al_eth, &ek);
+  if (!v && vlan != AL_VLAN_ANY) {
+    ek.vlan = AL_VLAN_ANY;
+    v = bpf_map_lookup_elem(&al_eth, &ek);
+  }
+  if ((*out = al_valid(v)))
+    return AL_CLS_MATCH;
+
+  struct al_ethertype_key tk = { .ethertype_be16 = proto_be16, .vlan = vlan };
+  v = bpf_map_lookup_elem(&al_ethertype, &tk);
+  if (!v && vlan != AL_VLAN_ANY) {
+    tk.vlan = AL_VLAN_ANY;
+    v = bpf_map_lookup_elem(&al_ethertype, &tk);
+  }
+  if ((*out = al_valid(v)))
+    return AL_CLS_MATCH;
+
+  if (have_ipproto) {
+    __u32 p = ipproto;
+    if ((*out = al_valid(bpf_map_lookup_elem(&al_ipproto, &p))))
+      return AL_CLS_MATCH;
+  }
+
+  int is_mcast = eth.h_dest[0] & 1;   /* broadcast counts as multicast */
+  if ((*out = al_special_get(is_mcast ? AL_SPECIAL_MCAST_ALL
+                                  : AL_SPECIAL_UCAST_ALL)))
+    return AL_CLS_MATCH;
+  if (!is_mcast && (v = al_special_get(AL_SPECIAL_UCAST_MISMATCH))) {
+    __u32 zero = 0;
+    const struct al_config *cfg = bpf_map_lookup_elem(&al_config, &zero);
+    if (cfg && !al_same_mac(cfg->mac, eth.h_dest)) {
+      *out = v;
+      return AL_CLS_MATCH;
+    }
+  }
+
+  if ((*out = al_special_get(AL_SPECIAL_BLOCK_KERNEL)) ||
+      (*out = al_special_get(is_mcast ? AL_SPECIAL_BLOCK_KERNEL_MCAST
+                                  : AL_SPECIAL_BLOCK_KERNEL_UCAST)))
+    return AL_CLS_BLOCK;
+  return AL_CLS_NONE;
+}
+
+#endif /* ANYLOAD_FILTER_LOOKUP_H */
