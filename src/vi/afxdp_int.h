@@ -21,7 +21,7 @@
 
 #include "vi/vi_int.h"
 #include "vi/afxdp_ring.h"
-#include "../bpf/filter_shared.h"
+#include "vi/filter_maps.h"
 
 #include <pthread.h>
 
@@ -92,20 +92,9 @@ struct afxdp_xdp {
   int      prog_fd;
   uint32_t prog_id;
   int      mode;              /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
-  int      lock_fd;           /* open lock file (flock taken per change) */
+  struct vi_fmaps_lock lock;  /* flock taken per change */
   int      map_xsks;
-  int      map_ip4_full, map_ip4_local, map_ip6_full, map_ip6_local;
-  int      map_eth, map_ethertype, map_ipproto, map_special;
-  int      map_config, map_owners, map_stats;
-};
-
-/* One installed filter, as needed to remove it again. */
-struct afxdp_filter {
-  int      used;
-  int      map_fd;            /* one of afxdp_xdp's map fds */
-  uint32_t key_len;
-  uint8_t  key[48];
-  unsigned type;              /* VI_FLT_* */
+  struct vi_fmaps fm;         /* the filter maps */
 };
 
 /* afxdp_xdp_open: find our XDP program on the interface or attach it,
@@ -123,11 +112,12 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot);
  * -EEXIST (same slot has it), -EBUSY (a live VI has it), -EINVAL,
  * -EOPNOTSUPP, -ENOSPC. */
 int afxdp_xdp_filter_add(struct afxdp_xdp* x, int slot, int queue,
-                         const ef_filter_spec* fs, struct afxdp_filter* out);
+                         const ef_filter_spec* fs,
+                         struct vi_fmaps_filter* out);
 /* afxdp_xdp_filter_del: remove a filter installed by afxdp_xdp_filter_add
  * (only if it still belongs to `slot`). */
 int afxdp_xdp_filter_del(struct afxdp_xdp* x, int slot,
-                         struct afxdp_filter* f);
+                         struct vi_fmaps_filter* f);
 /* afxdp_xdp_stats: the program's counters summed over CPUs. */
 int afxdp_xdp_stats(struct afxdp_xdp* x, uint64_t out[AL_STAT_MAX]);
 

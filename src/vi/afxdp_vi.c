@@ -60,7 +60,7 @@ struct afxdp_vi {
   uint64_t               kernel_drops_seen;   /* rx_dropped + rx_ring_full */
   uint64_t               no_desc_pending;     /* drops not yet reported */
   uint64_t               kstats_base[6];
-  struct afxdp_filter    filters[VI_MAX_FILTERS];
+  struct vi_fmaps_filter filters[VI_MAX_FILTERS];
 };
 
 static inline struct afxdp_vi* vi_of(const ef_vi* vi)
