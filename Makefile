@@ -30,9 +30,11 @@ LDLIBS_VI := -lbpf -lelf -lz -lpthread -lmnl
 
 LIB_SRCS  := $(wildcard src/vi/*.c src/common/*.c src/cplane/*.c src/stack/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-BPF_SRC   := bpf/anyload_xdp.bpf.c
-BPF_OBJ   := $(BUILD)/gen/anyload_xdp.bpf.o
-BPF_SKEL  := $(BUILD)/gen/anyload_xdp.skel.h
+# One object (and skeleton) per backend: AF_XDP's XDP program, AF_PACKET's
+# socket-filter and tc programs; both include the shared filter lookup.
+BPF_SRCS  := bpf/anyload_xdp.bpf.c bpf/anyload_afpacket.bpf.c
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/gen/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/gen/%.skel.h)
 
 LIB_SO    := $(BUILD)/lib/libanyvi.so
 LIB_A     := $(BUILD)/lib/libanyvi.a
@@ -70,17 +72,20 @@ lib: $(LIB_SO) $(LIB_A) $(PC)
 tools: $(TOOL_BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS) $(REPLAY_BINS)
 
-$(BPF_OBJ): $(BPF_SRC) bpf/filter_shared.h bpf/filter_lookup.h
+$(BUILD)/gen/%.bpf.o: bpf/%.bpf.c bpf/filter_shared.h bpf/filter_lookup.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) -O2 -g -target bpf -I$(ARCH_INC) -Ibpf -c $< -o $@
 
-$(BPF_SKEL): $(BPF_OBJ)
+$(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 	@echo "  SKEL    $@"
-	$(Q)$(BPFTOOL) gen skeleton $< name anyload_xdp > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
-# Every library object may include the generated skeleton.
-$(LIB_OBJS): $(BPF_SKEL)
+# Keep the objects (make would delete them as intermediates).
+.SECONDARY: $(BPF_OBJS)
+
+# Every library object may include the generated skeletons.
+$(LIB_OBJS): $(BPF_SKELS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

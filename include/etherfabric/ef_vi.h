@@ -316,6 +316,7 @@ enum ef_vi_arch {
   EF_VI_ARCH_EF100,
   EF_VI_ARCH_EFCT,
   EF_VI_ARCH_AF_XDP,
+  EF_VI_ARCH_AF_PACKET,
 };
 
 /* Ring state. Users should not access these structures. */

@@ -13,6 +13,7 @@
 
 static const struct vi_ops* const backends[] = {
   &afxdp_ops,
+  &afpacket_ops,
   &sim_ops,
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))

@@ -166,6 +166,7 @@ struct vi_ops {
 };
 
 extern const struct vi_ops afxdp_ops;
+extern const struct vi_ops afpacket_ops;
 extern const struct vi_ops sim_ops;
 
 /* vi_backend_choose: the backend that ANYLOAD_BACKEND names (afxdp,
