@@ -105,15 +105,6 @@ struct afpacket_vi {
   uint64_t             no_desc_pending;
   uint64_t             kstats_base[2];
   struct vi_fmaps_filter filters[VI_MAX_FILTERS];
-  /* MEASUREMENT ONLY: TPACKET_V3 RX and PACKET_TX_RING variants */
-  int                  v3;
-  uint32_t             v3_block_size, v3_block_nr, v3_cur;
-  uint8_t*             v3_pkt;
-  uint32_t             v3_left;
-  int                  txring;
-  uint8_t*             txr;
-  uint32_t             txr_nr, txr_head, txr_tail;
-  uint32_t*            txr_slot;
 };
 
 static inline struct afpacket_vi* vi_of(const ef_vi* vi)
@@ -249,54 +240,10 @@ static int rx_frame_bytes(struct afpacket_vi* v, struct tpacket2_hdr* h,
   return 0;
 }
 
-static int rx_poll_v3(ef_vi* vi, struct afpacket_vi* v, ef_event* evs,
-                      int budget)
-{
-  int n = 0;
-
-  while (n < budget) {
-    struct tpacket_block_desc* bd = (void*)(v->ring + (size_t)v->v3_cur *
-                                            v->v3_block_size);
-    struct tpacket3_hdr* h;
-    int got;
-
-    if (!v->v3_pkt) {
-      if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
-            TP_STATUS_USER))
-        break;
-      v->v3_pkt = (uint8_t*)bd + bd->hdr.bh1.offset_to_first_pkt;
-      v->v3_left = bd->hdr.bh1.num_pkts;
-    }
-    if (v->v3_left) {
-      struct timespec ts;
-      h = (void*)v->v3_pkt;
-      ts.tv_sec = h->tp_sec;
-      ts.tv_nsec = h->tp_nsec;
-      got = vi_rx_deliver(vi, &v->q, (uint8_t*)h + h->tp_mac, h->tp_snaplen,
-                          evs + n, budget - n, budget, &ts);
-      if (got == 0)
-        break;
-      n += got;
-      v->v3_pkt += h->tp_next_offset;
-      v->v3_left--;
-    }
-    if (!v->v3_left) {
-      __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
-                       __ATOMIC_RELEASE);
-      v->v3_pkt = NULL;
-      v->v3_cur = (v->v3_cur + 1) % v->v3_block_nr;
-    }
-  }
-  return n;
-}
-
 static int rx_poll(ef_vi* vi, struct afpacket_vi* v, ef_event* evs,
                    int budget)
 {
   int n = 0, frames = 0;
-
-  if (v->v3)
-    return rx_poll_v3(vi, v, evs, budget);
 
   while (n < budget && frames < (int)v->frame_nr) {
     struct tpacket2_hdr* h = rx_frame(v, v->rx_head);
@@ -357,36 +304,8 @@ static inline int tx_errno_is_later(int e)
 /* Hand every noted frame from tx_sent on to the kernel, in order, in
  * batches; a frame refused for good is marked ERROR, one refused for want
  * of room stops the walk until the next poll. */
-static void txr_reap(struct afpacket_vi* v)
-{
-  while (v->txr_tail != v->txr_head) {
-    struct tpacket2_hdr* h = (void*)(v->txr + (size_t)(v->txr_tail %
-                                     v->txr_nr) * 2048);
-    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-    uint32_t slot = v->txr_slot[v->txr_tail % v->txr_nr];
-    if (st == TP_STATUS_AVAILABLE) {
-      v->q.tx_state[slot & v->q.tx_mask] = VI_TXS_DONE;
-    } else if (st == TP_STATUS_WRONG_FORMAT) {
-      v->q.tx_state[slot & v->q.tx_mask] = VI_TXS_ERROR;
-      __atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
-    } else {
-      break;
-    }
-    v->txr_tail++;
-  }
-}
-
 static void tx_send(struct afpacket_vi* v)
 {
-  if (v->txring) {
-    v->tx_retry = 0;
-    v->tx_sent = v->q.state.txq.added;
-    v->q.c.tx_kicks++;
-    if (send(v->fd, NULL, 0, MSG_DONTWAIT) < 0 && tx_errno_is_later(errno))
-      v->tx_retry = 1;
-    return;
-  }
-  {
   struct vi_swq* q = &v->q;
   uint32_t added = q->state.txq.added;
   struct mmsghdr msgs[AFPACKET_TX_BATCH];
@@ -439,7 +358,6 @@ static void tx_send(struct afpacket_vi* v)
       q->tx_state[slots[i] & q->tx_mask] = VI_TXS_DONE;
     v->tx_sent = slots[r - 1] + 1;
   }
-  }
 }
 
 static int afpacket_transmitv_init(ef_vi* vi, const ef_iovec* iov,
@@ -457,24 +375,6 @@ static int afpacket_transmitv_init(ef_vi* vi, const ef_iovec* iov,
     /* Too big for the link: the NIC way is a TX_ERROR event. */
     v->q.c.tx_error_2big++;
     vi_tx_slot_add(&v->q, id, VI_TXS_ERROR);
-    return 0;
-  }
-  if (v->txring) {
-    struct tpacket2_hdr* h;
-    if (v->txr_head - v->txr_tail >= v->txr_nr)
-      txr_reap(v);
-    if (v->txr_head - v->txr_tail >= v->txr_nr)
-      return -EAGAIN;
-    h = (void*)(v->txr + (size_t)(v->txr_head % v->txr_nr) * 2048);
-    vi_tx_gather(pd, iov, iovcnt, (char*)h + TPACKET2_HDRLEN -
-                                  sizeof(struct sockaddr_ll));
-    h->tp_len = (uint32_t)total;
-    v->txr_slot[v->txr_head % v->txr_nr] = v->q.state.txq.added;
-    v->txr_head++;
-    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-    v->q.c.tx_frames++;
-    v->q.c.tx_bytes += (uint64_t)total;
-    vi_tx_slot_add(&v->q, id, VI_TXS_PENDING);
     return 0;
   }
   d = &v->txd[v->q.state.txq.added & v->q.tx_mask];
@@ -550,8 +450,6 @@ static int afpacket_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
     n += report_kernel_drops(vi, v, evs + n, rx_budget - n);
   if (v->tx_retry)
     tx_send(v);
-  if (v->txring)
-    txr_reap(v);
   if (v->q.tx_evented != v->q.state.txq.added)
     n += vi_tx_events(vi, &v->q, evs + n, evs_len - n);
   v->q.state.evq.evq_ptr += (uint32_t)n;
@@ -665,14 +563,7 @@ static int setup_socket(struct afpacket_vi* v)
   req.tp_frame_nr = req.tp_block_nr * (req.tp_block_size / v->frame_size);
   v->frame_nr = req.tp_frame_nr;
 
-  {
-    const char* e = getenv("ANYLOAD_AFPACKET_RING");
-    v->v3 = e && !strcmp(e, "v3");
-    e = getenv("ANYLOAD_AFPACKET_TX");
-    v->txring = e && !strcmp(e, "ring");
-  }
-  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_VERSION,
-                   v->v3 ? TPACKET_V3 : TPACKET_V2)) < 0)
+  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2)) < 0)
     return rc;
   /* Outgoing frames (ours and the kernel's) are not for the VI. */
   if ((rc = setopt(v->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)) < 0)
@@ -682,51 +573,19 @@ static int setup_socket(struct afpacket_vi* v)
   if ((rc = setopt(v->fd, SOL_PACKET, PACKET_COPY_THRESH, 1)) < 0)
     return rc;
   /* Send straight to the driver, as AF_XDP does: no qdisc. */
-  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_QDISC_BYPASS,
-                   getenv("ANYLOAD_AFPACKET_BYPASS") ?
-                   atoi(getenv("ANYLOAD_AFPACKET_BYPASS")) : 1)) < 0)
+  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1)) < 0)
     return rc;
   if ((rc = setopt(v->fd, SOL_SOCKET, SO_ATTACH_BPF, prog_fd)) < 0)
     return rc;
-  if (v->v3) {
-    struct tpacket_req3 r3;
-    const char* tov = getenv("ANYLOAD_AFPACKET_TOV");
-    memset(&r3, 0, sizeof(r3));
-    r3.tp_block_size = req.tp_block_size;
-    r3.tp_block_nr = req.tp_block_nr;
-    r3.tp_frame_size = req.tp_frame_size;
-    r3.tp_frame_nr = req.tp_frame_nr;
-    r3.tp_retire_blk_tov = tov ? (unsigned)atoi(tov) : 1;
-    v->v3_block_size = r3.tp_block_size;
-    v->v3_block_nr = r3.tp_block_nr;
-    if (setsockopt(v->fd, SOL_PACKET, PACKET_RX_RING, &r3, sizeof(r3)) < 0)
-      return -errno;
-  } else if (setsockopt(v->fd, SOL_PACKET, PACKET_RX_RING, &req,
-                        sizeof(req)) < 0) {
+  if (setsockopt(v->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
     return -errno;
-  }
   v->ring_len = (size_t)req.tp_block_size * req.tp_block_nr;
-  if (v->txring) {
-    struct tpacket_req tr;
-    memset(&tr, 0, sizeof(tr));
-    tr.tp_frame_size = 2048;
-    tr.tp_block_size = 65536;
-    v->txr_nr = v->q.tx_mask + 1 < 32 ? 32 : v->q.tx_mask + 1;
-    tr.tp_block_nr = v->txr_nr / 32;
-    tr.tp_frame_nr = v->txr_nr;
-    v->txr_slot = calloc(v->txr_nr, sizeof(uint32_t));
-    if (setsockopt(v->fd, SOL_PACKET, PACKET_TX_RING, &tr, sizeof(tr)) < 0)
-      return -errno;
-    v->ring_len += (size_t)tr.tp_block_size * tr.tp_block_nr;
-  }
   v->ring = mmap(NULL, v->ring_len, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_POPULATE, v->fd, 0);
   if (v->ring == MAP_FAILED) {
     v->ring = NULL;
     return -errno;
   }
-  if (v->txring)
-    v->txr = v->ring + (size_t)req.tp_block_size * req.tp_block_nr;
   return 0;
 }
 
@@ -856,8 +715,6 @@ static int afpacket_flush(ef_vi* vi)
 
   for (;;) {
     tx_send(v);
-    if (v->txring)
-      txr_reap(v);
     if (vi_tx_all_done(&v->q))
       break;
     if (mono_ns() > deadline)
@@ -915,7 +772,7 @@ static int afpacket_has_event(const ef_vi* vi)
 {
   const struct afpacket_vi* v = vi_of(vi);
 
-  if (!v->v3 && (rx_status(rx_frame(v, v->rx_head)) & TP_STATUS_USER))
+  if (rx_status(rx_frame(v, v->rx_head)) & TP_STATUS_USER)
     return 1;
   if (v->no_desc_pending)
     return 1;
