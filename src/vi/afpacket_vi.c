@@ -54,7 +54,7 @@
  * 8 MiB at a 1500-byte MTU. */
 #define AFPACKET_FRAME_MIN   2048u
 #define AFPACKET_BLOCK_SIZE  65536u
-#define AFPACKET_RX_FRAMES   4096u
+#define AFPACKET_RX_FRAMES   8192u
 /* Room a ring frame needs before the Ethernet header: the tpacket2_hdr,
  * the sockaddr_ll and the alignment of the network header (see
  * tpacket_rcv(): macoff = TPACKET_ALIGN(hdrlen + 16) - 14). */
