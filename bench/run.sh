@@ -9,6 +9,7 @@
 #                    non-blocking receives (the reference row)
 #   sockperf         sockperf ping-pong --nonblocked, kernel UDP
 #   eflatency        ef_vi eflatency over anyload (AF_XDP)
+#   eflatency_afpacket  the same over anyload's AF_PACKET backend
 # The reference runs first so that nothing an AF_XDP run leaves behind can
 # disturb it. The answering side runs on CPU 1 and the pinging side on CPU
 # 0. Percentiles of every mode are computed here, the same way, from the
@@ -211,14 +212,34 @@ OUT_FILE=${OUT[$name]}
 EFL=$BUILD/bin/eflatency
 if [[ -x "$EFL" ]]; then
 	run_mode "$name" 1 \
+		env ANYLOAD_BACKEND=afxdp \
 		"$EFL" -n "$ITERS" -w "$WARMUP" -s "$PAYLEN" -l "$IP_B" \
 		-r "$IP_A" -p "$PORT" pong "$IF_B" -- \
+		env ANYLOAD_BACKEND=afxdp \
 		"$EFL" -n "$ITERS" -w "$WARMUP" -s "$PAYLEN" -l "$IP_A" \
 		-r "$IP_B" -p "$PORT" -o "${RAW[$name]}" ping "$IF_A"
 	# An XDP program loaded without libxdp's dispatcher outlives its
 	# process (DESIGN.md); take it off this run's veth ends.
 	ip -n "$NS_A" link set dev "$IF_A" xdp off 2>/dev/null || true
 	ip -n "$NS_B" link set dev "$IF_B" xdp off 2>/dev/null || true
+else
+	STATUS[$name]="n/a ($EFL not built)"
+fi
+
+# --- eflatency over anyload's AF_PACKET backend ---
+name=eflatency_afpacket
+RAW[$name]=$WORK/$name.raw
+KIND[$name]=ns
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+if [[ -x "$EFL" ]]; then
+	run_mode "$name" 1 \
+		env ANYLOAD_BACKEND=afpacket \
+		"$EFL" -n "$ITERS" -w "$WARMUP" -s "$PAYLEN" -l "$IP_B" \
+		-r "$IP_A" -p "$PORT" pong "$IF_B" -- \
+		env ANYLOAD_BACKEND=afpacket \
+		"$EFL" -n "$ITERS" -w "$WARMUP" -s "$PAYLEN" -l "$IP_A" \
+		-r "$IP_B" -p "$PORT" -o "${RAW[$name]}" ping "$IF_A"
 else
 	STATUS[$name]="n/a ($EFL not built)"
 fi
@@ -230,7 +251,7 @@ COMMAND="BENCH_ITERS=$ITERS BENCH_WARMUP=$WARMUP BENCH_PAYLEN=$PAYLEN"
 COMMAND+=" BENCH_SOCKPERF_TIME=$SOCKPERF_TIME bash bench/run.sh $BUILD_ARG"
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 
-MODES=(kernel_pingpong eflatency sockperf)
+MODES=(kernel_pingpong eflatency eflatency_afpacket sockperf)
 STATS_ARGS=()
 for m in "${MODES[@]}"; do
 	STATS_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
@@ -257,6 +278,7 @@ modes = [args[i:i + 5] for i in range(0, len(args), 5)]
 labels = {
     "kernel_pingpong": "kernel_pingpong (kernel UDP, reference)",
     "eflatency": "eflatency (anyload, AF_XDP)",
+    "eflatency_afpacket": "eflatency (anyload, AF_PACKET)",
     "sockperf": "sockperf ping-pong (kernel UDP)",
 }
 
