@@ -66,7 +66,8 @@ check_data()
 	check=$(awk '{
 		if (NF != 8) { print "fields=" NF; exit }
 		if ($1 != 28) { print "paylen " $1; exit }
-		if (!($3 <= $4 && $4 <= $5 && $5 <= $6 && $6 <= $7 && $7 <= $8)) { print "not ordered"; exit }
+		if (!($3 <= $4 && $4 <= $5 && $5 <= $6 && $6 <= $7 &&
+		      $7 <= $8)) { print "not ordered"; exit }
 		if ($3 <= 0) { print "min not positive"; exit }
 		print "ok" }' <<<"$data")
 	expect_eq "data line '$data'" "$check" ok

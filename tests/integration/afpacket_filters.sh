@@ -141,8 +141,11 @@ for i in range(5):
     f = mac('$MAC_B') + mac('$MAC_A') + struct.pack('!HHH', 0x8100, 5, 0x88b5)
     s.send(f + b'V-%06d' % i + b'.' * 40)
 "
-wait_count "$TMPD/vi.out" '^RX vi=0 .* type=0x8100 payload=hex:000588b5' 5 5 ||
-	fail "VLAN frames at the VI: $(grep -c 'type=0x8100' "$TMPD/vi.out" || true) of 5; $(grep 'type=0x8' "$TMPD/vi.out" | head -2)"
+VLAN_RE='^RX vi=0 .* type=0x8100 payload=hex:000588b5'
+if ! wait_count "$TMPD/vi.out" "$VLAN_RE" 5 5; then
+	fail "VLAN frames at the VI: $(count_lines "$TMPD/vi.out" "$VLAN_RE")" \
+		"of 5; $(grep 'type=0x8' "$TMPD/vi.out" | head -2)"
+fi
 log "ok: 5 VLAN frames at the VI, tag 0x8100/5 in place"
 
 log "filter_del: $N datagrams to $P go to NS_B's kernel again"
