@@ -238,8 +238,12 @@ static int rx_frame_bytes(struct afpacket_vi* v, struct tpacket2_hdr* h,
     }
     n = (uint32_t)r;
   } else {
-    if (n < ETH_HLEN || n > AFPACKET_BIG_FRAME - 4)
+    /* Only the VLAN tag to put back (the kernel keeps snaplen within the
+     * ring frame; checked anyway, as we are about to read that much). */
+    if (n < ETH_HLEN || h->tp_mac + n > v->frame_size) {
+      v->q.c.rx_discard_other++;
       return -1;
+    }
     memcpy(big + 4, f, n);
   }
   if (!(st & TP_STATUS_VLAN_VALID)) {
@@ -334,6 +338,11 @@ static void tx_send(struct afpacket_vi* v)
   int rounds = (int)(q->tx_mask + 1);
 
   v->tx_retry = 0;
+  /* Slots below tx_evented are finished and reported, and vi_tx_events()
+   * has reset their state to PENDING for reuse: never look at them (an
+   * ERROR slot that was never walked over gets there). */
+  if ((int32_t)(q->tx_evented - v->tx_sent) > 0)
+    v->tx_sent = q->tx_evented;
   while (v->tx_sent != added && rounds-- > 0) {
     uint32_t k = 0, i;
     int r;
