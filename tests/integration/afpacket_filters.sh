@@ -19,6 +19,9 @@
 #  - a VLAN-tagged frame (the stack takes the tag out before packet
 #    sockets and tc see it) is matched by its inner EtherType and reaches
 #    the VI with its tag back in place;
+#  - a frame larger than the ring's frames (the MTU raised after the VI
+#    was made) reaches the VI whole, from the socket queue, over three
+#    posted buffers, its checksums good;
 #  - after ef_vi_filter_del the datagrams to P are the kernel's again:
 #    NoPorts grows by their number and NS_A gets port unreachables;
 #  - when the VI exits, no tcx program is left on the interface.
@@ -147,6 +150,34 @@ if ! wait_count "$TMPD/vi.out" "$VLAN_RE" 5 5; then
 		"of 5; $(grep 'type=0x8' "$TMPD/vi.out" | head -2)"
 fi
 log "ok: 5 VLAN frames at the VI, tag 0x8100/5 in place"
+
+log "a frame larger than a ring frame (MTU raised after the VI was made)"
+PB=9603
+bg_cmd vi "add 0 udp:$IP_B:$PB"
+expect_eq "filter_add udp:$IP_B:$PB" "$(field "$BG_REPLY" rc)" 0
+ip -n "$NS_A" link set dev "$IF_A" mtu 9000
+ip -n "$NS_B" link set dev "$IF_B" mtu 9000
+ns_a python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b'J' * 4000, ('$IP_B', $PB))
+"
+# 4042 bytes in buffers of 1984: three RX events, the first with SOP.
+wait_count "$TMPD/vi.out" '^RXPART ' 3 5 ||
+	fail "big frame: $(grep -c '^RXPART' "$TMPD/vi.out" || true) of 3 parts"
+expect_eq "big frame: bytes in its parts" \
+	"$(awk '/^RXPART / { sub("len=", "", $3); n += $3 } END { print n }' \
+		"$TMPD/vi.out")" 4042
+# The first part starts the IPv4 header: total length 4028 (0x0fbc).
+expect_eq "big frame: first part" \
+	"$(grep -c '^RX vi=0 .* len=1984 .* type=0x0800 payload=hex:45000fbc' \
+		"$TMPD/vi.out")" 1
+# Checked whole (IPv4 and UDP checksums): a bad one would be a DISCARD.
+expect_eq "big frame: discards" "$(count_lines "$TMPD/vi.out" '^DISCARD')" 0
+expect_eq "NS_B Udp NoPorts after the big frame" \
+	"$(snmp "$NS_B" Udp NoPorts)" "$noports0"
+ip -n "$NS_A" link set dev "$IF_A" mtu 1500
+ip -n "$NS_B" link set dev "$IF_B" mtu 1500
 
 log "filter_del: $N datagrams to $P go to NS_B's kernel again"
 bg_cmd vi "del $FID"
