@@ -32,12 +32,15 @@ Two network namespaces act as two hosts, joined by a veth pair
 address is used). One side sends a small UDP message, the other sends it
 straight back, and the sender times each round trip: $BENCH_ITERS times,
 after $BENCH_WARMUP warm-ups. Both sides spin on the network instead of
-sleeping, each on its own CPU. The same exchange runs three ways:
+sleeping, each on its own CPU. The same exchange runs four ways:
 
   kernel_pingpong  ordinary kernel UDP sockets (the reference)
   sockperf         the standard kernel-socket latency tool, as a cross-check
   eflatency        the ef_vi sample program on anyload: packets go through
                    AF_XDP straight to the program, past the kernel's UDP/IP
+  eflatency, AF_PACKET   the same on anyload's fallback for machines
+                   without AF_XDP: a packet socket's ring, with a tc
+                   program keeping the packets from the kernel's UDP/IP
 
 This takes well under a minute...
 
