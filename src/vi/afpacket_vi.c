@@ -52,6 +52,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <etherfabric/vi.h>
+#include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -565,6 +566,23 @@ static unsigned if_mtu(const char* ifname)
   return mtu;
 }
 
+/* Ethernet only: the filter lookup and the frames the VI sees start with
+ * an Ethernet header. */
+static int if_is_ethernet(const char* ifname)
+{
+  struct ifreq ifr;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), eth = 1;
+
+  if (fd < 0)
+    return 1;   /* let the socket calls report the problem */
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+    eth = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+  close(fd);
+  return eth;
+}
+
 static int setopt(int fd, int level, int name, int val)
 {
   return setsockopt(fd, level, name, &val, sizeof(val)) < 0 ? -errno : 0;
@@ -660,6 +678,10 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
                EF_VI_RX_EVENT_MERGE | EF_VI_RX_ZEROCOPY))
     return -EOPNOTSUPP;
+  if (!if_is_ethernet(pd->ifname)) {
+    al_err("AF_PACKET: %s is not an Ethernet interface", pd->ifname);
+    return -EOPNOTSUPP;
+  }
   v = calloc(1, sizeof(*v));
   if (!v)
     return -ENOMEM;
