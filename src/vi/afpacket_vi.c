@@ -29,7 +29,8 @@
  *
  * Why TPACKET_V2, send() and PACKET_QDISC_BYPASS (eflatency RTT on veth,
  * 28-byte payload, 100000 round trips, ping and pong pinned to CPUs 0
- * and 1, median / p99 in us; the variants are in commit 4f4931d):
+ * and 1, median / p99 in us; the variants are in the commit "afpacket:
+ * measurement variants (TPACKET_V3 RX, PACKET_TX_RING TX, ...)"):
  *   V2 ring, send(), qdisc bypass        3.72 / 4.26   3.64 / 4.23
  *   V2 ring, send(), through the qdisc   3.78 / 4.34   3.76 / 4.38
  *   V2 ring, PACKET_TX_RING + kick       4.42 / 4.96   4.53 / 5.12
@@ -39,10 +40,11 @@
  * or its retire timer (1 ms at the least) fires, so at ping-pong rates
  * every frame waits for the timer; it is a throughput format. V2 hands
  * each frame over as it is written. A TX ring costs 0.7-0.9 us more per
- * round trip than send() (the kernel builds each skb from the ring frame
- * and completes it only when the skb is freed, which on veth can be when
- * the peer's socket reads it), while a send() that returns has copied the
- * frame: its completion is immediate and in order, with no ring to scan.
+ * round trip than send() (the kernel walks the ring and builds each skb
+ * around the ring frame, and a frame is complete only when that skb is
+ * freed, whenever the path to the wire lets go of it), while a send()
+ * that returns has copied the frame: its completion is immediate and in
+ * order, with no ring to scan.
  * Bypassing the qdisc (as AF_XDP does) saves about 0.1 us.
  */
 #include "vi/afpacket_int.h"
