@@ -96,6 +96,21 @@ struct al_owner {
   __u64 start_time;   /* /proc/<pid>/stat field 22, 0 = slot free */
 };
 
+/* AF_PACKET on kernels without tcx (before 6.6): one clsact ingress
+ * filter per interface serves every VI, and a slot counts as alive while
+ * its process refreshes al_heartbeat[slot] (CLOCK_MONOTONIC ns, the clock
+ * of bpf_ktime_get_ns). A killed process stops refreshing, and its flows
+ * are the kernel's again AL_HEARTBEAT_TTL_NS later. */
+#define AL_HEARTBEAT_TTL_NS     500000000ull
+#define AL_HEARTBEAT_PERIOD_NS  100000000ull
+
+/* al_afp_state[0]: how the interface's AF_PACKET VIs keep their flows from
+ * the kernel, for the process that removes the last one. */
+struct al_afp_state {
+  __u32 qdisc_ours;   /* the clsact qdisc was made by anyload */
+  __u32 pad;
+};
+
 /* Per-CPU counters of the XDP program. */
 enum al_stat {
   AL_STAT_RX,             /* frames seen */

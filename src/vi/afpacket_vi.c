@@ -5,8 +5,8 @@
  *
  * The socket (SOCK_RAW, bound to the interface for every EtherType)
  * carries a socket filter that keeps only the frames of this VI's filters
- * and a memory-mapped RX ring; this VI's tcx ingress program keeps the same
- * frames from the kernel (afpacket_bpf.c).
+ * and a memory-mapped RX ring; a tc ingress program keeps the same frames
+ * from the kernel (afpacket_bpf.c).
  *
  * Receive: ef_eventq_poll() takes frames off the RX ring in ring order,
  * copies each into the next posted buffer(s) (vi_rx_deliver: checks, RX
@@ -727,11 +727,6 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
     al_err("AF_PACKET bind to %s failed: %s", pd->ifname, strerror(-rc));
     goto fail;
   }
-  /* Only now keep our flows from the kernel: the socket already takes
-   * them. */
-  rc = afpacket_bpf_attach_tc(v->bpf);
-  if (rc < 0)
-    goto fail;
 
   vi_vi_defaults(vi, dh, (unsigned)queue, flags);
   vi->vi_resource_id = (unsigned)v->bpf->slot;
@@ -746,7 +741,8 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
   live_add(v);
   al_info("VI on %s: AF_PACKET TPACKET_V2, %u ring frames of %u bytes, "
-          "slot %d", pd->ifname, v->frame_nr, v->frame_size, v->bpf->slot);
+          "slot %d, %s", pd->ifname, v->frame_nr, v->frame_size,
+          v->bpf->slot, v->bpf->mode == AFPACKET_TC_TCX ? "tcx" : "clsact");
   return queue;
 
 fail:
@@ -897,7 +893,10 @@ static int afpacket_stats(ef_vi* vi, uint64_t* vals, int do_reset)
 static void afpacket_describe(const ef_vi* vi, char* buf, size_t len)
 {
   const struct afpacket_vi* v = vi_of(vi);
-  snprintf(buf, len, "AF_PACKET TPACKET_V2, tcx ingress, slot %d",
+  snprintf(buf, len, "AF_PACKET TPACKET_V2, %s, slot %d",
+           !v->bpf ? "released"
+           : v->bpf->mode == AFPACKET_TC_TCX ? "tcx ingress"
+           : "clsact ingress with heartbeats",
            v->bpf ? v->bpf->slot : -1);
 }
 

@@ -4,7 +4,8 @@
 # afpacket_backend: choosing the AF_PACKET backend, and eflatency over it.
 #  (a) ANYLOAD_BACKEND=afpacket: eflatency ping (NS_A) / pong (NS_B), 2000
 #      round trips, both exit 0, both say "# backend: afpacket", one sane
-#      data line; no XDP program was attached and no tcx program is left;
+#      data line; no XDP program was attached and no anyload tc program
+#      is left;
 #  (b) automatic choice where AF_XDP is not allowed (a seccomp filter
 #      makes socket(AF_XDP) fail with EAFNOSUPPORT, as a container policy
 #      may): both ends fall back to AF_PACKET and eflatency works;
@@ -14,24 +15,16 @@
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/afpacket_test.sh"
 
 itest_init
 EFL=$BUILD/bin/eflatency
 [[ -x "$EFL" ]] || skip "$EFL not built"
-itest_build tcx_list deny_afxdp
+itest_build deny_afxdp
+afp_init
 ns_setup_pair
 ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent
 ip -n "$NS_B" neigh replace "$IP_A" lladdr "$MAC_A" dev "$IF_B" nud permanent
-
-rc=0
-ns_b "$PROGS/tcx_list" "$IF_B" >/dev/null || rc=$?
-((rc != 77)) || skip "kernel without tcx (AF_PACKET backend needs Linux 6.6)"
-
-tcx_count()
-{
-	ip netns exec "$1" "$PROGS/tcx_list" "$2" |
-		sed -n 's/^COUNT n=\([0-9]*\) .*/\1/p'
-}
 
 # latency CASE WRAPPER...: eflatency pong in NS_B, ping in NS_A, each run
 # through WRAPPER (env settings, deny_afxdp); outputs in TMPD/CASE.*.
@@ -87,8 +80,8 @@ expect_eq "(a) ping backend" "$(backend_of "$TMPD/a.ping.out")" afpacket
 expect_eq "(a) pong backend" "$(backend_of "$TMPD/a.pong.out")" afpacket
 check_data "$TMPD/a.ping.out"
 no_xdp "(a)"
-expect_eq "(a) tcx programs left on $IF_A" "$(tcx_count "$NS_A" "$IF_A")" 0
-expect_eq "(a) tcx programs left on $IF_B" "$(tcx_count "$NS_B" "$IF_B")" 0
+afp_expect_claims "(a) anyload tc programs left on $IF_A" "$NS_A" "$IF_A" 0
+afp_expect_claims "(a) anyload tc programs left on $IF_B" "$NS_B" "$IF_B" 0
 
 log "(b) automatic choice, AF_XDP not allowed"
 rc=0
@@ -117,5 +110,5 @@ cat "$TMPD/d.out"
 grep -q 'ANYLOAD_BACKEND=nonsense: unknown backend' "$TMPD/d.out" ||
 	fail "(d) no clear error"
 no_xdp "(d)"
-expect_eq "(d) tcx programs on $IF_A" "$(tcx_count "$NS_A" "$IF_A")" 0
+afp_expect_claims "(d) anyload tc programs on $IF_A" "$NS_A" "$IF_A" 0
 echo "afpacket_backend: PASS"

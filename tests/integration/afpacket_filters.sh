@@ -24,13 +24,17 @@
 #    posted buffers, its checksums good;
 #  - after ef_vi_filter_del the datagrams to P are the kernel's again:
 #    NoPorts grows by their number and NS_A gets port unreachables;
-#  - when the VI exits, no tcx program is left on the interface.
+#  - when the VI exits, no anyload tc program is left on the interface.
+# Runs in the kernel's default tc mode (tcx on Linux >= 6.6), or in the
+# one ANYLOAD_AFPACKET_TC names (afpacket_clsact.sh runs it in clsact).
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/afpacket_test.sh"
 
 itest_init
-itest_build vi_recv tcx_list
+itest_build vi_recv
+afp_init
 ns_setup_pair
 export ANYLOAD_BACKEND=afpacket
 
@@ -49,20 +53,11 @@ snmp()
 		$1 == p && h { print $col[f]; exit }' /proc/net/snmp
 }
 
-tcx_count()
-{
-	ns_b "$PROGS/tcx_list" "$IF_B" | sed -n 's/^COUNT n=\([0-9]*\) .*/\1/p'
-}
-
 flush_neigh()
 {
 	ip -n "$NS_A" neigh flush dev "$IF_A"
 	ip -n "$NS_B" neigh flush dev "$IF_B"
 }
-
-rc=0
-ns_b "$PROGS/tcx_list" "$IF_B" >/dev/null || rc=$?
-((rc != 77)) || skip "kernel without tcx (AF_PACKET backend needs Linux 6.6)"
 
 bg_start kq "$NS_B" python3 "$UDPTOOL" recv --bind "$IP_B" --port $Q --secs 60
 bg_wait_line kq '^READY' 10 || fail "kernel receiver on $Q did not start"
@@ -71,7 +66,7 @@ bg_wait_line vi '^READY' 10 ||
 	fail "vi_recv did not start: $(cat "$TMPD/vi.out" "$TMPD/vi.err")"
 grep -q 'AF_PACKET TPACKET_V2' "$TMPD/vi.err" ||
 	fail "the VI is not on AF_PACKET: $(cat "$TMPD/vi.err")"
-expect_eq "tcx programs on $IF_B with one VI" "$(tcx_count)" 1
+afp_expect_claims "anyload tc programs on $IF_B with one VI" "$NS_B" "$IF_B" 1
 bg_cmd vi "add 0 udp:$IP_B:$P"
 expect_eq "filter_add udp:$IP_B:$P" "$(field "$BG_REPLY" rc)" 0
 FID=$(field "$BG_REPLY" id)
@@ -194,6 +189,7 @@ expect_eq "VI datagrams after filter_del" \
 
 bg_stop vi
 expect_eq "vi_recv exit status" "$BG_RC" 0
-expect_eq "tcx programs on $IF_B after the VI exited" "$(tcx_count)" 0
+afp_expect_claims "anyload tc programs on $IF_B after the VI exited" \
+	"$NS_B" "$IF_B" 0
 bg_stop kq
 echo "afpacket_filters: PASS"

@@ -10,13 +10,12 @@
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/afpacket_test.sh"
 
 itest_init
-itest_build afp_tx tcx_list
+itest_build afp_tx
+afp_init
 ns_setup_pair
-rc=0
-ns_b "$PROGS/tcx_list" "$IF_B" >/dev/null || rc=$?
-((rc != 77)) || skip "kernel without tcx (AF_PACKET backend needs Linux 6.6)"
 
 P=9620
 bg_start kp "$NS_B" python3 "$REPO/tests/integration/progs/udptool.py" \
