@@ -615,16 +615,18 @@ static int setup_socket(struct afpacket_vi* v)
 
   if ((rc = setopt(v->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2)) < 0)
     return rc;
-  /* Outgoing frames (ours and the kernel's) are not for the VI. */
-  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)) < 0)
+  /* Outgoing frames (ours and the kernel's) are not for the VI. Kernels
+   * before 4.20 lack the option; the socket filter drops them there. */
+  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)) < 0 &&
+      rc != -ENOPROTOOPT)
     return rc;
   /* Frames larger than a ring frame are also queued whole on the socket
    * (TP_STATUS_COPY), to be read with recv(). */
   if ((rc = setopt(v->fd, SOL_PACKET, PACKET_COPY_THRESH, 1)) < 0)
     return rc;
-  /* Send straight to the driver, as AF_XDP does: no qdisc. */
-  if ((rc = setopt(v->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1)) < 0)
-    return rc;
+  /* Send straight to the driver, as AF_XDP does: no qdisc (an
+   * optimisation: not fatal where the kernel refuses it). */
+  (void)setopt(v->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
   if ((rc = setopt(v->fd, SOL_SOCKET, SO_ATTACH_BPF, prog_fd)) < 0)
     return rc;
   if (setsockopt(v->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
