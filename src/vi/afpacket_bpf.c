@@ -45,10 +45,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -273,15 +276,19 @@ static struct bpf_tc_opts tc_opts(int prog_fd)
   return o;
 }
 
-/* The program id of our clsact filter on ifindex, 0 if none. */
+/* The program id of our clsact filter on ifindex, 0 if none. An interface
+ * without a clsact qdisc is the usual case, and libbpf would print the
+ * kernel's complaint about it: its printing is off for the call. (The
+ * setting is process-wide; this is a slow path.) */
 static uint32_t clsact_prog_id(int ifindex)
 {
   struct bpf_tc_hook h = tc_hook(ifindex, BPF_TC_INGRESS);
   struct bpf_tc_opts o = tc_opts(0);
+  libbpf_print_fn_t old = libbpf_set_print(NULL);
+  int rc = bpf_tc_query(&h, &o);
 
-  if (bpf_tc_query(&h, &o) < 0)
-    return 0;
-  return o.prog_id;
+  libbpf_set_print(old);
+  return rc < 0 ? 0 : o.prog_id;
 }
 
 /* Find the maps of the VIs already on the interface, and their mode.
@@ -454,6 +461,42 @@ fail:
   return rc;
 }
 
+/* Netlink (bpf_tc_*) and interface indexes work in the calling thread's
+ * network namespace, which may not be the VI's any more (a thread that
+ * made VIs in several namespaces with setns): enter_netns switches to the
+ * VI's for the duration (*saved: where to go back, -1 if already there). */
+static int enter_netns(const struct afpacket_bpf* b, int* saved)
+{
+  struct stat a, c;
+  int rc;
+
+  *saved = -1;
+  if (b->netns_fd < 0 ||
+      (fstat(b->netns_fd, &a) == 0 &&
+       stat("/proc/thread-self/ns/net", &c) == 0 && a.st_ino == c.st_ino &&
+       a.st_dev == c.st_dev))
+    return 0;
+  *saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (*saved < 0)
+    return -errno;
+  if (setns(b->netns_fd, CLONE_NEWNET) < 0) {
+    rc = -errno;
+    close(*saved);
+    *saved = -1;
+    return rc;
+  }
+  return 0;
+}
+
+static void leave_netns(int saved)
+{
+  if (saved >= 0) {
+    if (setns(saved, CLONE_NEWNET) < 0)
+      al_err("AF_PACKET: cannot return to the thread's network namespace");
+    close(saved);
+  }
+}
+
 /* The last VI in clsact mode takes the filter (if still ours) and the
  * qdisc (if anyload made it) off the interface. */
 static void detach_clsact(struct afpacket_bpf* b)
@@ -462,18 +505,26 @@ static void detach_clsact(struct afpacket_bpf* b)
   struct bpf_tc_opts o = tc_opts(0);
   struct al_afp_state st = { 0 };
   uint32_t zero = 0, id;
+  int saved, rc;
 
-  id = clsact_prog_id(b->ifindex);
-  if (!id || !prog_is_named(id, CLSACT_PROG_NAME))
-    return;   /* someone else's now */
-  bpf_map_lookup_elem(b->state_fd, &zero, &st);
-  bpf_tc_detach(&h, &o);
-  if (st.qdisc_ours) {
-    h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-    bpf_tc_hook_destroy(&h);
+  rc = enter_netns(b, &saved);
+  if (rc < 0) {
+    al_err("AF_PACKET: cannot enter the network namespace of ifindex %d "
+           "to remove its tc filter: %s", b->ifindex, strerror(-rc));
+    return;
   }
-  al_info("detached the anyload tc filter from ifindex %d%s", b->ifindex,
-          st.qdisc_ours ? " (and its clsact qdisc)" : "");
+  id = clsact_prog_id(b->ifindex);
+  if (id && prog_is_named(id, CLSACT_PROG_NAME)) {
+    bpf_map_lookup_elem(b->state_fd, &zero, &st);
+    bpf_tc_detach(&h, &o);
+    if (st.qdisc_ours) {
+      h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+      bpf_tc_hook_destroy(&h);
+    }
+    al_info("detached the anyload tc filter from ifindex %d%s", b->ifindex,
+            st.qdisc_ours ? " (and its clsact qdisc)" : "");
+  }
+  leave_netns(saved);
 }
 
 /* ---- public ----------------------------------------------------------- */
@@ -490,6 +541,7 @@ int afpacket_bpf_open(int ifindex, int queue, struct afpacket_bpf** out)
   b->slot = -1;
   b->tc_link_fd = -1;
   b->hb_fd = b->state_fd = -1;
+  b->netns_fd = -1;
   vi_fmaps_init(&b->fm);
   rc = vi_fmaps_lock_open(&b->lock, "afp", ifindex);
   if (rc < 0) {
@@ -541,8 +593,11 @@ int afpacket_bpf_open(int ifindex, int queue, struct afpacket_bpf** out)
     rc = attach_tcx(b);
   else if (!found)
     rc = attach_clsact(b);
-  if (rc == 0 && b->mode == AFPACKET_TC_CLSACT)
+  if (rc == 0 && b->mode == AFPACKET_TC_CLSACT) {
+    /* For the last VI's clean-up, from wherever it is called. */
+    b->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     rc = hb_add(b);
+  }
   if (rc < 0)
     goto fail_slot;
   vi_fmaps_lock_drop(&b->lock);
@@ -561,6 +616,8 @@ fail:
            "%s", ifindex, strerror(-rc));
   if (b->tc_link_fd >= 0)
     close(b->tc_link_fd);
+  if (b->netns_fd >= 0)
+    close(b->netns_fd);
   vi_fmaps_lock_drop(&b->lock);
   vi_fmaps_lock_close(&b->lock);
   if (b->skel)
@@ -599,6 +656,8 @@ void afpacket_bpf_close(struct afpacket_bpf* b)
     close(b->tc_link_fd);
   anyload_afpacket__destroy(b->skel);
   close_maps(b);
+  if (b->netns_fd >= 0)
+    close(b->netns_fd);
   vi_fmaps_lock_close(&b->lock);
   free(b);
 }

@@ -36,6 +36,8 @@ struct afpacket_bpf {
   struct anyload_afpacket* skel;       /* this VI's programs */
   int                      tc_link_fd; /* tcx mode: this VI's link */
   struct afpacket_bpf*     hb_next;    /* clsact mode: beating VIs */
+  int                      netns_fd;   /* clsact mode: the interface's
+                                        * network namespace */
 };
 
 /* afpacket_bpf_open: find the interface's filter maps (through the tc
