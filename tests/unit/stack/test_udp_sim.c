@@ -1,0 +1,1310 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests for the stack's UDP (stack/udp_rx.c, udp_tx.c, sock.c,
+ * arp.c, icmp.c, stack.c) on two stacks joined by a simulated link
+ * (anyload/sim.h) on the virtual clock, each with a static environment
+ * (routes and neighbours from a table, joins recorded). A raw VI with no
+ * filters on either end stands in for that host's kernel: it receives
+ * what the stack's filters don't claim and injects hand-made frames.
+ *
+ * Checks: unconnected and connected exchange both ways, ephemeral ports,
+ * a route through a gateway, -EXDEV for a route that is not ours, recv
+ * flags (MSG_PEEK, MSG_TRUNC), SO_RCVBUF drops counted, zero checksums
+ * accepted, bad checksums counted, large datagrams fragmented and
+ * reassembled under the link's loss mask, reordering and duplication
+ * with a seed, ICMP port unreachable delivered as ECONNREFUSED to a
+ * connected socket and only counted for an unconnected one, time exceeded
+ * as a soft error, fragmentation needed lowering the path MTU, waiting
+ * for a next hop's MAC then sending, timing out into EHOSTUNREACH, queue
+ * limits, multicast with joins, source filters and loopback, broadcast
+ * and SO_BROADCAST, and at every teardown: buffers back in the pool, no
+ * timer armed, no filter left but the stack's own.
+ */
+#include "unit_test.h"
+#include "stack/stack_int.h"
+#include "stack/wire/icmp.h"
+#include "stack/wire/udp.h"
+
+#include <anyload/sim.h>
+#include <anyload/stack.h>
+#include <arpa/inet.h>
+#include <etherfabric/memreg.h>
+#include <etherfabric/pd.h>
+#include <etherfabric/vi.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define US  1000ll
+#define MS  1000000ll
+#define SEC 1000000000ll
+
+static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0x0a, 0x0a };
+static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0x0b, 0x0b };
+#define IP_A "198.18.0.1"
+#define IP_B "198.18.0.2"
+
+/* ---- a static environment ---------------------------------------------- */
+
+enum { NEIGH_OK, NEIGH_WAIT, NEIGH_FAIL };
+
+struct senv {
+  int      ifindex;
+  uint32_t local_be32;
+  uint32_t peer_be32;
+  uint8_t  peer_mac[6];
+  int      neigh_mode;
+  uint64_t gen;
+  unsigned resolves;
+  unsigned joins, leaves;
+  uint32_t last_group, last_source;
+};
+
+static int in_net(uint32_t a_be32, const char* net24)
+{
+  return (ntohl(a_be32) & 0xffffff00u) == ntohl(inet_addr(net24));
+}
+
+/* Routes: 198.18.0.0/24 on-link, 198.19.0.0/24 through the peer,
+ * 198.19.255.0/24 through another interface (-EXDEV), multicast and
+ * broadcast on-link, anything else unreachable. */
+static int senv_route(void* ctx, uint32_t dst, uint32_t src,
+                      struct anyload_route* out)
+{
+  struct senv* e = ctx;
+
+  (void)src;
+  memset(out, 0, sizeof(*out));
+  out->ifindex = e->ifindex;
+  out->src_be32 = e->local_be32;
+  out->nexthop_be32 = dst;
+  out->type = ANYLOAD_ROUTE_UNICAST;
+  if (in_net(dst, "198.19.255.0"))
+    return -EXDEV;
+  if (in_net(dst, "198.19.0.0")) {
+    out->nexthop_be32 = e->peer_be32;
+    return 0;
+  }
+  if (st_ipv4_is_mcast(dst)) {
+    out->type = ANYLOAD_ROUTE_MULTICAST;
+    return 0;
+  }
+  if (st_ipv4_is_bcast(dst) || dst == inet_addr("198.18.0.255")) {
+    out->type = ANYLOAD_ROUTE_BROADCAST;
+    return 0;
+  }
+  if (in_net(dst, "198.18.0.0"))
+    return 0;
+  return -ENETUNREACH;
+}
+
+static int senv_addr_ifindex(void* ctx, uint32_t ip)
+{
+  struct senv* e = ctx;
+
+  return ip == e->local_be32 ? e->ifindex : -EADDRNOTAVAIL;
+}
+
+static int senv_neigh(void* ctx, int ifindex, uint32_t ip, uint8_t mac[6])
+{
+  struct senv* e = ctx;
+
+  CHECK(ifindex, ==, e->ifindex);
+  if (e->neigh_mode == NEIGH_WAIT)
+    return -EAGAIN;
+  if (e->neigh_mode == NEIGH_FAIL || ip != e->peer_be32)
+    return -EHOSTUNREACH;
+  memcpy(mac, e->peer_mac, 6);
+  return 0;
+}
+
+static int senv_resolve(void* ctx, int ifindex, uint32_t ip)
+{
+  struct senv* e = ctx;
+
+  (void)ifindex;
+  (void)ip;
+  e->resolves++;
+  return 0;
+}
+
+static int senv_join(void* ctx, int ifindex, uint32_t group, uint32_t source,
+                     int join)
+{
+  struct senv* e = ctx;
+
+  CHECK(ifindex, ==, e->ifindex);
+  if (join)
+    e->joins++;
+  else
+    e->leaves++;
+  e->last_group = group;
+  e->last_source = source;
+  return 0;
+}
+
+static uint64_t senv_gen(void* ctx)
+{
+  return ((struct senv*)ctx)->gen;
+}
+
+/* ---- a raw VI: the "kernel" of one end --------------------------------- */
+
+#define RAW_BUFS 64
+#define RAW_BUF  2048
+#define RAW_CAP  256
+
+struct raw {
+  ef_driver_handle dh;
+  ef_pd    pd;
+  ef_memreg mr;
+  ef_vi    vi;
+  uint8_t* mem;
+  unsigned next_tx;
+  unsigned n_cap;
+  unsigned cap_len[RAW_CAP];
+  uint8_t  cap[RAW_CAP][RAW_BUF];
+};
+
+static struct raw* raw_open(const char* ifname)
+{
+  struct raw* r = calloc(1, sizeof(*r));
+  unsigned i;
+
+  CHECK_PTR(r, !=, NULL);
+  CHECK(ef_driver_open(&r->dh), ==, 0);
+  CHECK(ef_pd_alloc_by_name(&r->pd, r->dh, ifname, EF_PD_DEFAULT), ==, 0);
+  r->mem = mmap(NULL, 2 * RAW_BUFS * RAW_BUF, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK_PTR(r->mem, !=, MAP_FAILED);
+  CHECK(ef_memreg_alloc(&r->mr, r->dh, &r->pd, r->dh, r->mem,
+                        2 * RAW_BUFS * RAW_BUF), ==, 0);
+  CHECK(ef_vi_alloc_from_pd(&r->vi, r->dh, &r->pd, r->dh, -1, 256, 256, NULL,
+                            -1, EF_VI_FLAGS_DEFAULT), >=, 0);
+  ef_vi_receive_set_discards(&r->vi, 0);
+  for (i = 0; i < RAW_BUFS; i++)
+    CHECK(ef_vi_receive_post(&r->vi, ef_memreg_dma_addr(&r->mr, i * RAW_BUF),
+                             (ef_request_id)i), ==, 0);
+  return r;
+}
+
+static void raw_close(struct raw* r)
+{
+  CHECK(ef_vi_free(&r->vi, r->dh), ==, 0);
+  CHECK(ef_memreg_free(&r->mr, r->dh), ==, 0);
+  CHECK(ef_pd_free(&r->pd, r->dh), ==, 0);
+  munmap(r->mem, 2 * RAW_BUFS * RAW_BUF);
+  CHECK(ef_driver_close(r->dh), ==, 0);
+  free(r);
+}
+
+/* raw_poll: capture received frames, reclaim sent ones. Returns the
+ * number of events. */
+static int raw_poll(struct raw* r)
+{
+  ef_event evs[16];
+  ef_request_id ids[EF_VI_TRANSMIT_BATCH];
+  int n, i, total = 0;
+
+  while ((n = ef_eventq_poll(&r->vi, evs, 16)) > 0) {
+    total += n;
+    for (i = 0; i < n; i++) {
+      unsigned t = EF_EVENT_TYPE(evs[i]);
+      if (t == EF_EVENT_TYPE_TX || t == EF_EVENT_TYPE_TX_ERROR) {
+        ef_vi_transmit_unbundle(&r->vi, &evs[i], ids);
+      } else if (t == EF_EVENT_TYPE_RX) {
+        unsigned id = (unsigned)EF_EVENT_RX_RQ_ID(evs[i]);
+        unsigned len = EF_EVENT_RX_BYTES(evs[i]);
+        if (r->n_cap < RAW_CAP) {
+          memcpy(r->cap[r->n_cap], r->mem + id * RAW_BUF, len);
+          r->cap_len[r->n_cap++] = len;
+        }
+        CHECK(ef_vi_receive_post(&r->vi,
+                                 ef_memreg_dma_addr(&r->mr, id * RAW_BUF),
+                                 (ef_request_id)id), ==, 0);
+      }
+    }
+  }
+  return total;
+}
+
+static void raw_send(struct raw* r, const uint8_t* frame, unsigned len)
+{
+  unsigned b = RAW_BUFS + r->next_tx++ % RAW_BUFS;
+
+  memcpy(r->mem + b * RAW_BUF, frame, len);
+  CHECK(ef_vi_transmit(&r->vi, ef_memreg_dma_addr(&r->mr, b * RAW_BUF),
+                       (int)len, (ef_request_id)b), ==, 0);
+}
+
+/* ---- two stacks on a link ---------------------------------------------- */
+
+struct world {
+  char     ifn[2][16];
+  struct anyload_stack* st[2];
+  struct senv env[2];
+  struct raw* raw[2];
+};
+
+static struct anyload_stack_env env_of(struct senv* e)
+{
+  struct anyload_stack_env v;
+
+  memset(&v, 0, sizeof(v));
+  v.ctx = e;
+  v.route = senv_route;
+  v.addr_ifindex = senv_addr_ifindex;
+  v.neigh = senv_neigh;
+  v.neigh_resolve = senv_resolve;
+  v.mcast_join = senv_join;
+  v.generation = senv_gen;
+  return v;
+}
+
+/* world_open: link <name>A-<name>B with cfg (NULL: perfect), stack A on
+ * the A end with flags fa, stack B with fb (fb = -1: no stack on B), and
+ * raw VIs on the ends where raw_a / raw_b. */
+static void world_open_cfg(struct world* w, const char* name,
+                           struct anyload_sim_config* cfg, unsigned fa,
+                           int fb, int raw_a, int raw_b,
+                           const struct anyload_stack_config* base)
+{
+  struct anyload_sim_config c;
+  int k;
+
+  memset(w, 0, sizeof(*w));
+  CHECK(setenv("ANYLOAD_BACKEND", "sim", 1), ==, 0);
+  if (!anyload_sim_clock_is_virtual())
+    CHECK(anyload_sim_clock_set(1000 * SEC), ==, 0);
+  if (!cfg) {
+    anyload_sim_config_init(&c);
+    cfg = &c;
+  }
+  memcpy(cfg->mac_a, mac_a, 6);
+  memcpy(cfg->mac_b, mac_b, 6);
+  snprintf(w->ifn[0], sizeof(w->ifn[0]), "%sA", name);
+  snprintf(w->ifn[1], sizeof(w->ifn[1]), "%sB", name);
+  CHECK(anyload_sim_link_create(w->ifn[0], w->ifn[1], cfg), ==, 0);
+  for (k = 0; k < 2; k++) {
+    struct anyload_stack_config sc;
+    struct anyload_stack_env ev;
+    struct senv* e = &w->env[k];
+    if (k == 1 && fb < 0)
+      continue;
+    if (base)
+      sc = *base;
+    else
+      anyload_stack_config_init(&sc);
+    sc.ifname = w->ifn[k];
+    sc.flags = k == 0 ? fa : (unsigned)fb;
+    sc.n_bufs = 2048;
+    sc.seed = 12345;
+    e->local_be32 = inet_addr(k == 0 ? IP_A : IP_B);
+    e->peer_be32 = inet_addr(k == 0 ? IP_B : IP_A);
+    memcpy(e->peer_mac, k == 0 ? mac_b : mac_a, 6);
+    ev = env_of(e);
+    CHECK(anyload_stack_create(&sc, &ev, &w->st[k]), ==, 0);
+    e->ifindex = anyload_stack_ifindex(w->st[k]);
+  }
+  if (raw_a)
+    w->raw[0] = raw_open(w->ifn[0]);
+  if (raw_b)
+    w->raw[1] = raw_open(w->ifn[1]);
+}
+
+static void world_open(struct world* w, const char* name,
+                       struct anyload_sim_config* cfg, unsigned fa, int fb,
+                       int raw_a, int raw_b)
+{
+  world_open_cfg(w, name, cfg, fa, fb, raw_a, raw_b, NULL);
+}
+
+static int64_t now(void)
+{
+  return anyload_sim_clock_now();
+}
+
+/* poll_all: poll everything until nothing happens at this time. */
+static void poll_all(struct world* w)
+{
+  int k, n, rounds = 0;
+
+  do {
+    n = 0;
+    for (k = 0; k < 2; k++) {
+      if (w->st[k])
+        n += anyload_stack_poll(w->st[k], now(), 0);
+      if (w->raw[k])
+        n += raw_poll(w->raw[k]);
+    }
+    CHECK(++rounds, <, 100000);
+  } while (n);
+}
+
+/* run: let dt of virtual time pass, event by event. */
+static void run(struct world* w, int64_t dt)
+{
+  int64_t end = now() + dt;
+
+  for (;;) {
+    int64_t t, next;
+    int k;
+    poll_all(w);
+    t = now();
+    if (t >= end)
+      break;
+    next = anyload_sim_next_event();
+    for (k = 0; k < 2; k++)
+      if (w->st[k]) {
+        int64_t d = anyload_stack_next_deadline(w->st[k]);
+        if (d < next)
+          next = d;
+      }
+    if (next <= t)
+      next = t + 1 * US;
+    if (next > end)
+      next = end;
+    CHECK(anyload_sim_clock_advance(next - t), ==, 0);
+  }
+}
+
+/* world_close: every socket must be closed; wait for the transmits,
+ * check that nothing leaked, and free everything. */
+static void world_close(struct world* w)
+{
+  int k;
+
+  run(w, 1 * MS);
+  for (k = 0; k < 2; k++) {
+    struct anyload_stack_info in;
+    if (!w->st[k])
+      continue;
+    anyload_stack_info(w->st[k], &in);
+    CHECK(in.sockets, ==, 0);
+    CHECK(in.pkt_tx_ring, ==, 0);
+    CHECK(in.pkt_sock_rxq, ==, 0);
+    CHECK(in.pkt_reasm, ==, 0);
+    CHECK(in.pkt_neigh_wait, ==, 0);
+    CHECK(in.pkt_free + in.pkt_rx_ring, ==, in.pkt_total);
+    CHECK(in.timers, ==, 0);
+    CHECK(in.reasm_datagrams, ==, 0);
+    CHECK(in.neigh_waits, ==, 0);
+    CHECK(in.filters, ==,
+          !!(w->st[k]->cfg.flags & ANYLOAD_STACK_F_RX_FRAGMENTS) +
+          !!(w->st[k]->cfg.flags & ANYLOAD_STACK_F_RX_ICMP));
+    anyload_stack_destroy(w->st[k]);
+  }
+  for (k = 0; k < 2; k++)
+    if (w->raw[k])
+      raw_close(w->raw[k]);
+  CHECK(anyload_sim_link_destroy(w->ifn[0]), ==, 0);
+}
+
+static struct sockaddr_in sin_of(const char* ip, uint16_t port)
+{
+  struct sockaddr_in s;
+
+  memset(&s, 0, sizeof(s));
+  s.sin_family = AF_INET;
+  s.sin_addr.s_addr = inet_addr(ip);
+  s.sin_port = htons(port);
+  return s;
+}
+
+static int udp_bound(struct anyload_stack* st, const char* ip, uint16_t port)
+{
+  struct sockaddr_in a = sin_of(ip, port);
+  int sd = anyload_udp_open(st);
+
+  CHECK(sd, >=, 0);
+  CHECK(anyload_udp_bind(st, sd, &a, sizeof(a)), ==, 0);
+  return sd;
+}
+
+static ssize_t send_str(struct anyload_stack* st, int sd, const char* ip,
+                        uint16_t port, const char* msg)
+{
+  struct sockaddr_in a = sin_of(ip ? ip : "0.0.0.0", port);
+
+  return anyload_udp_sendto(st, sd, msg, strlen(msg), 0, ip ? &a : NULL,
+                            now());
+}
+
+/* recv_str: the next datagram as a string (or a negative errno as "E<n>"),
+ * and its sender. */
+static const char* recv_str(struct anyload_stack* st, int sd,
+                            struct sockaddr_in* from)
+{
+  static char buf[2048];
+  int flags = 0;
+  ssize_t n = anyload_udp_recvfrom(st, sd, buf, sizeof(buf) - 1, &flags,
+                                   from);
+
+  if (n < 0)
+    snprintf(buf, sizeof(buf), "E%d", (int)-n);
+  else
+    buf[n] = '\0';
+  return buf;
+}
+
+static uint64_t stat(struct anyload_stack* st, const char* name)
+{
+  CHECK(anyload_stack_stat_index(name), >=, 0);
+  return anyload_stack_stat(st, name);
+}
+
+static uint64_t sstat(struct anyload_stack* st, int sd, const char* name)
+{
+  uint64_t v[64];
+  unsigned k;
+
+  CHECK(anyload_udp_stats(st, sd, v, 64), ==, (int)anyload_udp_stat_count());
+  for (k = 0; k < anyload_udp_stat_count(); k++)
+    if (strcmp(anyload_udp_stat_name(k), name) == 0)
+      return v[k];
+  UNIT_FAIL("no socket counter %s", name);
+  return 0;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_udp_sim_exchange(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  struct sockaddr_in from, name;
+  socklen_t len = sizeof(name);
+  int sa, sa2, sb;
+  char big[3000];
+  struct iovec iov[2];
+  int flags;
+
+  world_open(&w, "ex", NULL, 0, 0, 0, 0);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = anyload_udp_open(a);
+  CHECK(sa, >=, 0);
+
+  /* A -> B from an ephemeral port, then B answers to where it came from. */
+  CHECK(send_str(a, sa, IP_B, 9000, "hello B"), ==, 7);
+  CHECK(anyload_udp_getsockname(a, sa, &name, &len), ==, 0);
+  CHECK(ntohs(name.sin_port), >=, 32768);
+  CHECK(ntohs(name.sin_port), <=, 60999);
+  CHECK(anyload_udp_poll(b, sb), ==, POLLOUT);
+  run(&w, 1 * MS);
+  CHECK(anyload_udp_poll(b, sb), ==, POLLIN | POLLOUT);
+  CHECK_STR(recv_str(b, sb, &from), ==, "hello B");
+  CHECK(from.sin_addr.s_addr, ==, inet_addr(IP_A));
+  CHECK(from.sin_port, ==, name.sin_port);
+  CHECK(anyload_udp_sendto(b, sb, "hello A", 7, 0, &from, now()), ==, 7);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(a, sa, &from), ==, "hello A");
+  CHECK(from.sin_addr.s_addr, ==, inet_addr(IP_B));
+  CHECK(ntohs(from.sin_port), ==, 9000);
+  CHECK_STR(recv_str(a, sa, &from), ==, "E11");      /* EAGAIN */
+
+  /* A second ephemeral socket gets another port. */
+  sa2 = anyload_udp_open(a);
+  CHECK(send_str(a, sa2, IP_B, 9000, "two"), ==, 3);
+  len = sizeof(from);
+  CHECK(anyload_udp_getsockname(a, sa2, &from, &len), ==, 0);
+  CHECK(from.sin_port, !=, name.sin_port);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "two");
+
+  /* Through a gateway: 198.19.0.1 goes to B's MAC; B's wildcard socket
+   * takes it (its filter is on any address). */
+  CHECK(send_str(a, sa, "198.19.0.1", 9000, "via gw"), ==, 6);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "via gw");
+  /* Not through our interface: the kernel's datagram. */
+  CHECK(send_str(a, sa, "198.19.255.1", 9000, "x"), ==, -EXDEV);
+  CHECK(stat(a, "tx_not_accel"), ==, 1);
+  CHECK(send_str(a, sa, "203.0.113.1", 9000, "x"), ==, -ENETUNREACH);
+
+  /* recv flags: MSG_PEEK keeps, MSG_TRUNC reports; iovecs gather. */
+  memset(big, 'z', sizeof(big));
+  iov[0].iov_base = big;
+  iov[0].iov_len = 1000;
+  iov[1].iov_base = big + 1000;
+  iov[1].iov_len = 400;
+  from = sin_of(IP_B, 0);
+  CHECK(anyload_udp_sendmsg(a, sa, &from, iov, 2, 0, now()), ==, -EINVAL);
+  from = sin_of(IP_B, 9000);
+  CHECK(anyload_udp_sendmsg(a, sa, &from, iov, 2, MSG_MORE, now()), ==,
+        -EOPNOTSUPP);
+  CHECK(anyload_udp_sendmsg(a, sa, &from, iov, 2, MSG_DONTWAIT, now()), ==,
+        1400);
+  run(&w, 1 * MS);
+  flags = MSG_PEEK;
+  CHECK(anyload_udp_recvfrom(b, sb, big, 10, &flags, NULL), ==, 10);
+  CHECK(flags, ==, MSG_TRUNC);
+  flags = MSG_PEEK | MSG_TRUNC;
+  CHECK(anyload_udp_recvfrom(b, sb, big, 10, &flags, NULL), ==, 1400);
+  flags = 0;
+  memset(big, 0, sizeof(big));
+  CHECK(anyload_udp_recvfrom(b, sb, big, sizeof(big), &flags, NULL), ==, 1400);
+  CHECK(flags, ==, 0);
+  CHECK(big[0], ==, 'z');
+  CHECK(big[1399], ==, 'z');
+  CHECK(big[1400], ==, 0);
+  flags = 0;
+  CHECK(anyload_udp_recvfrom(b, sb, big, 10, &flags, NULL), ==, -EAGAIN);
+  flags = MSG_OOB;
+  CHECK(anyload_udp_recvfrom(b, sb, big, 10, &flags, NULL), ==, -EOPNOTSUPP);
+
+  CHECK(sstat(a, sa, "tx_datagrams"), ==, 3);
+  CHECK(sstat(b, sb, "rx_datagrams"), ==, 4);
+  CHECK(stat(b, "rx_udp_datagrams"), ==, 4);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(a, sa), ==, -EBADF);
+  CHECK(anyload_udp_close(a, sa2), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_connected(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  struct sockaddr_in peer = sin_of(IP_B, 9000), back = sin_of(IP_A, 9001);
+  struct sockaddr_in name;
+  socklen_t len = sizeof(name);
+  int sa, sb, other, k;
+
+  world_open(&w, "co", NULL, 0, 0, 0, 0);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, IP_B, 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+  CHECK(anyload_udp_connect(a, sa, &peer, sizeof(peer)), ==, 0);
+  CHECK(anyload_udp_getpeername(a, sa, &name, &len), ==, 0);
+  CHECK(name.sin_addr.s_addr, ==, peer.sin_addr.s_addr);
+  len = sizeof(name);
+  CHECK(anyload_udp_getsockname(a, sa, &name, &len), ==, 0);
+  CHECK(name.sin_addr.s_addr, ==, inet_addr(IP_A));   /* chosen by connect */
+  CHECK(anyload_udp_connect(b, sb, &back, sizeof(back)), ==, 0);
+  for (k = 0; k < 5; k++) {
+    CHECK(send_str(a, sa, NULL, 0, "ping"), ==, 4);
+    run(&w, 1 * MS);
+    CHECK_STR(recv_str(b, sb, NULL), ==, "ping");
+    CHECK(send_str(b, sb, NULL, 0, "pong"), ==, 4);
+    run(&w, 1 * MS);
+    CHECK_STR(recv_str(a, sa, NULL), ==, "pong");
+  }
+  /* Headers were built once per socket and reused. */
+  CHECK(stat(a, "tx_hdr_built"), ==, 1);
+  CHECK(stat(a, "tx_hdr_cached"), ==, 4);
+  /* A generation change rebuilds them. */
+  w.env[0].gen++;
+  CHECK(send_str(a, sa, NULL, 0, "gen"), ==, 3);
+  CHECK(stat(a, "tx_hdr_built"), ==, 2);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "gen");
+
+  /* A datagram from another port does not reach the connected socket. */
+  other = udp_bound(a, "0.0.0.0", 9002);
+  CHECK(send_str(a, other, IP_B, 9000, "stranger"), ==, 8);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
+  CHECK(stat(b, "rx_drop_udp_no_sock"), ==, 1);
+  /* Disconnected, it does. */
+  peer.sin_family = AF_UNSPEC;
+  CHECK(anyload_udp_connect(b, sb, &peer, sizeof(peer)), ==, 0);
+  len = sizeof(name);
+  CHECK(anyload_udp_getpeername(b, sb, &name, &len), ==, -ENOTCONN);
+  CHECK(send_str(a, other, IP_B, 9000, "stranger"), ==, 8);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "stranger");
+  CHECK(send_str(b, sb, NULL, 0, "x"), ==, -EDESTADDRREQ);
+
+  /* Binding rules. */
+  {
+    struct sockaddr_in any = sin_of("0.0.0.0", 9000);
+    struct sockaddr_in other_ip = sin_of("198.18.0.77", 9005);
+    int s2 = anyload_udp_open(b);
+    CHECK(anyload_udp_bind(b, s2, &any, sizeof(any)), ==, -EADDRINUSE);
+    CHECK(anyload_udp_bind(b, s2, &other_ip, sizeof(other_ip)), ==,
+          -EADDRNOTAVAIL);
+    any.sin_family = AF_INET6;
+    CHECK(anyload_udp_bind(b, s2, &any, sizeof(any)), ==, -EAFNOSUPPORT);
+    CHECK(anyload_udp_bind(b, s2, &any, 4), ==, -EINVAL);
+    CHECK(anyload_udp_bind(b, 999, &any, sizeof(any)), ==, -EBADF);
+    CHECK(anyload_udp_close(b, s2), ==, 0);
+  }
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(a, other), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_rcvbuf_checksums(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  int sa, sb, v, k;
+  socklen_t vl = sizeof(v);
+  uint8_t f[128];
+  unsigned flen;
+
+  /* A raw VI on A's end injects hand-made frames towards B. */
+  world_open(&w, "rc", NULL, 0, 0, 1, 0);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+  v = 2048;   /* doubled to 4096: two buffers of 2048 */
+  CHECK(anyload_udp_setsockopt(b, sb, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)),
+        ==, 0);
+  CHECK(anyload_udp_getsockopt(b, sb, SOL_SOCKET, SO_RCVBUF, &v, &vl), ==, 0);
+  CHECK(v, ==, 4096);
+  for (k = 0; k < 5; k++)
+    CHECK(send_str(a, sa, IP_B, 9000, "fill"), ==, 4);
+  run(&w, 1 * MS);
+  CHECK(stat(b, "rx_drop_rcvbuf"), ==, 3);
+  CHECK(sstat(b, sb, "rx_drop_rcvbuf"), ==, 3);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "fill");
+  CHECK_STR(recv_str(b, sb, NULL), ==, "fill");
+  CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
+
+  /* No checksum (SO_NO_CHECK on the sender): accepted and counted. */
+  v = 1;
+  CHECK(anyload_udp_setsockopt(a, sa, SOL_SOCKET, SO_NO_CHECK, &v, sizeof(v)),
+        ==, 0);
+  CHECK(send_str(a, sa, IP_B, 9000, "nocheck"), ==, 7);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "nocheck");
+  CHECK(stat(b, "rx_udp_zero_csum"), ==, 1);
+
+  /* A frame with a wrong UDP checksum, from the raw VI. */
+  {
+    struct st_ip_out o;
+    struct st_udp_repr u;
+    uint8_t* pl;
+    memset(&o, 0, sizeof(o));
+    o.src_be32 = inet_addr(IP_A);
+    o.dst_be32 = inet_addr(IP_B);
+    memcpy(o.dst_mac, mac_b, 6);
+    o.ttl = 64;
+    o.proto = ST_IPPROTO_UDP;
+    pl = st__ip_build_hdr(a, f, &o, 99, 0, 8 + 5, 0, 0);
+    u.sport_be16 = htons(1234);
+    u.dport_be16 = htons(9000);
+    u.len = 13;
+    memcpy(st_udp_build(pl, &u), "hello", 5);
+    st_udp_csum_store(pl, st_csum_acc(st_udp_csum_start(o.src_be32,
+                                                         o.dst_be32, 13),
+                                      pl, 13));
+    flen = 34 + 13;
+    raw_send(w.raw[0], f, flen);      /* good */
+    pl[8] ^= 0x20;                    /* "Hello": the sum no longer holds */
+    raw_send(w.raw[0], f, flen);
+    run(&w, 1 * MS);
+    CHECK_STR(recv_str(b, sb, NULL), ==, "hello");
+    CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
+    CHECK(stat(b, "rx_drop_udp_csum"), ==, 1);
+  }
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+/* The payload of datagram d of test_udp_sim_frag_loss: byte k is
+ * (d * 31 + k) & 0xff, with d in the first byte. */
+static void frag_payload(uint8_t* p, unsigned len, unsigned d)
+{
+  unsigned k;
+
+  for (k = 0; k < len; k++)
+    p[k] = (uint8_t)(d * 31 + k);
+  p[0] = (uint8_t)d;
+}
+
+static void test_udp_sim_frag_loss(void)
+{
+  enum { N = 20, LEN = 4000 };   /* 4008 UDP bytes: 1480 + 1480 + 1048 */
+  struct anyload_sim_config cfg;
+  /* Frame i of A->B is datagram i / 3, fragment i % 3: frames 4, 10, 11
+   * and 30 are lost, so datagrams 1, 3 and 10 cannot complete. */
+  static const uint8_t mask[8] = { 0x10, 0x0c, 0x00, 0x40 };
+  struct world w;
+  struct anyload_stack *a, *b;
+  unsigned got[N] = { 0 }, d, total = 0;
+  uint8_t buf[LEN + 16], want[LEN];
+  int sa, sb, flags;
+  ssize_t n;
+
+  anyload_sim_config_init(&cfg);
+  cfg.seed = 7;
+  cfg.a_to_b.loss_mask = mask;
+  cfg.a_to_b.loss_mask_bits = 64;
+  cfg.a_to_b.reorder = 0.2;
+  cfg.a_to_b.reorder_distance = 2;
+  cfg.a_to_b.duplicate = 0.2;
+  cfg.a_to_b.latency_ns = 20 * US;
+  world_open(&w, "fl", &cfg, 0, ANYLOAD_STACK_F_RX_FRAGMENTS, 0, 0);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+  for (d = 0; d < N; d++) {
+    frag_payload(buf, LEN, d);
+    CHECK(anyload_udp_sendto(a, sa, buf, LEN, 0,
+                             &(struct sockaddr_in){ .sin_family = AF_INET,
+                               .sin_port = htons(9000),
+                               .sin_addr.s_addr = inet_addr(IP_B) },
+                             now()), ==, LEN);
+    run(&w, 50 * US);
+  }
+  CHECK(stat(a, "tx_fragmented"), ==, N);
+  CHECK(stat(a, "tx_frags"), ==, 3 * N);
+  run(&w, 10 * MS);
+  for (;;) {
+    flags = 0;
+    n = anyload_udp_recvfrom(b, sb, buf, sizeof(buf), &flags, NULL);
+    if (n == -EAGAIN)
+      break;
+    CHECK(n, ==, LEN);
+    d = buf[0];
+    CHECK(d, <, N);
+    frag_payload(want, LEN, d);
+    CHECK_MEM(buf, want, LEN);
+    got[d]++;
+    total++;
+  }
+  for (d = 0; d < N; d++) {
+    if (d == 1 || d == 3 || d == 10)
+      CHECK(got[d], ==, 0);
+    else
+      CHECK(got[d], >=, 1);
+  }
+  /* The link did reorder and duplicate; reassembly saw duplicates. */
+  {
+    struct anyload_sim_stats ls;
+    CHECK(anyload_sim_link_stats(w.ifn[0], &ls, 0), ==, 0);
+    CHECK(ls.dropped_mask, ==, 4);
+    CHECK(ls.reordered, >, 0);
+    CHECK(ls.duplicated, >, 0);
+  }
+  CHECK(stat(b, "reasm_done"), ==, total);
+  CHECK(stat(b, "reasm_drop_dup") + stat(b, "reasm_drop_timeout"), >, 0);
+  /* The incomplete ones time out and give their buffers back. */
+  CHECK(b->n_reasm, >=, 3);
+  run(&w, 31 * SEC);
+  CHECK(b->n_reasm, ==, 0);
+  CHECK(stat(b, "reasm_drop_timeout"), >=, 3);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+/* icmp_reply: the frame an ICMP error of type/code (rest: MTU) about the
+ * datagram whose IP header starts at quote makes, from B to A. */
+static unsigned icmp_reply(uint8_t* f, const uint8_t* quote, uint8_t type,
+                           uint8_t code, uint16_t mtu)
+{
+  struct st_ip_out o;
+  struct st_icmp_repr r;
+  uint8_t* pl;
+
+  memset(&o, 0, sizeof(o));
+  o.src_be32 = inet_addr(IP_B);
+  o.dst_be32 = inet_addr(IP_A);
+  memcpy(o.dst_mac, mac_a, 6);
+  o.ttl = 64;
+  o.proto = ST_IPPROTO_ICMP;
+  memset(&r, 0, sizeof(r));
+  r.type = type;
+  r.code = code;
+  st_put_be16((uint8_t*)&r.rest_be32 + 2, mtu);
+  r.data = quote;
+  r.data_len = 28;
+  /* The raw VI's frame is built in a stack-independent way: a fake stack
+   * only lends its MAC to st__ip_build_hdr. */
+  {
+    struct anyload_stack fake;
+    memset(&fake, 0, sizeof(fake));
+    memcpy(fake.mac, mac_b, 6);
+    pl = st__ip_build_hdr(&fake, f, &o, 7, 0, 8 + 28, 0, 0);
+  }
+  st_icmp_build(pl, &r);
+  return 34 + 8 + 28;
+}
+
+static void test_udp_sim_icmp_errors(void)
+{
+  struct world w;
+  struct anyload_stack* a;
+  struct sockaddr_in to = sin_of(IP_B, 7777);
+  uint8_t f[256];
+  unsigned flen;
+  int sc, su, v;
+  socklen_t vl = sizeof(v);
+
+  /* No stack on B: its raw VI is B's kernel and sees everything. */
+  world_open(&w, "ic", NULL, ANYLOAD_STACK_F_RX_ICMP, -1, 0, 1);
+  a = w.st[0];
+  sc = udp_bound(a, "0.0.0.0", 9001);
+  su = udp_bound(a, "0.0.0.0", 9002);
+  CHECK(anyload_udp_connect(a, sc, &to, sizeof(to)), ==, 0);
+
+  /* Connected: port unreachable becomes ECONNREFUSED, once. */
+  CHECK(send_str(a, sc, NULL, 0, "anyone?"), ==, 7);
+  run(&w, 1 * MS);
+  CHECK(w.raw[1]->n_cap, ==, 1);
+  flen = icmp_reply(f, w.raw[1]->cap[0] + 14, ST_ICMP_DEST_UNREACH,
+                    ST_ICMP_PORT_UNREACH, 0);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "icmp_err_hard"), ==, 1);
+  CHECK(anyload_udp_poll(a, sc), ==, POLLOUT | POLLERR);
+  CHECK_STR(recv_str(a, sc, NULL), ==, "E111");      /* ECONNREFUSED */
+  CHECK_STR(recv_str(a, sc, NULL), ==, "E11");
+  CHECK(anyload_udp_poll(a, sc), ==, POLLOUT);
+  /* Again, read through SO_ERROR this time, then by a send. */
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(anyload_udp_getsockopt(a, sc, SOL_SOCKET, SO_ERROR, &v, &vl), ==, 0);
+  CHECK(v, ==, ECONNREFUSED);
+  CHECK(anyload_udp_getsockopt(a, sc, SOL_SOCKET, SO_ERROR, &v, &vl), ==, 0);
+  CHECK(v, ==, 0);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(send_str(a, sc, NULL, 0, "x"), ==, -ECONNREFUSED);
+  CHECK(send_str(a, sc, NULL, 0, "x"), ==, 1);
+  CHECK(sstat(a, sc, "icmp_hard"), ==, 3);
+
+  /* Time exceeded is soft: counted on the socket, no error. */
+  flen = icmp_reply(f, w.raw[1]->cap[0] + 14, ST_ICMP_TIME_EXCEEDED, 0, 0);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(sstat(a, sc, "icmp_soft"), ==, 1);
+  CHECK(stat(a, "icmp_err_soft"), ==, 1);
+  CHECK(anyload_udp_poll(a, sc), ==, POLLOUT);
+
+  /* Unconnected: counted, never an error. */
+  w.raw[1]->n_cap = 0;
+  CHECK(send_str(a, su, IP_B, 7777, "anyone?"), ==, 7);
+  run(&w, 1 * MS);
+  CHECK(w.raw[1]->n_cap, >=, 1);
+  flen = icmp_reply(f, w.raw[1]->cap[w.raw[1]->n_cap - 1] + 14,
+                    ST_ICMP_DEST_UNREACH, ST_ICMP_PORT_UNREACH, 0);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "icmp_err_unconnected"), ==, 1);
+  CHECK(sstat(a, su, "icmp_hard"), ==, 1);
+  CHECK(anyload_udp_poll(a, su), ==, POLLOUT);
+  CHECK_STR(recv_str(a, su, NULL), ==, "E11");
+
+  /* About a port no socket has, and with a bad checksum. */
+  f[34 + 8 + 20 + 1] ^= 1;                  /* the quoted source port */
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "rx_drop_icmp_csum"), ==, 1);
+  {
+    struct st_icmp_repr r;
+    uint8_t* m = f + 34;
+    st_put_raw16(m + 2, 0);
+    st_put_raw16(m + 2, st_csum_finish(st_csum_acc(0, m, 36)));
+    CHECK(st_icmp_parse(m, 36, &r), ==, ST_ICMP_OK);
+  }
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "rx_drop_icmp_no_sock"), ==, 1);
+
+  CHECK(anyload_udp_close(a, sc), ==, 0);
+  CHECK(anyload_udp_close(a, su), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_echo(void)
+{
+  struct world w;
+  uint8_t f[128];
+  struct st_ip_out o;
+  struct st_icmp_repr r;
+  struct anyload_stack fake;
+  uint8_t* pl;
+
+  world_open(&w, "ec", NULL, ANYLOAD_STACK_F_RX_ICMP, -1, 0, 1);
+  memset(&o, 0, sizeof(o));
+  o.src_be32 = inet_addr(IP_B);
+  o.dst_be32 = inet_addr(IP_A);
+  memcpy(o.dst_mac, mac_a, 6);
+  o.ttl = 64;
+  o.proto = ST_IPPROTO_ICMP;
+  memset(&fake, 0, sizeof(fake));
+  memcpy(fake.mac, mac_b, 6);
+  memset(&r, 0, sizeof(r));
+  r.type = ST_ICMP_ECHO;
+  r.rest_be32 = htonl(0x00770001);
+  r.data = (const uint8_t*)"ping";
+  r.data_len = 4;
+  pl = st__ip_build_hdr(&fake, f, &o, 1, 0, 12, 0, 0);
+  st_icmp_build(pl, &r);
+  raw_send(w.raw[1], f, 34 + 12);
+  run(&w, 1 * MS);
+  CHECK(stat(w.st[0], "icmp_echo_replies"), ==, 1);
+  CHECK(w.raw[1]->n_cap, ==, 1);
+  {
+    const uint8_t* rep = w.raw[1]->cap[0];
+    struct st_ipv4_repr ip;
+    struct st_icmp_repr rr;
+    CHECK_MEM(rep, mac_b, 6);
+    CHECK(st_ipv4_parse(rep + 14, w.raw[1]->cap_len[0] - 14, &ip, 0), ==,
+          ST_IPV4_OK);
+    CHECK(ip.src_be32, ==, inet_addr(IP_A));
+    CHECK(ip.dst_be32, ==, inet_addr(IP_B));
+    CHECK(st_icmp_parse(rep + 34, ip.tot_len - 20u, &rr), ==, ST_ICMP_OK);
+    CHECK(rr.type, ==, ST_ICMP_ECHO_REPLY);
+    CHECK(rr.rest_be32, ==, htonl(0x00770001));
+    CHECK_MEM(rr.data, "ping", 4);
+  }
+  world_close(&w);
+}
+
+static void test_udp_sim_frag_needed(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  struct sockaddr_in to = sin_of(IP_B, 9000);
+  uint8_t buf[1400], out[1500], f[256];
+  uint8_t quote[28];
+  unsigned flen;
+  uint64_t bytes;
+  int sa, sb, flags = 0;
+
+  world_open(&w, "fn", NULL, ANYLOAD_STACK_F_RX_ICMP,
+             ANYLOAD_STACK_F_RX_FRAGMENTS, 0, 1);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+  CHECK(anyload_udp_connect(a, sa, &to, sizeof(to)), ==, 0);
+  memset(buf, 'm', sizeof(buf));
+  CHECK(anyload_udp_sendto(a, sa, buf, sizeof(buf), 0, NULL, now()), ==, 1400);
+  run(&w, 1 * MS);
+  CHECK(anyload_udp_recvfrom(b, sb, out, sizeof(out), &flags, NULL), ==, 1400);
+  CHECK(stat(a, "tx_fragmented"), ==, 0);
+
+  /* A router on the way says: 1000 bytes at most. The quote is of the
+   * datagram A sent: its IP header with DF, and the UDP header. */
+  {
+    struct st_ipv4_repr ip;
+    memset(&ip, 0, sizeof(ip));
+    ip.src_be32 = inet_addr(IP_A);
+    ip.dst_be32 = inet_addr(IP_B);
+    ip.tot_len = 1428;
+    ip.df = 1;
+    ip.ttl = 63;
+    ip.proto = ST_IPPROTO_UDP;
+    st_ipv4_build(quote, &ip);
+    st_put_be16(quote + 20, 9001);
+    st_put_be16(quote + 22, 9000);
+    st_put_be16(quote + 24, 1408);
+    st_put_be16(quote + 26, 0);
+  }
+  flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 1000);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "icmp_pmtu_learnt"), ==, 1);
+  /* As the kernel: a connected socket hears EMSGSIZE once. */
+  CHECK(anyload_udp_sendto(a, sa, buf, sizeof(buf), 0, NULL, now()), ==,
+        -EMSGSIZE);
+  bytes = stat(a, "tx_bytes");
+  CHECK(anyload_udp_sendto(a, sa, buf, sizeof(buf), 0, NULL, now()), ==, 1400);
+  /* 1408 UDP bytes at MTU 1000: 976 + 432, frames of 1010 and 466. */
+  CHECK(stat(a, "tx_fragmented"), ==, 1);
+  CHECK(stat(a, "tx_frags"), ==, 2);
+  CHECK(stat(a, "tx_bytes") - bytes, ==, 1010 + 466);
+  run(&w, 1 * MS);
+  memset(out, 0, sizeof(out));
+  CHECK(anyload_udp_recvfrom(b, sb, out, sizeof(out), &flags, NULL), ==, 1400);
+  CHECK_MEM(out, buf, 1400);
+  CHECK(stat(b, "reasm_done"), ==, 1);
+  /* A larger MTU, or one below 68, is ignored. */
+  flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 1200);
+  raw_send(w.raw[1], f, flen);
+  flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 60);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "icmp_pmtu_ignored"), ==, 2);
+  /* An old router (MTU 0): the plateau below 1428 is 1006. */
+  flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 0);
+  raw_send(w.raw[1], f, flen);
+  run(&w, 1 * MS);
+  CHECK(stat(a, "icmp_pmtu_ignored"), ==, 3);      /* 1006 > 1000 */
+  CHECK(st__pmtu_get(a, inet_addr(IP_B), now()), ==, 1000);
+  /* Learnt MTUs expire (10 minutes). */
+  CHECK(st__pmtu_get(a, inet_addr(IP_B), now() + 601 * SEC), ==, 0);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_neigh_wait(void)
+{
+  struct anyload_stack_config base;
+  struct world w;
+  struct anyload_stack *a, *b;
+  int sa, sb, k;
+
+  anyload_stack_config_init(&base);
+  base.neigh_max_per_dest = 4;
+  world_open_cfg(&w, "nw", NULL, 0, 0, 0, 0, &base);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+
+  /* Unknown MAC: the datagram waits, resolution is asked for... */
+  w.env[0].neigh_mode = NEIGH_WAIT;
+  CHECK(send_str(a, sa, IP_B, 9000, "first"), ==, 5);
+  CHECK(send_str(a, sa, IP_B, 9000, "second"), ==, 6);
+  CHECK(stat(a, "neigh_queued"), ==, 2);
+  CHECK(w.env[0].resolves, ==, 1);
+  run(&w, 1 * SEC);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
+  CHECK(w.env[0].resolves, >=, 9);           /* retried every 100 ms */
+  CHECK(anyload_stack_next_deadline(a), <=, now() + 100 * MS);
+  /* ...and goes, in order, when the environment learns the MAC. */
+  w.env[0].neigh_mode = NEIGH_OK;
+  w.env[0].gen++;
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "first");
+  CHECK_STR(recv_str(b, sb, NULL), ==, "second");
+  CHECK(stat(a, "neigh_sent"), ==, 2);
+  CHECK(sstat(a, sa, "tx_neigh_wait"), ==, 2);
+  CHECK(anyload_stack_next_deadline(a), ==, INT64_MAX);
+
+  /* Never resolved: dropped after 3 s, EHOSTUNREACH to the sender. */
+  w.env[0].neigh_mode = NEIGH_WAIT;
+  CHECK(send_str(a, sa, IP_B, 9000, "lost"), ==, 4);
+  run(&w, 2900 * MS);
+  CHECK(anyload_udp_poll(a, sa), ==, POLLOUT);
+  run(&w, 200 * MS);
+  CHECK(stat(a, "neigh_drop_timeout"), ==, 1);
+  CHECK(sstat(a, sa, "tx_neigh_drop"), ==, 1);
+  CHECK(anyload_udp_poll(a, sa), ==, POLLOUT | POLLERR);
+  CHECK(send_str(a, sa, IP_B, 9000, "x"), ==, -EHOSTUNREACH);
+  CHECK(anyload_udp_poll(a, sa), ==, POLLOUT);
+
+  /* Queue limits: 4 frames per next hop here. */
+  for (k = 0; k < 4; k++)
+    CHECK(send_str(a, sa, IP_B, 9000, "q"), ==, 1);
+  CHECK(send_str(a, sa, IP_B, 9000, "q"), ==, -ENOBUFS);
+  CHECK(stat(a, "neigh_drop_full"), ==, 1);
+  /* The environment gives up: dropped at once, the error pending. */
+  w.env[0].neigh_mode = NEIGH_FAIL;
+  w.env[0].gen++;
+  run(&w, 1 * MS);
+  CHECK(stat(a, "neigh_drop_failed"), ==, 4);
+  CHECK_STR(recv_str(a, sa, NULL), ==, "E113");      /* EHOSTUNREACH */
+  /* And a send that finds it unreachable fails at once. */
+  CHECK(send_str(a, sa, IP_B, 9000, "x"), ==, -EHOSTUNREACH);
+  CHECK(anyload_stack_next_deadline(a), ==, INT64_MAX);
+
+  /* A socket closed while its frames wait: they still time out quietly. */
+  w.env[0].neigh_mode = NEIGH_WAIT;
+  CHECK(send_str(a, sa, IP_B, 9000, "orphan"), ==, 6);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  run(&w, 3100 * MS);
+  CHECK(stat(a, "neigh_drop_timeout"), ==, 2);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_multicast(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  struct ip_mreqn mn;
+  struct ip_mreq_source ms;
+  struct in_addr ifa;
+  int s1, s2, s3, s4, sa, a2, v = 1, off = 0;
+  struct sockaddr_in grp = sin_of("239.1.2.3", 9100);
+
+  world_open(&w, "mc", NULL, 0, 0, 0, 0);
+  a = w.st[0];
+  b = w.st[1];
+  s1 = anyload_udp_open(b);
+  s2 = anyload_udp_open(b);
+  s3 = anyload_udp_open(b);
+  s4 = anyload_udp_open(b);
+  CHECK(anyload_udp_setsockopt(b, s1, SOL_SOCKET, SO_REUSEADDR, &v, 4), ==, 0);
+  CHECK(anyload_udp_setsockopt(b, s2, SOL_SOCKET, SO_REUSEADDR, &v, 4), ==, 0);
+  CHECK(anyload_udp_setsockopt(b, s3, SOL_SOCKET, SO_REUSEADDR, &v, 4), ==, 0);
+  CHECK(anyload_udp_setsockopt(b, s4, SOL_SOCKET, SO_REUSEADDR, &v, 4), ==, 0);
+  {
+    struct sockaddr_in any = sin_of("0.0.0.0", 9100);
+    CHECK(anyload_udp_bind(b, s1, &any, sizeof(any)), ==, 0);
+    CHECK(anyload_udp_bind(b, s2, &any, sizeof(any)), ==, 0);
+    CHECK(anyload_udp_bind(b, s3, &grp, sizeof(grp)), ==, 0);
+    CHECK(anyload_udp_bind(b, s4, &any, sizeof(any)), ==, 0);
+  }
+  /* s1: any source; s3: from A only; s4: from another host only; s2 is
+   * no member. The kernel is told once per group and source. */
+  memset(&mn, 0, sizeof(mn));
+  mn.imr_multiaddr.s_addr = grp.sin_addr.s_addr;
+  mn.imr_ifindex = anyload_stack_ifindex(b);
+  CHECK(anyload_udp_setsockopt(b, s1, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, 0);
+  CHECK(anyload_udp_setsockopt(b, s1, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, -EADDRINUSE);
+  CHECK(w.env[1].joins, ==, 1);
+  CHECK(w.env[1].last_group, ==, grp.sin_addr.s_addr);
+  CHECK(w.env[1].last_source, ==, 0);
+  memset(&ms, 0, sizeof(ms));
+  ms.imr_multiaddr.s_addr = grp.sin_addr.s_addr;
+  ms.imr_sourceaddr.s_addr = inet_addr(IP_A);
+  CHECK(anyload_udp_setsockopt(b, s3, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
+                               &ms, sizeof(ms)), ==, 0);
+  CHECK(w.env[1].joins, ==, 2);
+  CHECK(w.env[1].last_source, ==, inet_addr(IP_A));
+  ms.imr_sourceaddr.s_addr = inet_addr("198.18.0.99");
+  CHECK(anyload_udp_setsockopt(b, s4, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
+                               &ms, sizeof(ms)), ==, 0);
+  CHECK(w.env[1].joins, ==, 3);
+  /* Not a group; an interface that is not ours. */
+  mn.imr_multiaddr.s_addr = inet_addr(IP_A);
+  CHECK(anyload_udp_setsockopt(b, s2, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, -EINVAL);
+  mn.imr_multiaddr.s_addr = grp.sin_addr.s_addr;
+  mn.imr_ifindex = 1;
+  CHECK(anyload_udp_setsockopt(b, s2, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, -ENODEV);
+
+  /* A sends from its address, with a member socket of its own (loop). */
+  sa = udp_bound(a, "0.0.0.0", 9101);
+  a2 = anyload_udp_open(a);
+  {
+    struct sockaddr_in any = sin_of("0.0.0.0", 9100);
+    CHECK(anyload_udp_bind(a, a2, &any, sizeof(any)), ==, 0);
+    mn.imr_ifindex = 0;
+    CHECK(anyload_udp_setsockopt(a, a2, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn,
+                                 sizeof(mn)), ==, 0);
+  }
+  ifa.s_addr = inet_addr(IP_A);
+  CHECK(anyload_udp_setsockopt(a, sa, IPPROTO_IP, IP_MULTICAST_IF, &ifa,
+                               sizeof(ifa)), ==, 0);
+  CHECK(anyload_udp_sendto(a, sa, "g1", 2, 0, &grp, now()), ==, 2);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, s1, NULL), ==, "g1");
+  CHECK_STR(recv_str(b, s2, NULL), ==, "E11");
+  CHECK_STR(recv_str(b, s3, NULL), ==, "g1");
+  CHECK_STR(recv_str(b, s4, NULL), ==, "E11");
+  CHECK_STR(recv_str(a, a2, NULL), ==, "g1");
+  CHECK(stat(a, "mcast_loop"), ==, 1);
+  /* Without loop, A's own member sees nothing. */
+  CHECK(anyload_udp_setsockopt(a, sa, IPPROTO_IP, IP_MULTICAST_LOOP, &off,
+                               sizeof(off)), ==, 0);
+  CHECK(anyload_udp_sendto(a, sa, "g2", 2, 0, &grp, now()), ==, 2);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, s1, NULL), ==, "g2");
+  CHECK_STR(recv_str(b, s3, NULL), ==, "g2");
+  CHECK_STR(recv_str(a, a2, NULL), ==, "E11");
+
+  /* Leaving: s1 no longer gets the group. */
+  mn.imr_ifindex = 0;
+  CHECK(anyload_udp_setsockopt(b, s1, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, 0);
+  CHECK(anyload_udp_setsockopt(b, s1, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mn,
+                               sizeof(mn)), ==, -EADDRNOTAVAIL);
+  CHECK(w.env[1].leaves, ==, 1);
+  CHECK(anyload_udp_sendto(a, sa, "g3", 2, 0, &grp, now()), ==, 2);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, s1, NULL), ==, "E11");
+  CHECK_STR(recv_str(b, s3, NULL), ==, "g3");
+
+  /* Broadcast needs SO_BROADCAST. */
+  {
+    struct sockaddr_in bc = sin_of("255.255.255.255", 9100);
+    CHECK(anyload_udp_sendto(a, sa, "b", 1, 0, &bc, now()), ==, -EACCES);
+    CHECK(anyload_udp_setsockopt(a, sa, SOL_SOCKET, SO_BROADCAST, &v, 4), ==,
+          0);
+    CHECK(anyload_udp_sendto(a, sa, "b", 1, 0, &bc, now()), ==, 1);
+    run(&w, 1 * MS);
+    /* Every socket on INADDR_ANY:9100 gets it; s3 (bound to the group)
+     * does not. */
+    CHECK_STR(recv_str(b, s1, NULL), ==, "b");
+    CHECK_STR(recv_str(b, s2, NULL), ==, "b");
+    CHECK_STR(recv_str(b, s4, NULL), ==, "b");
+    CHECK_STR(recv_str(b, s3, NULL), ==, "E11");
+  }
+
+  CHECK(anyload_udp_close(b, s1), ==, 0);
+  CHECK(anyload_udp_close(b, s2), ==, 0);
+  CHECK(anyload_udp_close(b, s3), ==, 0);
+  CHECK(anyload_udp_close(b, s4), ==, 0);
+  CHECK(w.env[1].leaves, ==, 3);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(a, a2), ==, 0);
+  world_close(&w);
+}
+
+static void test_udp_sim_options(void)
+{
+  struct world w;
+  struct anyload_stack* a;
+  int sd, v;
+  socklen_t vl = sizeof(v);
+
+  world_open(&w, "op", NULL, 0, -1, 0, 1);
+  a = w.st[0];
+  sd = udp_bound(a, "0.0.0.0", 9300);
+  v = 7;
+  CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_TTL, &v, sizeof(v)), ==,
+        0);
+  v = 0x28;
+  CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_TOS, &v, sizeof(v)), ==,
+        0);
+  v = 0;
+  CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_TTL, &v, sizeof(v)), ==,
+        -EINVAL);
+  CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v)),
+        ==, -ENOPROTOOPT);
+  CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_TCP, 1, &v, sizeof(v)), ==,
+        -ENOPROTOOPT);
+  CHECK(anyload_udp_getsockopt(a, sd, IPPROTO_IP, IP_TTL, &v, &vl), ==, 0);
+  CHECK(v, ==, 7);
+  CHECK(anyload_udp_getsockopt(a, sd, SOL_SOCKET, SO_TYPE, &v, &vl), ==, 0);
+  CHECK(v, ==, SOCK_DGRAM);
+  vl = 2;
+  CHECK(anyload_udp_getsockopt(a, sd, IPPROTO_IP, IP_TTL, &v, &vl), ==,
+        -EINVAL);
+  CHECK(send_str(a, sd, IP_B, 9000, "ttl"), ==, 3);
+  run(&w, 1 * MS);
+  CHECK(w.raw[1]->n_cap, ==, 1);
+  {
+    struct st_ipv4_repr ip;
+    CHECK(st_ipv4_parse(w.raw[1]->cap[0] + 14, w.raw[1]->cap_len[0] - 14,
+                        &ip, 0), ==, ST_IPV4_OK);
+    CHECK(ip.ttl, ==, 7);
+    CHECK(ip.tos, ==, 0x28);
+    CHECK(ip.df, ==, 1);
+    CHECK_MEM(w.raw[1]->cap[0], mac_b, 6);
+    CHECK_MEM(w.raw[1]->cap[0] + 6, mac_a, 6);
+  }
+  /* Stack counters have names and descriptions. */
+  CHECK(anyload_stack_stat_count(), >, 40);
+  CHECK_STR(anyload_stack_stat_name(0), ==, "rx_frames");
+  CHECK_PTR(anyload_stack_stat_doc(anyload_stack_stat_count()), ==, NULL);
+  CHECK(anyload_stack_stat_index("no such counter"), ==, -ENOENT);
+  CHECK(anyload_udp_close(a, sd), ==, 0);
+  world_close(&w);
+}
+
+static const struct unit_test tests[] = {
+  UNIT_TEST(test_udp_sim_exchange),
+  UNIT_TEST(test_udp_sim_connected),
+  UNIT_TEST(test_udp_sim_rcvbuf_checksums),
+  UNIT_TEST(test_udp_sim_frag_loss),
+  UNIT_TEST(test_udp_sim_icmp_errors),
+  UNIT_TEST(test_udp_sim_echo),
+  UNIT_TEST(test_udp_sim_frag_needed),
+  UNIT_TEST(test_udp_sim_neigh_wait),
+  UNIT_TEST(test_udp_sim_multicast),
+  UNIT_TEST(test_udp_sim_options),
+};
+UNIT_TEST_MAIN(tests)
