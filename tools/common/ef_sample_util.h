@@ -342,6 +342,17 @@ static inline int efs_if_ipv4(const char* ifname, uint32_t* addr_be)
   "  unicast-all | multicast-all | unicast-mismatch | multicast-mismatch\n"\
   "  ethertype:0xXXXX | ipproto:N\n"
 
+/* The environment settings that choose how a VI reaches the network. */
+#define EFS_ENV_HELP \
+  "\n"                                                                      \
+  "environment:\n"                                                         \
+  "  ANYLOAD_BACKEND=auto|afxdp|afpacket|sim  how VIs reach the network\n"  \
+  "      (auto: AF_XDP, or AF_PACKET where XDP/AF_XDP is missing); the\n"    \
+  "      '# backend:' line of the output says which one is in use\n"        \
+  "  ANYLOAD_XDP_MODE=auto|native|generic     XDP attach mode (AF_XDP)\n"   \
+  "  ANYLOAD_SIM_LINKS=A-B[:opts][;...]       simulated links (sim)\n"      \
+  "  ANYLOAD_LOG=0..3                         library messages (1: errors)\n"
+
 /* efs__host_port: "HOST:PORT" (HOST may be empty or '*'). */
 static inline int efs__host_port(char* s, uint32_t* host_be,
                                  uint16_t* port_be, const char** why)

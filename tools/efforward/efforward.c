@@ -68,6 +68,7 @@ static void usage(FILE* f)
     "  -t SECS   stop after this time\n"
     "  -q        quiet: print only the final line\n"
     "  -h        this help\n"
+    EFS_ENV_HELP
     "\n"
     "filter specs:\n"
     EFS_FILTER_SPEC_HELP

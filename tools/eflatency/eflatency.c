@@ -98,7 +98,8 @@ static void usage(FILE* f)
     "  -y FILE   write the results as YAML (ping)\n"
     "  -t SECS   fail if no answer comes or the run lasts longer than\n"
     "            this (default 30; 0: no limit)\n"
-    "  -h        this help\n");
+    "  -h        this help\n"
+    EFS_ENV_HELP);
 }
 
 static void __attribute__((noreturn)) bad_usage(const char* fmt,

@@ -75,6 +75,7 @@ static void usage(FILE* f)
     "            destination, else ff:ff:ff:ff:ff:ff)\n"
     "  -t SECS   stop sending after this time (default: no limit)\n"
     "  -h        this help\n"
+    EFS_ENV_HELP
     "\n"
     "example: efsend -n 1000 -r 100 eth0 239.1.2.3 9000\n");
 }

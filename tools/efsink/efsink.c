@@ -67,6 +67,7 @@ static void usage(FILE* f)
     "  -w FILE   write the received frames to a pcap file\n"
     "  -b        busy-poll only (never block in ef_eventq_wait)\n"
     "  -h        this help\n"
+    EFS_ENV_HELP
     "\n"
     "filter specs:\n"
     EFS_FILTER_SPEC_HELP
