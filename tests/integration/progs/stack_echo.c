@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * stack_echo: a scriptable program over anyload's UDP stack for the
+ * integration tests (not a test by itself). It creates one stack on an
+ * interface with the control-plane environment (routes and ARP through
+ * the kernel), polls it on CLOCK_MONOTONIC, echoes datagrams on the
+ * sockets told to, and runs commands read from stdin, so that a test
+ * script can drive one stack through several scenarios.
+ *
+ *   stack_echo [-t SECS] [-F] [-I] [-C] IFNAME
+ *     -t SECS   exit with status 3 after this long (default 60)
+ *     -F        ANYLOAD_STACK_F_RX_FRAGMENTS
+ *     -I        ANYLOAD_STACK_F_RX_ICMP
+ *     -C        ANYLOAD_STACK_F_TRUST_RX_CSUM
+ *
+ * Output lines (stdout, line-buffered):
+ *   READY pid=PID ifindex=N mtu=M     the stack is up
+ *   GOT sd=SD len=L from=IP:PORT payload=TEXT   a datagram (expect/recv)
+ *   ECHO sd=SD len=L from=IP:PORT     a datagram echoed
+ *   R<n> ...                          the answer to the n-th command
+ * Commands:
+ *   open [PORT [IP]]  -> R<n> open sd=SD rc=RC   (bound if PORT given)
+ *   echo SD           -> R<n> echo rc=0          (echo everything on SD)
+ *   join SD GROUP     -> R<n> join rc=RC
+ *   leave SD GROUP    -> R<n> leave rc=RC
+ *   connect SD IP PORT -> R<n> connect rc=RC
+ *   send SD IP PORT COUNT TAG  (IP "-": the connected peer)
+ *                     -> R<n> send sent=N rc=RC  (payloads "TAG-%06d")
+ *   sendsz SD IP PORT COUNT SIZE  the same with tag "S", each payload
+ *                        padded with '.' to SIZE bytes
+ *   expect SD COUNT SECS -> R<n> expect got=N    (waits, printing GOT; a
+ *                        pending error ends it: RECVERR sd=SD rc=RC)
+ *   stats             -> R<n> stats name=value ... (non-zero counters)
+ *   close SD          -> R<n> close rc=RC
+ *   quit              -> destroys the stack, prints BYE, exit status 0
+ * End of input is the same as quit; SIGTERM too.
+ */
+#include <anyload/stack.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SD 64
+
+static struct anyload_stack* st;
+static int echo_on[MAX_SD];
+static volatile sig_atomic_t stop;
+static unsigned cmd_no;
+
+static void on_term(int sig)
+{
+  (void)sig;
+  stop = 1;
+}
+
+static int64_t mono_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void die(const char* what, int rc)
+{
+  fprintf(stderr, "FAIL: %s: %s\n", what, strerror(-rc));
+  exit(1);
+}
+
+static void print_dgram(const char* tag, int sd, const char* buf, ssize_t n,
+                        const struct sockaddr_in* from)
+{
+  ssize_t k, shown = n < 64 ? n : 64;
+
+  printf("%s sd=%d len=%zd from=%s:%u payload=", tag, sd, n,
+         inet_ntoa(from->sin_addr), ntohs(from->sin_port));
+  for (k = 0; k < shown && buf[k] != '.'; k++)
+    putchar(buf[k] > 0x20 && buf[k] < 0x7f ? buf[k] : '?');
+  putchar('\n');
+}
+
+/* service: poll the stack once and echo what the echo sockets got;
+ * sleep on the wait fd up to max_ms when nothing happened. */
+static void service(int max_ms)
+{
+  static char buf[65536];
+  struct sockaddr_in from;
+  int64_t now = mono_ns(), dl;
+  int sd, flags, n;
+
+  n = anyload_stack_poll(st, now, 0);
+  for (sd = 0; sd < MAX_SD; sd++) {
+    ssize_t got;
+    if (!echo_on[sd])
+      continue;
+    flags = 0;
+    while ((got = anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags,
+                                       &from)) >= 0) {
+      ssize_t rc = anyload_udp_sendto(st, sd, buf, (size_t)got, 0, &from,
+                                      mono_ns());
+      print_dgram("ECHO", sd, buf, got, &from);
+      if (rc != got)
+        printf("ECHOFAIL sd=%d rc=%zd\n", sd, rc);
+      flags = 0;
+      n++;
+    }
+  }
+  if (n == 0 && max_ms > 0) {
+    struct pollfd pfd = { .fd = anyload_stack_wait_fd(st), .events = POLLIN };
+    dl = anyload_stack_next_deadline(st);
+    if (dl != INT64_MAX && (dl - now) / 1000000 < max_ms)
+      max_ms = (int)((dl - now) / 1000000);
+    poll(&pfd, 1, max_ms < 0 ? 0 : max_ms);
+  }
+}
+
+static struct sockaddr_in sin_of(const char* ip, unsigned port)
+{
+  struct sockaddr_in a;
+
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = inet_addr(ip);
+  a.sin_port = htons((uint16_t)port);
+  return a;
+}
+
+static void cmd_send(int sd, const char* ip, unsigned port, int count,
+                     const char* tag, unsigned size)
+{
+  static char buf[65536];
+  struct sockaddr_in to = sin_of(strcmp(ip, "-") ? ip : "0.0.0.0", port);
+  int k, sent = 0;
+  ssize_t rc = 0;
+
+  for (k = 0; k < count; k++) {
+    size_t len = (size_t)snprintf(buf, sizeof(buf), "%s-%06d", tag, k);
+    int64_t until = mono_ns() + 2000000000ll;
+    if (size > len && size < sizeof(buf)) {
+      memset(buf + len, '.', size - len);
+      len = size;
+    }
+    /* -EAGAIN (ring full) is retried after a poll, for 2 s at most. */
+    do {
+      rc = anyload_udp_sendto(st, sd, buf, len, 0, strcmp(ip, "-") ? &to
+                                                                   : NULL,
+                              mono_ns());
+      if (rc == -EAGAIN)
+        service(1);
+    } while (rc == -EAGAIN && mono_ns() < until);
+    if (rc < 0)
+      break;
+    sent++;
+    service(0);
+  }
+  printf("R%u send sent=%d rc=%zd\n", cmd_no, sent, rc < 0 ? rc : 0);
+}
+
+static void cmd_expect(int sd, int count, int secs)
+{
+  static char buf[65536];
+  struct sockaddr_in from;
+  int64_t until = mono_ns() + (int64_t)secs * 1000000000ll;
+  int got = 0, flags;
+  ssize_t n;
+
+  while (got < count && mono_ns() < until && !stop) {
+    flags = 0;
+    n = anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags, &from);
+    if (n >= 0) {
+      print_dgram("GOT", sd, buf, n, &from);
+      got++;
+      continue;
+    }
+    if (n != -EAGAIN) {
+      printf("RECVERR sd=%d rc=%zd\n", sd, n);
+      break;
+    }
+    service(5);
+  }
+  printf("R%u expect got=%d\n", cmd_no, got);
+}
+
+static void cmd_stats(void)
+{
+  unsigned n = anyload_stack_stat_count(), k;
+  uint64_t v[256];
+
+  anyload_stack_stats(st, v, n < 256 ? n : 256, 0);
+  printf("R%u stats", cmd_no);
+  for (k = 0; k < n && k < 256; k++)
+    if (v[k])
+      printf(" %s=%llu", anyload_stack_stat_name(k), (unsigned long long)v[k]);
+  printf("\n");
+}
+
+static int cmd_join(int sd, const char* group, int join)
+{
+  struct ip_mreqn mn;
+
+  memset(&mn, 0, sizeof(mn));
+  mn.imr_multiaddr.s_addr = inet_addr(group);
+  return anyload_udp_setsockopt(st, sd, IPPROTO_IP,
+                                join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                                &mn, sizeof(mn));
+}
+
+static void command(char* line)
+{
+  char a[64] = "", b[64] = "", c[64] = "", d[64] = "", e[64] = "", f[64] = "";
+  int n = sscanf(line, "%63s %63s %63s %63s %63s %63s", a, b, c, d, e, f);
+  int rc;
+
+  if (n <= 0)
+    return;
+  cmd_no++;
+  if (!strcmp(a, "open")) {
+    int sd = anyload_udp_open(st);
+    rc = sd < 0 ? sd : 0;
+    if (sd >= 0 && n >= 2) {
+      struct sockaddr_in at = sin_of(n >= 3 ? c : "0.0.0.0",
+                                     (unsigned)atoi(b));
+      rc = anyload_udp_bind(st, sd, &at, sizeof(at));
+    }
+    printf("R%u open sd=%d rc=%d\n", cmd_no, sd, rc);
+  } else if (!strcmp(a, "echo") && n >= 2) {
+    int sd = atoi(b);
+    if (sd >= 0 && sd < MAX_SD)
+      echo_on[sd] = 1;
+    printf("R%u echo rc=0\n", cmd_no);
+  } else if ((!strcmp(a, "join") || !strcmp(a, "leave")) && n >= 3) {
+    printf("R%u %s rc=%d\n", cmd_no, a, cmd_join(atoi(b), c, a[0] == 'j'));
+  } else if (!strcmp(a, "connect") && n >= 4) {
+    struct sockaddr_in to = sin_of(c, (unsigned)atoi(d));
+    printf("R%u connect rc=%d\n", cmd_no,
+           anyload_udp_connect(st, atoi(b), &to, sizeof(to)));
+  } else if (!strcmp(a, "send") && n >= 6) {
+    cmd_send(atoi(b), c, (unsigned)atoi(d), atoi(e), f, 0);
+  } else if (!strcmp(a, "sendsz") && n >= 6) {
+    cmd_send(atoi(b), c, (unsigned)atoi(d), atoi(e), "S",
+             (unsigned)atoi(f));
+  } else if (!strcmp(a, "expect") && n >= 4) {
+    cmd_expect(atoi(b), atoi(c), atoi(d));
+  } else if (!strcmp(a, "stats")) {
+    cmd_stats();
+  } else if (!strcmp(a, "close") && n >= 2) {
+    int sd = atoi(b);
+    if (sd >= 0 && sd < MAX_SD)
+      echo_on[sd] = 0;
+    printf("R%u close rc=%d\n", cmd_no, anyload_udp_close(st, sd));
+  } else if (!strcmp(a, "quit")) {
+    stop = 1;
+    printf("R%u quit\n", cmd_no);
+  } else {
+    printf("R%u unknown\n", cmd_no);
+  }
+}
+
+int main(int argc, char** argv)
+{
+  struct anyload_stack_config cfg;
+  int64_t end;
+  char line[512];
+  size_t used = 0;
+  int opt, secs = 60, rc;
+
+  anyload_stack_config_init(&cfg);
+  while ((opt = getopt(argc, argv, "t:FIC")) != -1) {
+    switch (opt) {
+    case 't':
+      secs = atoi(optarg);
+      break;
+    case 'F':
+      cfg.flags |= ANYLOAD_STACK_F_RX_FRAGMENTS;
+      break;
+    case 'I':
+      cfg.flags |= ANYLOAD_STACK_F_RX_ICMP;
+      break;
+    case 'C':
+      cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
+      break;
+    default:
+      fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] IFNAME\n");
+      return 2;
+    }
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] IFNAME\n");
+    return 2;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  signal(SIGTERM, on_term);
+  signal(SIGPIPE, SIG_IGN);
+  cfg.ifname = argv[optind];
+  cfg.n_bufs = 2048;
+  cfg.rxq_size = 256;
+  cfg.txq_size = 256;
+  rc = anyload_stack_create(&cfg, NULL, &st);
+  if (rc < 0)
+    die("anyload_stack_create", rc);
+  printf("READY pid=%d ifindex=%d mtu=%u\n", (int)getpid(),
+         anyload_stack_ifindex(st), anyload_stack_mtu(st));
+
+  end = mono_ns() + (int64_t)secs * 1000000000ll;
+  while (!stop) {
+    struct pollfd pfd = { .fd = 0, .events = POLLIN };
+    if (mono_ns() > end) {
+      fprintf(stderr, "stack_echo: timed out after %d s\n", secs);
+      anyload_stack_destroy(st);
+      return 3;
+    }
+    service(0);
+    if (poll(&pfd, 1, 0) > 0) {
+      ssize_t n = read(0, line + used, sizeof(line) - 1 - used);
+      char* nl;
+      if (n <= 0)
+        break;
+      used += (size_t)n;
+      line[used] = '\0';
+      while ((nl = strchr(line, '\n')) != NULL) {
+        *nl = '\0';
+        command(line);
+        memmove(line, nl + 1, used - (size_t)(nl + 1 - line) + 1);
+        used -= (size_t)(nl + 1 - line);
+      }
+      if (used == sizeof(line) - 1)
+        used = 0;
+    } else {
+      service(2);
+    }
+  }
+  anyload_stack_destroy(st);
+  printf("BYE\n");
+  return 0;
+}
