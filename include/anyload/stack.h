@@ -335,8 +335,8 @@ int anyload_udp_disconnect(struct anyload_stack* st, int sd);
  * Returns the number of bytes sent (the payload length), or
  *   -EBADF, -EINVAL (bad address or length, iovcnt < 0),
  *   -EAFNOSUPPORT, -EOPNOTSUPP (flags),
- *   -EDESTADDRREQ (no dst and not connected), -EISCONN (dst given on a
- *     connected socket, other than the peer itself),
+ *   -EDESTADDRREQ (no dst and not connected; a dst on a connected socket
+ *     is used, as the kernel does for UDP),
  *   -EMSGSIZE (payload over 65507 bytes),
  *   -EACCES (broadcast without SO_BROADCAST),
  *   -ENETUNREACH, -EHOSTUNREACH (route; or the next hop failed to
@@ -395,15 +395,21 @@ ssize_t anyload_udp_recvfrom(struct anyload_stack* st, int sd, void* buf,
  *                IP_DROP_SOURCE_MEMBERSHIP (struct ip_mreq_source; a
  *                socket has either any-source memberships or source ones
  *                for a group)
- * A membership adds a filter for the group and the socket's port (the
- * socket must be bound) and calls env->mcast_join, so that the kernel
- * joins and sends the IGMP reports.
- * Returns 0, or -EBADF, -EINVAL (bad length or value, not bound for a
- * membership, group not multicast), -ENOPROTOOPT (another option),
+ * A membership calls env->mcast_join (once per group and source for the
+ * whole stack), so that the kernel joins and sends the IGMP reports; the
+ * datagrams reach the socket through the filter of its port, so a socket
+ * may join before or after it binds. A socket gets a group's datagrams
+ * only if it joined it (the kernel's IP_MULTICAST_ALL off).
+ * SO_RCVBUF bounds the receive queue by the buffers it holds (each
+ * datagram takes one buffer per fragment, of the stack's buffer size).
+ * Returns 0, or -EBADF, -EINVAL (bad length or value, group not
+ * multicast, a group joined both for any source and for sources),
+ * -ENOPROTOOPT (another option), -ENODEV (a membership's ip_mreqn names
+ * another interface), -EXDEV (IP_MULTICAST_IF's ip_mreqn does),
  * -EADDRINUSE (already a member), -EADDRNOTAVAIL (leaving a group not
  * joined; an interface address that is not this stack's), -ENOBUFS (too
  * many memberships: 20 per socket, as the kernel's default), or the
- * error of env->mcast_join or of the filter. */
+ * error of env->mcast_join. */
 int anyload_udp_setsockopt(struct anyload_stack* st, int sd, int level,
                            int optname, const void* val, socklen_t len);
 

@@ -165,7 +165,8 @@ struct st_path {
   uint8_t  have_mac;
 };
 
-#define ST_MAX_MSHIPS 20   /* per socket, as the kernel's igmp_max_memberships */
+/* Memberships per socket: the kernel's igmp_max_memberships default. */
+#define ST_MAX_MSHIPS 20
 #define ST_PORT_HASH  1024
 #define ST_HDR_LEN    (ST_ETH_HLEN + ST_IPV4_HLEN + 8)
 

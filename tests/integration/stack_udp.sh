@@ -136,7 +136,8 @@ stats
 expect_eq "NS_A neighbour entry for $IP_B (resolved by the kernel)" \
 	"$(neigh_mac "$NS_A" "$IP_B" "$IF_A")" "$MAC_B"
 bg_cmd st "sendsz $SD_C $IP_B 7001 5 3000"
-expect_eq "anyload client: 3000-byte datagrams sent" "$(field "$BG_REPLY" sent)" 5
+expect_eq "anyload client: 3000-byte datagrams sent" \
+	"$(field "$BG_REPLY" sent)" 5
 bg_cmd st "expect $SD_C 5 10"
 expect_eq "anyload client: 3000-byte echoes" "$(field "$BG_REPLY" got)" 5
 expect_eq "kernel echo server: datagrams" \
@@ -161,7 +162,8 @@ SD_M=$(field "$BG_REPLY" sd)
 bg_cmd st "join $SD_M $GROUP"
 expect_eq "join $GROUP" "$(field "$BG_REPLY" rc)" 0
 ip -n "$NS_A" maddr show dev "$IF_A" | grep -Eq "inet +$GROUP\$" ||
-	fail "the kernel of NS_A is not a member of $GROUP: $(ip -n "$NS_A" maddr show dev "$IF_A")"
+	fail "the kernel of NS_A is not a member of $GROUP:" \
+		"$(ip -n "$NS_A" maddr show dev "$IF_A")"
 log "ok: the kernel joined $GROUP (it sends the IGMP reports)"
 ns_b python3 "$UDPTOOL" send --dst "$GROUP" --port 7002 --count 10 --tag M \
 	--mcast-if "$IP_B"
@@ -184,7 +186,8 @@ bg_wait_line kr '^READY' 10 || fail "kernel receiver on $FAR did not start"
 ip -n "$NS_A" route add 198.19.0.0/24 via "$IP_B"
 sleep 0.2
 bg_cmd st "send $SD_C $FAR 7003 10 R"
-expect_eq "send to $FAR via $IP_B" "$BG_REPLY" "R${BG_SEQ[st]} send sent=10 rc=0"
+expect_eq "send to $FAR via $IP_B" "$BG_REPLY" \
+	"R${BG_SEQ[st]} send sent=10 rc=0"
 wait_count "$TMPD/kr.out" '^GOT R-' 10 10 ||
 	fail "NS_B got $(count_lines "$TMPD/kr.out" '^GOT') of 10 datagrams to $FAR"
 ip -n "$NS_A" route del 198.19.0.0/24 via "$IP_B"
