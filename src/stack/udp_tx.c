@@ -237,8 +237,12 @@ ssize_t anyload_udp_sendmsg(struct anyload_stack* st, int sd,
 
   /* The path: the connected socket's cached one while it holds. */
   if (s->connected && daddr == s->raddr_be32 && dport == s->rport_be16 &&
-      st->env.generation) {
-    if (s->hdr_valid && s->hdr_gen == st__env_generation(st) &&
+      st->env.generation && s->hdr_valid) {
+    /* A path MTU below the link's may be a learnt one that has expired
+     * since: looking it up lets it expire (and moves pmtu_gen). */
+    if (s->hdr_path.mtu < st->mtu)
+      st__pmtu_get(st, daddr, now_ns);
+    if (s->hdr_gen == st__env_generation(st) &&
         s->hdr_pmtu_gen == st->pmtu_gen) {
       pp = &s->hdr_path;
       cached = 1;
