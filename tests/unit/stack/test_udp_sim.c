@@ -17,7 +17,9 @@
  * as a soft error, fragmentation needed lowering the path MTU, waiting
  * for a next hop's MAC then sending, timing out into EHOSTUNREACH, queue
  * limits, multicast with joins, source filters and loopback, broadcast
- * and SO_BROADCAST, and at every teardown: buffers back in the pool, no
+ * and SO_BROADCAST, options on the wire (TTL, TOS, DF), the VI's
+ * checksum discards counted (ANYLOAD_STACK_F_VI_CSUM), the wait fd
+ * readable when a frame arrives, and at every teardown: buffers back in the pool, no
  * timer armed, no filter left but the stack's own.
  */
 #include "unit_test.h"
@@ -1305,6 +1307,63 @@ static void test_udp_sim_options(void)
   world_close(&w);
 }
 
+static void test_udp_sim_vi_csum_wait_fd(void)
+{
+  struct world w;
+  struct anyload_stack* b;
+  struct pollfd pfd;
+  uint8_t f[128];
+  struct st_ip_out o;
+  struct st_udp_repr u;
+  struct anyload_stack fake;
+  uint8_t* pl;
+  int sb;
+
+  /* B lets the VI check checksums; a raw VI on A's end sends. */
+  world_open(&w, "vc", NULL, 0, ANYLOAD_STACK_F_VI_CSUM, 1, 0);
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  memset(&o, 0, sizeof(o));
+  o.src_be32 = inet_addr(IP_A);
+  o.dst_be32 = inet_addr(IP_B);
+  memcpy(o.dst_mac, mac_b, 6);
+  o.ttl = 64;
+  o.proto = ST_IPPROTO_UDP;
+  memset(&fake, 0, sizeof(fake));
+  memcpy(fake.mac, mac_a, 6);
+  pl = st__ip_build_hdr(&fake, f, &o, 5, 0, 13, 0, 0);
+  u.sport_be16 = htons(1234);
+  u.dport_be16 = htons(9000);
+  u.len = 13;
+  memcpy(st_udp_build(pl, &u), "hello", 5);
+  st_udp_csum_store(pl, st_csum_acc(st_udp_csum_start(o.src_be32, o.dst_be32,
+                                                       13), pl, 13));
+
+  /* Nothing yet: the wait fd is quiet. A frame makes it readable before
+   * any poll of the stack. */
+  pfd.fd = anyload_stack_wait_fd(b);
+  pfd.events = POLLIN;
+  CHECK(poll(&pfd, 1, 0), ==, 0);
+  raw_send(w.raw[0], f, 47);
+  CHECK(poll(&pfd, 1, 0), ==, 1);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "hello");
+  /* A bad UDP checksum: discarded by the VI, counted by the stack. */
+  pl[8] ^= 0x20;
+  raw_send(w.raw[0], f, 47);
+  /* A bad IP header checksum too. */
+  pl[8] ^= 0x20;
+  f[14 + 8] = 1;
+  raw_send(w.raw[0], f, 47);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
+  CHECK(stat(b, "rx_drop_vi_discard"), ==, 2);
+  CHECK(stat(b, "rx_drop_udp_csum"), ==, 0);
+  CHECK(stat(b, "rx_drop_ip_csum"), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_udp_sim_exchange),
   UNIT_TEST(test_udp_sim_connected),
@@ -1316,5 +1375,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_udp_sim_neigh_wait),
   UNIT_TEST(test_udp_sim_multicast),
   UNIT_TEST(test_udp_sim_options),
+  UNIT_TEST(test_udp_sim_vi_csum_wait_fd),
 };
 UNIT_TEST_MAIN(tests)
