@@ -389,8 +389,12 @@ ssize_t anyload_udp_recvfrom(struct anyload_stack* st, int sd, void* buf,
  *   IPPROTO_IP:  IP_TTL (1..255, -1 = 64), IP_TOS, IP_MULTICAST_TTL,
  *                IP_MULTICAST_LOOP (loops back to this stack's own
  *                sockets only: other processes and the kernel do not see
- *                our multicast sends), IP_MULTICAST_IF (struct in_addr or
- *                struct ip_mreqn), IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP
+ *                our multicast sends), IP_MULTICAST_IF (struct in_addr,
+ *                or struct ip_mreq(n) whose address is used: an address
+ *                of this stack's interface selects it and is the source;
+ *                INADDR_ANY goes back to the route; an ip_mreqn ifindex
+ *                is only checked to be ours), IP_ADD_MEMBERSHIP /
+ *                IP_DROP_MEMBERSHIP
  *                (struct ip_mreq or ip_mreqn), IP_ADD_SOURCE_MEMBERSHIP /
  *                IP_DROP_SOURCE_MEMBERSHIP (struct ip_mreq_source; a
  *                socket has either any-source memberships or source ones

@@ -650,6 +650,7 @@ int anyload_udp_setsockopt(struct anyload_stack* st, int sd, int level,
   switch (optname) {
   case SO_BROADCAST:
     s->broadcast = v != 0;
+    s->hdr_valid = 0;   /* a cached broadcast path was checked with it */
     break;
   case SO_REUSEADDR:
     s->reuse = v != 0;

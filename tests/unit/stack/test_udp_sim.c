@@ -1298,6 +1298,36 @@ static void test_udp_sim_options(void)
     CHECK_MEM(w.raw[1]->cap[0], mac_b, 6);
     CHECK_MEM(w.raw[1]->cap[0] + 6, mac_a, 6);
   }
+  /* Multicast: IP_MULTICAST_TTL, the group's MAC, the interface's
+   * address as the source. */
+  {
+    struct sockaddr_in g = sin_of("239.1.2.3", 9100);
+    struct in_addr ifa;
+    struct st_ipv4_repr ip;
+    static const uint8_t gmac[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+    v = 5;
+    CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_MULTICAST_TTL, &v,
+                                 sizeof(v)), ==, 0);
+    ifa.s_addr = inet_addr(IP_A);
+    CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_MULTICAST_IF, &ifa,
+                                 sizeof(ifa)), ==, 0);
+    ifa.s_addr = inet_addr("198.18.0.77");
+    CHECK(anyload_udp_setsockopt(a, sd, IPPROTO_IP, IP_MULTICAST_IF, &ifa,
+                                 sizeof(ifa)), ==, -EADDRNOTAVAIL);
+    vl = sizeof(ifa);
+    CHECK(anyload_udp_getsockopt(a, sd, IPPROTO_IP, IP_MULTICAST_IF, &ifa,
+                                 &vl), ==, 0);
+    CHECK(ifa.s_addr, ==, inet_addr(IP_A));
+    CHECK(anyload_udp_sendto(a, sd, "m", 1, 0, &g, now()), ==, 1);
+    run(&w, 1 * MS);
+    CHECK(w.raw[1]->n_cap, ==, 2);
+    CHECK_MEM(w.raw[1]->cap[1], gmac, 6);
+    CHECK(st_ipv4_parse(w.raw[1]->cap[1] + 14, w.raw[1]->cap_len[1] - 14,
+                        &ip, 0), ==, ST_IPV4_OK);
+    CHECK(ip.ttl, ==, 5);
+    CHECK(ip.src_be32, ==, inet_addr(IP_A));
+    CHECK(ip.dst_be32, ==, g.sin_addr.s_addr);
+  }
   /* Stack counters have names and descriptions. */
   CHECK(anyload_stack_stat_count(), >, 40);
   CHECK_STR(anyload_stack_stat_name(0), ==, "rx_frames");
