@@ -17,10 +17,11 @@
  * as a soft error, fragmentation needed lowering the path MTU, waiting
  * for a next hop's MAC then sending, timing out into EHOSTUNREACH, queue
  * limits, multicast with joins, source filters and loopback, broadcast
- * and SO_BROADCAST, options on the wire (TTL, TOS, DF), the VI's
- * checksum discards counted (ANYLOAD_STACK_F_VI_CSUM), the wait fd
- * readable when a frame arrives, and at every teardown: buffers back in the pool, no
- * timer armed, no filter left but the stack's own.
+ * and SO_BROADCAST, options on the wire (TTL, TOS, DF, multicast TTL,
+ * MAC and source), the VI's checksum discards counted
+ * (ANYLOAD_STACK_F_VI_CSUM), the wait fd readable when a frame arrives,
+ * and at every teardown: buffers back in the pool, no timer armed, no
+ * filter left but the stack's own.
  */
 #include "unit_test.h"
 #include "stack/stack_int.h"
