@@ -3,8 +3,8 @@
  * Unit tests for stack/timer.c: timers on a VI-less stack object. The
  * timers are those of reassembly entries, so a fired one runs ip.c's
  * real handler on an empty entry. Checks: the next deadline is the
- * earliest armed time; re-arming moves a timer, cancelling removes it (twice is harmless);
- * timers fire in time order, only when due, once.
+ * earliest armed time; re-arming moves a timer, cancelling removes it
+ * (twice is harmless); timers fire in time order, only when due, once.
  */
 #include "unit_test.h"
 #include "stack/stack_int.h"
