@@ -35,7 +35,8 @@
  *   ANYLOAD_STACK_F_RX_FRAGMENTS claims all UDP that no other filter
  *     claims, so that non-first fragments reach the stack and datagrams
  *     larger than the MTU can be reassembled. Without it, such datagrams
- *     are lost (their first fragment reaches the stack, the others the
+ *     are lost (their first fragment reaches the stack, which drops it at
+ *     once and counts it as rx_drop_ip_frag_unclaimed, the others the
  *     kernel), and the kernel's own UDP on the interface keeps working;
  *     with it, UDP for the kernel's sockets on this interface is dropped.
  *   ANYLOAD_STACK_F_RX_ICMP claims ICMP, so that port unreachable,

@@ -28,7 +28,10 @@
  *     fragment is dropped (default 30 s as Linux; RFC 1122 §3.3.2 asks
  *     for 60 to 120 s: a deviation in favour of memory). The stack sends
  *     no ICMP time exceeded for it (it sends no ICMP errors at all).
- * Only UDP is reassembled; fragmented ICMP is dropped.
+ * Only UDP is reassembled; fragmented ICMP is dropped. Fragments are
+ * only taken in with ANYLOAD_STACK_F_RX_FRAGMENTS (or from our own
+ * multicast loop): without it the VI's filters give us first fragments
+ * only, and they are dropped at once and counted.
  */
 #include "stack/stack_int.h"
 
@@ -113,6 +116,14 @@ void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
   if (st_ipv4_is_frag(&ip)) {
     if (ip.proto != ST_IPPROTO_UDP) {
       ST_INC(st, rx_drop_ip_proto);
+      goto drop;
+    }
+    /* Without the UDP-all filter only first fragments (which carry the
+     * ports) reach us: the datagram cannot complete, and holding the
+     * fragment until the timeout would only tie up a buffer. Our own
+     * looped multicast is whole. */
+    if (!(st->cfg.flags & ANYLOAD_STACK_F_RX_FRAGMENTS) && !p->looped) {
+      ST_INC(st, rx_drop_ip_frag_unclaimed);
       goto drop;
     }
     i = st__reasm_in(st, i, &ip, now);

@@ -85,6 +85,7 @@ struct st_pkt {
   uint16_t frag_off;     /* reassembly: offset of this fragment */
   uint8_t  state;        /* enum st_pkt_state */
   uint8_t  frag_last;    /* reassembly: MF was clear */
+  uint8_t  looped;       /* a copy of our own frame (multicast loop) */
   /* First buffer of a datagram. */
   uint32_t saddr_be32;
   uint32_t daddr_be32;

@@ -182,6 +182,7 @@ static void mcast_loop(struct anyload_stack* st, uint32_t head, int64_t now)
     if (c == ST_PKT_NONE)
       return;
     memcpy(st__pkt_data(st, c), st__pkt_data(st, k), st->pkts[k].len);
+    st->pkts[c].looped = 1;
     st__rx_frame(st, c, st->pkts[k].len, now);
   }
   ST_INC(st, mcast_loop);

@@ -9,7 +9,8 @@
  * byte; exact duplicates are dropped alone; overlapping fragments, a
  * fragment past the end, two different ends, and a fragment ending past
  * 65535 drop the datagram; the timeout frees every buffer; the memory
- * bound evicts the oldest datagram; fragmented ICMP is refused; a
+ * bound evicts the oldest datagram; fragmented ICMP is refused, and so
+ * are fragments when the stack does not claim them all; a
  * fragment count and size follow RFC 791 §3.2. Every test ends with the
  * pool full and no timer armed.
  */
@@ -36,6 +37,7 @@ static struct anyload_stack* fx_new(unsigned max_dgrams, unsigned max_bufs)
   st->cfg.reasm_max_bufs = max_bufs;
   st->cfg.reasm_timeout_ns = 30 * SEC;
   st->cfg.neigh_max_dests = 4;
+  st->cfg.flags = ANYLOAD_STACK_F_RX_FRAGMENTS;
   st->buf_size = 2048;
   st->mtu = 1500;
   st->mem = calloc(st->cfg.n_bufs, st->buf_size);
@@ -384,6 +386,28 @@ static void test_ip_reasm_memory_bound(void)
   fx_free(st, 1);
 }
 
+static void test_ip_frag_unclaimed(void)
+{
+  struct anyload_stack* st = fx_new(8, 64);
+  unsigned len;
+  uint32_t i;
+
+  /* Without ANYLOAD_STACK_F_RX_FRAGMENTS a fragment is dropped at once. */
+  st->cfg.flags = 0;
+  i = mk_frag(st, 80, 0, 800, 1, ST_IPPROTO_UDP, &len);
+  st__rx_frame(st, i, len, 0);
+  CHECK(stat(st, "rx_drop_ip_frag_unclaimed"), ==, 1);
+  CHECK(st->n_reasm, ==, 0);
+  /* ...unless it is a copy of our own multicast. */
+  i = mk_frag(st, 81, 0, 800, 1, ST_IPPROTO_UDP, &len);
+  st->pkts[i].looped = 1;
+  st__rx_frame(st, i, len, 0);
+  CHECK(stat(st, "rx_drop_ip_frag_unclaimed"), ==, 1);
+  CHECK(st->n_reasm, ==, 1);
+  st__timer_run(st, 31 * SEC);
+  fx_free(st, 1);
+}
+
 static void test_ip_frag_sizes(void)
 {
   CHECK(st__ip_frag_count(1480, 1500), ==, 1);
@@ -403,6 +427,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_ip_reasm_overlap_bad_oversize),
   UNIT_TEST(test_ip_reasm_timeout),
   UNIT_TEST(test_ip_reasm_memory_bound),
+  UNIT_TEST(test_ip_frag_unclaimed),
   UNIT_TEST(test_ip_frag_sizes),
 };
 UNIT_TEST_MAIN(tests)

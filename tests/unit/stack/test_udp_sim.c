@@ -1218,6 +1218,27 @@ static void test_udp_sim_multicast(void)
   CHECK_STR(recv_str(b, s3, NULL), ==, "g2");
   CHECK_STR(recv_str(a, a2, NULL), ==, "E11");
 
+  /* A datagram larger than the MTU: fragments loop back whole to A's
+   * member (reassembled although A does not claim fragments), while B,
+   * which does not claim them either, drops the first one at once. */
+  {
+    char big[3000], in[3100];
+    int flags = 0;
+    memset(big, 'L', sizeof(big));
+    CHECK(anyload_udp_setsockopt(a, sa, IPPROTO_IP, IP_MULTICAST_LOOP, &v,
+                                 sizeof(v)), ==, 0);
+    CHECK(anyload_udp_sendto(a, sa, big, sizeof(big), 0, &grp, now()), ==,
+          3000);
+    run(&w, 1 * MS);
+    CHECK(anyload_udp_recvfrom(a, a2, in, sizeof(in), &flags, NULL), ==, 3000);
+    CHECK_MEM(in, big, 3000);
+    CHECK_STR(recv_str(b, s1, NULL), ==, "E11");
+    CHECK(stat(b, "rx_drop_ip_frag_unclaimed"), ==, 1);
+    CHECK(b->n_reasm, ==, 0);
+    CHECK(anyload_udp_setsockopt(a, sa, IPPROTO_IP, IP_MULTICAST_LOOP, &off,
+                                 sizeof(off)), ==, 0);
+  }
+
   /* Leaving: s1 no longer gets the group. */
   mn.imr_ifindex = 0;
   CHECK(anyload_udp_setsockopt(b, s1, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mn,
