@@ -1416,7 +1416,45 @@ static void test_udp_sim_vi_csum_wait_fd(void)
   world_close(&w);
 }
 
+static void test_udp_sim_create_errors(void)
+{
+  struct anyload_stack_config c;
+  struct anyload_stack* st = (struct anyload_stack*)&c;
+  struct senv e;
+  struct anyload_stack_env ev;
+
+  memset(&e, 0, sizeof(e));
+  ev = env_of(&e);
+  CHECK(setenv("ANYLOAD_BACKEND", "sim", 1), ==, 0);
+  CHECK(anyload_sim_link_create("ceA", "ceB", NULL), ==, 0);
+  anyload_stack_config_init(&c);
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, -EINVAL);     /* no name */
+  CHECK(anyload_stack_create(NULL, &ev, &st), ==, -EINVAL);
+  c.ifname = "ceA";
+  c.size = sizeof(c) - 1;
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, -EINVAL);
+  c.size = sizeof(c);
+  c.ifname = "nosuchif";
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, -ENODEV);
+  c.ifname = "ceA";
+  c.n_bufs = 100;                 /* fewer than the rings need */
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, -EINVAL);
+  c.n_bufs = 0;
+  c.ephem_lo = 5000;
+  c.ephem_hi = 4000;
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, -EINVAL);
+  CHECK_PTR(st, ==, (struct anyload_stack*)&c);   /* untouched */
+  c.ephem_lo = c.ephem_hi = 0;
+  CHECK(anyload_stack_create(&c, &ev, &st), ==, 0);
+  /* The link cannot go while the stack's VI is on it. */
+  CHECK(anyload_sim_link_destroy("ceA"), ==, -EBUSY);
+  anyload_stack_destroy(st);
+  anyload_stack_destroy(NULL);
+  CHECK(anyload_sim_link_destroy("ceA"), ==, 0);
+}
+
 static const struct unit_test tests[] = {
+  UNIT_TEST(test_udp_sim_create_errors),
   UNIT_TEST(test_udp_sim_exchange),
   UNIT_TEST(test_udp_sim_connected),
   UNIT_TEST(test_udp_sim_rcvbuf_checksums),
