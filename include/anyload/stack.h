@@ -27,10 +27,15 @@
  * come from the kernel (a kernel socket joins the group). Tests give
  * static tables instead.
  *
- * Filters and what the stack receives. Each bound socket claims its local
- * address and port on the interface (an ef_vi ip4_local filter; a group
- * and port for each multicast membership); all other traffic stays with
- * the kernel. Two settings widen this, because the VI's filters see
+ * Filters and what the stack receives. Each bound socket claims its bound
+ * address (INADDR_ANY, a local address or a group) and port on the
+ * interface with an ef_vi ip4_local filter, which also brings it the
+ * groups it joins; all other traffic stays with the kernel. The stack
+ * has one VI, on the interface's queue 0: on a multi-queue interface,
+ * frames that the NIC hashes to other queues go to the kernel (AF_XDP
+ * delivers to the arrival queue only), so such an interface needs one
+ * queue, or RSS/ntuple rules that send the stack's flows to queue 0.
+ * Two settings widen what the stack claims, because the VI's filters see
  * ports only in unfragmented datagrams and first fragments:
  *   ANYLOAD_STACK_F_RX_FRAGMENTS claims all UDP that no other filter
  *     claims, so that non-first fragments reach the stack and datagrams
