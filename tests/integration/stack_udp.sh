@@ -20,6 +20,8 @@
 #   5. multicast receive after a join: the kernel of NS_A is a member of
 #      the group (ip maddr, so it sends the IGMP reports), the stack gets
 #      the group's datagrams from NS_B, and the kernel leaves at the leave;
+#      multicast send: a kernel member in NS_B gets the stack's datagrams
+#      (IP_MULTICAST_IF names the interface, as there is no route);
 #   6. a route change honoured: 198.19.0.1 is unreachable (no route, and no
 #      default route ever), then `ip route add 198.19.0.0/24 via IP_B`
 #      makes the stack send to MAC_B (NS_B holds 198.19.0.1 on lo, so its
@@ -169,6 +171,18 @@ ns_b python3 "$UDPTOOL" send --dst "$GROUP" --port 7002 --count 10 --tag M \
 	--mcast-if "$IP_B"
 bg_cmd st "expect $SD_M 10 10"
 expect_eq "multicast datagrams received" "$(field "$BG_REPLY" got)" 10
+# ...and multicast send: a kernel member in NS_B gets the stack's datagrams.
+bg_start km "$NS_B" python3 "$UDPTOOL" recv --port 7004 --join "$GROUP" \
+	--iface-ip "$IP_B" --secs 60
+bg_wait_line km '^READY' 10 || fail "kernel multicast receiver did not start"
+bg_cmd st "mcastif $SD_C $IP_A"
+expect_eq "IP_MULTICAST_IF $IP_A" "$(field "$BG_REPLY" rc)" 0
+bg_cmd st "send $SD_C $GROUP 7004 10 G"
+expect_eq "multicast datagrams sent" "$(field "$BG_REPLY" sent)" 10
+wait_count "$TMPD/km.out" "^GOT G-[0-9]{6} $IP_A:" 10 10 ||
+	fail "the kernel member got $(count_lines "$TMPD/km.out" '^GOT') of 10"
+log "ok: the kernel member of $GROUP got the stack's 10 datagrams"
+bg_stop km
 bg_cmd st "leave $SD_M $GROUP"
 expect_eq "leave $GROUP" "$(field "$BG_REPLY" rc)" 0
 if ip -n "$NS_A" maddr show dev "$IF_A" | grep -Eq "inet +$GROUP\$"; then

@@ -23,6 +23,7 @@
  *   echo SD           -> R<n> echo rc=0          (echo everything on SD)
  *   join SD GROUP     -> R<n> join rc=RC
  *   leave SD GROUP    -> R<n> leave rc=RC
+ *   mcastif SD IP     -> R<n> mcastif rc=RC       (IP_MULTICAST_IF)
  *   connect SD IP PORT -> R<n> connect rc=RC
  *   send SD IP PORT COUNT TAG  (IP "-": the connected peer)
  *                     -> R<n> send sent=N rc=RC  (payloads "TAG-%06d")
@@ -237,6 +238,12 @@ static void command(char* line)
     printf("R%u echo rc=0\n", cmd_no);
   } else if ((!strcmp(a, "join") || !strcmp(a, "leave")) && n >= 3) {
     printf("R%u %s rc=%d\n", cmd_no, a, cmd_join(atoi(b), c, a[0] == 'j'));
+  } else if (!strcmp(a, "mcastif") && n >= 3) {
+    struct in_addr ifa;
+    ifa.s_addr = inet_addr(c);
+    printf("R%u mcastif rc=%d\n", cmd_no,
+           anyload_udp_setsockopt(st, atoi(b), IPPROTO_IP, IP_MULTICAST_IF,
+                                  &ifa, sizeof(ifa)));
   } else if (!strcmp(a, "connect") && n >= 4) {
     struct sockaddr_in to = sin_of(c, (unsigned)atoi(d));
     printf("R%u connect rc=%d\n", cmd_no,
