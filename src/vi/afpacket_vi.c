@@ -841,34 +841,21 @@ static int afpacket_wait_fd(const ef_vi* vi)
 
 #define N_KSTATS 2
 #define N_TCSTATS 2
-#define STAT(name) { (char*)#name, 0, (int)sizeof(uint64_t) }
-static struct {
-  ef_vi_stats_layout l;
-  ef_vi_stats_field_layout f[N_KSTATS + VI_SWQ_N_COUNTERS + N_TCSTATS];
-} stats_layout = {
-  .l = { .evsl_data_size = (int)((N_KSTATS + VI_SWQ_N_COUNTERS + N_TCSTATS) *
-                                 sizeof(uint64_t)),
-         .evsl_fields_num = N_KSTATS + VI_SWQ_N_COUNTERS + N_TCSTATS },
-  .f = {
-    STAT(pkt_rx_packets), STAT(pkt_rx_drops),
-    STAT(rx_frames), STAT(rx_bytes), STAT(rx_no_desc_drops),
-    STAT(rx_discard_trunc), STAT(rx_discard_csum), STAT(rx_discard_other),
-    STAT(tx_frames), STAT(tx_bytes), STAT(tx_error_2big), STAT(tx_kicks),
-    STAT(tx_kick_errors),
-    STAT(tc_claimed), STAT(tc_blocked),
-  },
+/* The packet socket's counters, the VI's own, then the tc program's. */
+static const char* const stat_names[] = {
+  "pkt_rx_packets", "pkt_rx_drops",
+  VI_SWQ_COUNTER_NAMES,
+  "tc_claimed", "tc_blocked",
 };
+#define N_STATS ((int)(sizeof(stat_names) / sizeof(stat_names[0])))
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
+               N_KSTATS + VI_SWQ_N_COUNTERS + N_TCSTATS,
+               "stats names out of step with the counters");
 
 static const ef_vi_stats_layout* afpacket_stats_layout(void)
 {
-  static int inited;
-  int i;
-  if (!inited) {
-    for (i = 0; i < stats_layout.l.evsl_fields_num; i++)
-      stats_layout.f[i].evsfl_offset = i * (int)sizeof(uint64_t);
-    inited = 1;
-  }
-  return &stats_layout.l;
+  static uint64_t storage[(VI_STATS_LAYOUT_SIZE(N_STATS) + 7) / 8];
+  return vi_stats_layout_make(storage, stat_names, N_STATS);
 }
 
 static int afpacket_stats(ef_vi* vi, uint64_t* vals, int do_reset)
