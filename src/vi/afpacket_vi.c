@@ -101,8 +101,6 @@ struct afpacket_txd {
 struct afpacket_vi {
   struct vi_common     common;      /* must be first */
   struct vi_swq        q;
-  struct afpacket_vi*  live_next;   /* live_vis list */
-  pid_t                owner_pid;
   int                  fd;
   struct afpacket_bpf* bpf;
   int                  queue;
@@ -500,73 +498,8 @@ static void afpacket_fill_ops(ef_vi* vi)
   vi->ops.eventq_poll = afpacket_eventq_poll;
 }
 
-/* ---- exit clean-up ------------------------------------------------------ */
-
-/* VIs still allocated at exit give their filters and slot back, so that
- * the maps other processes share hold nothing of ours. (The kernel detaches
- * our programs anyway when the process ends, however it ends; a killed
- * process's slot is reclaimed by the next VI that opens the interface.) */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct afpacket_vi* live_vis;
-
-static void release_live_at_exit(void)
-{
-  struct afpacket_vi* v;
-
-  pthread_mutex_lock(&live_lock);
-  for (v = live_vis; v; v = v->live_next)
-    if (v->owner_pid == getpid() && v->bpf) {
-      afpacket_bpf_close(v->bpf);
-      v->bpf = NULL;
-    }
-  pthread_mutex_unlock(&live_lock);
-}
-
-static void live_add(struct afpacket_vi* v)
-{
-  static int registered;
-
-  pthread_mutex_lock(&live_lock);
-  if (!registered) {
-    atexit(release_live_at_exit);
-    registered = 1;
-  }
-  v->owner_pid = getpid();
-  v->live_next = live_vis;
-  live_vis = v;
-  pthread_mutex_unlock(&live_lock);
-}
-
-static void live_remove(struct afpacket_vi* v)
-{
-  struct afpacket_vi** pp;
-
-  pthread_mutex_lock(&live_lock);
-  for (pp = &live_vis; *pp; pp = &(*pp)->live_next)
-    if (*pp == v) {
-      *pp = v->live_next;
-      break;
-    }
-  pthread_mutex_unlock(&live_lock);
-}
-
 /* ---- allocation --------------------------------------------------------- */
 
-static unsigned if_mtu(const char* ifname)
-{
-  struct ifreq ifr;
-  unsigned mtu = 1500;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-  if (fd < 0)
-    return mtu;
-  memset(&ifr, 0, sizeof(ifr));
-  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
-    mtu = (unsigned)ifr.ifr_mtu;
-  close(fd);
-  return mtu;
-}
 
 /* Ethernet only: the filter lookup and the frames the VI sees start with
  * an Ethernet header. */
@@ -694,7 +627,7 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   v->common.dh = dh;
   v->fd = -1;
   v->queue = queue;
-  v->max_frame = if_mtu(pd->ifname) + ETH_HLEN + 4;
+  v->max_frame = vi_if_mtu(pd->ifname) + ETH_HLEN + 4;
   v->polls_to_drop_check = 4096;
   memset(vi, 0, sizeof(*vi));
   v->txd = calloc(txn, sizeof(*v->txd));
@@ -741,7 +674,7 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   ee.events = EPOLLIN;
   ee.data.fd = v->fd;
   (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
-  live_add(v);
+  vi_live_add(&v->common);
   al_info("VI on %s: AF_PACKET TPACKET_V2, %u ring frames of %u bytes, "
           "slot %d, %s", pd->ifname, v->frame_nr, v->frame_size,
           v->bpf->slot, v->bpf->mode == AFPACKET_TC_TCX ? "tcx" : "clsact");
@@ -783,7 +716,7 @@ static int afpacket_vi_free(ef_vi* vi)
   struct afpacket_vi* v = vi_of(vi);
 
   (void)afpacket_flush(vi);
-  live_remove(v);
+  vi_live_remove(&v->common);
   (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->fd, NULL);
   vi_teardown(v);
   vi->vi_priv = NULL;
@@ -889,8 +822,18 @@ static void afpacket_describe(const ef_vi* vi, char* buf, size_t len)
            v->bpf ? v->bpf->slot : -1);
 }
 
+static void afpacket_release_at_exit(struct vi_common* c)
+{
+  struct afpacket_vi* v = (struct afpacket_vi*)c;
+  if (v->bpf) {
+    afpacket_bpf_close(v->bpf);
+    v->bpf = NULL;
+  }
+}
+
 const struct vi_ops afpacket_ops = {
   .name = "afpacket",
+  .release_at_exit = afpacket_release_at_exit,
   .vi_alloc = afpacket_vi_alloc,
   .vi_free = afpacket_vi_free,
   .filter_add = afpacket_filter_add,

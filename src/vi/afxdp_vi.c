@@ -43,8 +43,6 @@
 struct afxdp_vi {
   struct vi_common       common;      /* must be first */
   struct vi_swq          q;
-  struct afxdp_vi*       live_next;   /* live_vis list */
-  pid_t                  owner_pid;
   struct afxdp_port*     port;
   int                    fd;
   int                    own_fd;      /* fd is not the port's */
@@ -320,74 +318,8 @@ static void afxdp_fill_ops(ef_vi* vi)
   vi->ops.eventq_poll = afxdp_eventq_poll;
 }
 
-/* ---- exit clean-up -------------------------------------------------- */
-
-/* VIs still allocated when the process exits (ef_vi programs often just
- * return from main) give their filters and XDP slot back at exit, so the
- * interface is left as it was found. A process killed by a signal cannot
- * do this; the next VI on the interface reclaims its slot instead. */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct afxdp_vi* live_vis;
-
-static void release_live_at_exit(void)
-{
-  struct afxdp_vi* v;
-
-  pthread_mutex_lock(&live_lock);
-  for (v = live_vis; v; v = v->live_next)
-    if (v->owner_pid == getpid() && v->xdp) {
-      afxdp_xdp_close(v->xdp, v->slot);
-      v->xdp = NULL;
-    }
-  /* The list stays: the VIs are still the program's (and reachable). */
-  pthread_mutex_unlock(&live_lock);
-}
-
-static void live_add(struct afxdp_vi* v)
-{
-  static int registered;
-
-  pthread_mutex_lock(&live_lock);
-  if (!registered) {
-    atexit(release_live_at_exit);
-    registered = 1;
-  }
-  v->owner_pid = getpid();
-  v->live_next = live_vis;
-  live_vis = v;
-  pthread_mutex_unlock(&live_lock);
-}
-
-static void live_remove(struct afxdp_vi* v)
-{
-  struct afxdp_vi** pp;
-
-  pthread_mutex_lock(&live_lock);
-  for (pp = &live_vis; *pp; pp = &(*pp)->live_next)
-    if (*pp == v) {
-      *pp = v->live_next;
-      break;
-    }
-  pthread_mutex_unlock(&live_lock);
-}
-
 /* ---- allocation --------------------------------------------------------- */
 
-static unsigned if_mtu(const char* ifname)
-{
-  struct ifreq ifr;
-  unsigned mtu = 1500;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-  if (fd < 0)
-    return mtu;
-  memset(&ifr, 0, sizeof(ifr));
-  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
-    mtu = (unsigned)ifr.ifr_mtu;
-  close(fd);
-  return mtu;
-}
 
 /* Set up the RX and TX rings of fd and map them. */
 static int map_socket_rings(struct afxdp_vi* v, uint32_t tx_size)
@@ -529,14 +461,14 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   vi->nic_type.arch = EF_VI_ARCH_AF_XDP;
   vi->nic_type.variant = v->port->zerocopy ? 'Z' : 'C';
   vi->vi_priv = v;
-  v->max_frame = if_mtu(pd->ifname) + 14 + 4;
+  v->max_frame = vi_if_mtu(pd->ifname) + 14 + 4;
   afxdp_fill_ops(vi);
 
   memset(&ee, 0, sizeof(ee));
   ee.events = EPOLLIN;
   ee.data.fd = v->fd;
   (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
-  live_add(v);
+  vi_live_add(&v->common);
   al_info("VI on %s queue %d: slot %d, %s mode", pd->ifname, queue, v->slot,
           v->port->zerocopy ? "zero-copy" : "copy");
   return queue;
@@ -596,7 +528,7 @@ static int afxdp_vi_free(ef_vi* vi)
   uint32_t i;
 
   (void)afxdp_flush(vi);
-  live_remove(v);
+  vi_live_remove(&v->common);
   if (v->xdp)
     afxdp_xdp_close(v->xdp, v->slot);
   (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->fd, NULL);
@@ -722,8 +654,18 @@ static void afxdp_describe(const ef_vi* vi, char* buf, size_t len)
            v->port->zerocopy ? "zero-copy" : "copy", v->queue);
 }
 
+static void afxdp_release_at_exit(struct vi_common* c)
+{
+  struct afxdp_vi* v = (struct afxdp_vi*)c;
+  if (v->xdp) {
+    afxdp_xdp_close(v->xdp, v->slot);
+    v->xdp = NULL;
+  }
+}
+
 const struct vi_ops afxdp_ops = {
   .describe = afxdp_describe,
+  .release_at_exit = afxdp_release_at_exit,
   .name = "afxdp",
   .vi_alloc = afxdp_vi_alloc,
   .vi_free = afxdp_vi_free,

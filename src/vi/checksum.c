@@ -4,7 +4,7 @@
  * IPv6, UDP, TCP and ICMPv6). Payload comes as iovecs whose lengths may be
  * odd, so the sum carries a pending byte across pieces.
  */
-#include "vi/csum.h"
+#include "common/csum.h"
 
 #include <etherfabric/checksum.h>
 #include <linux/ipv6.h>
@@ -26,7 +26,7 @@ static void sum_bytes(struct sum* s, const void* data, size_t len)
     return;
   if (s->have_odd) {
     uint8_t pair[2] = { s->odd, p[0] };
-    s->acc = vi_csum_acc(s->acc, pair, 2);
+    s->acc = al_csum_acc(s->acc, pair, 2);
     p++;
     len--;
     s->have_odd = 0;
@@ -36,17 +36,17 @@ static void sum_bytes(struct sum* s, const void* data, size_t len)
     s->have_odd = 1;
     len--;
   }
-  s->acc = vi_csum_acc(s->acc, p, len);
+  s->acc = al_csum_acc(s->acc, p, len);
 }
 
 static uint16_t sum_finish(struct sum* s)
 {
   if (s->have_odd) {
     uint8_t pair[2] = { s->odd, 0 };
-    s->acc = vi_csum_acc(s->acc, pair, 2);
+    s->acc = al_csum_acc(s->acc, pair, 2);
     s->have_odd = 0;
   }
-  return vi_csum_fold(s->acc);
+  return al_csum_fold(s->acc);
 }
 
 static void sum_iov(struct sum* s, const struct iovec* iov, int iovlen)

@@ -6,7 +6,7 @@
  * VI starts with.
  */
 #include "vi/swq.h"
-#include "vi/csum.h"
+#include "common/csum.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -169,7 +169,7 @@ int vi_rx_check(const uint8_t* f, uint32_t len, uint64_t mask)
       tot > len - l2)
     return len_err ? EF_EVENT_RX_DISCARD_OTHER : VI_RX_OK;
   if ((mask & EF_VI_DISCARD_RX_L3_CSUM_ERR) &&
-      vi_csum_fold(vi_csum_acc(0, ip, ihl)) != 0xffff)
+      al_csum_fold(al_csum_acc(0, ip, ihl)) != 0xffff)
     return EF_EVENT_RX_DISCARD_CSUM_BAD;
   /* L4 checksums cover the whole datagram: only unfragmented ones. */
   if ((mask & EF_VI_DISCARD_RX_L4_CSUM_ERR) && !(rd16(ip + 6) & 0x3fff)) {
@@ -178,8 +178,8 @@ int vi_rx_check(const uint8_t* f, uint32_t len, uint64_t mask)
     uint8_t proto = ip[9];
     if ((proto == 17 && l4len >= 8 && (l4[6] | l4[7])) ||
         (proto == 6 && l4len >= 20)) {
-      uint64_t acc = vi_csum_pseudo4(ip + 12, proto, (uint16_t)l4len);
-      if (vi_csum_fold(vi_csum_acc(acc, l4, l4len)) != 0xffff)
+      uint64_t acc = al_csum_pseudo4(ip + 12, proto, (uint16_t)l4len);
+      if (al_csum_fold(al_csum_acc(acc, l4, l4len)) != 0xffff)
         return EF_EVENT_RX_DISCARD_CSUM_BAD;
     }
   }

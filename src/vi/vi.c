@@ -390,3 +390,64 @@ int anyload_vi_describe(const ef_vi* vi, char* buf, size_t len)
   return snprintf(buf, len, "%s%s%s", ops->name, *detail ? ", " : "",
                   detail);
 }
+
+/* ---- VIs alive at exit ------------------------------------------------ */
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vi_common* live_vis;
+
+static void release_live_at_exit(void)
+{
+  struct vi_common* c;
+
+  pthread_mutex_lock(&live_lock);
+  /* The list stays: the VIs are still the program's (and reachable). */
+  for (c = live_vis; c; c = c->live_next)
+    if (c->owner_pid == getpid() && c->ops->release_at_exit)
+      c->ops->release_at_exit(c);
+  pthread_mutex_unlock(&live_lock);
+}
+
+void vi_live_add(struct vi_common* c)
+{
+  static int registered;
+
+  pthread_mutex_lock(&live_lock);
+  if (!registered) {
+    atexit(release_live_at_exit);
+    registered = 1;
+  }
+  c->owner_pid = getpid();
+  c->live_next = live_vis;
+  live_vis = c;
+  pthread_mutex_unlock(&live_lock);
+}
+
+void vi_live_remove(struct vi_common* c)
+{
+  struct vi_common** pp;
+
+  pthread_mutex_lock(&live_lock);
+  for (pp = &live_vis; *pp; pp = &(*pp)->live_next)
+    if (*pp == c) {
+      *pp = c->live_next;
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+}
+
+unsigned vi_if_mtu(const char* ifname)
+{
+  struct ifreq ifr;
+  unsigned mtu = 1500;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return mtu;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+    mtu = (unsigned)ifr.ifr_mtu;
+  close(fd);
+  return mtu;
+}

@@ -17,6 +17,7 @@
 #include <etherfabric/vi.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct vi_region {
 };
 
 struct vi_ops;
+struct vi_common;
 
 /* pd->pd_priv */
 struct vi_pd {
@@ -156,6 +158,10 @@ struct vi_ops {
   /* stats: fill vals[] (layout from stats_layout) and reset if asked. */
   const ef_vi_stats_layout* (*stats_layout)(void);
   int  (*stats)(ef_vi* vi, uint64_t* vals, int do_reset);
+  /* release_at_exit: at process exit, give back what a VI that was never
+   * freed holds outside the process (filters, slots, XDP or tc programs);
+   * memory is left alone. NULL: nothing to do. */
+  void (*release_at_exit)(struct vi_common* c);
   /* describe: a few words on how this VI reaches the network (mode,
    * queue), for anyload_vi_describe(). */
   void (*describe)(const ef_vi* vi, char* buf, size_t len);
@@ -182,7 +188,20 @@ struct vi_common {
   const struct vi_ops* ops;
   struct vi_pd*        pd;
   ef_driver_handle     dh;
+  struct vi_common*    live_next;   /* vi_live_* list */
+  pid_t                owner_pid;
 };
+
+/* vi_live_add: remember a new VI, so that if the process exits without
+ * ef_vi_free() (ef_vi programs often just return from main) its
+ * backend's release_at_exit() gives the interface back at exit. A process
+ * killed by a signal cannot; backends recover from that separately. */
+void vi_live_add(struct vi_common* c);
+/* vi_live_remove: forget a VI that is being freed. */
+void vi_live_remove(struct vi_common* c);
+
+/* vi_if_mtu: the MTU of the kernel interface ifname (1500 if unknown). */
+unsigned vi_if_mtu(const char* ifname);
 
 /* vi_backend: the backend of an allocated VI, NULL if not allocated. */
 static inline const struct vi_ops* vi_backend(const ef_vi* vi)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/csum.h"
+
 static inline uint16_t st_get_be16(const uint8_t* p)
 {
   return (uint16_t)((p[0] << 8) | p[1]);
@@ -88,44 +90,17 @@ static inline uint8_t* st_put_bytes(uint8_t* p, const void* v, size_t n)
   return p + n;
 }
 
-/* st_csum_acc: add len bytes at data to the running sum acc. An odd
- * trailing byte is padded with zero, so only the last piece of a sum may
- * have an odd length (callers chain even-length pieces). */
+/* st_csum_acc / st_csum_fold: the running Internet checksum of
+ * common/csum.h (an odd trailing byte is padded with zero, so only the
+ * last piece of a sum may have an odd length). */
 static inline uint64_t st_csum_acc(uint64_t acc, const void* data, size_t len)
 {
-  const uint8_t* p = data;
-  uint32_t w32;
-  uint16_t w16;
-
-  while (len >= 4) {
-    memcpy(&w32, p, 4);
-    acc += w32;
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    memcpy(&w16, p, 2);
-    acc += w16;
-    p += 2;
-    len -= 2;
-  }
-  if (len) {
-    uint8_t pad[2] = { p[0], 0 };
-    memcpy(&w16, pad, 2);
-    acc += w16;
-  }
-  return acc;
+  return al_csum_acc(acc, data, len);
 }
 
-/* st_csum_fold: fold a running sum to 16 bits (not complemented). */
 static inline uint16_t st_csum_fold(uint64_t acc)
 {
-  acc = (acc & 0xffffffffu) + (acc >> 32);
-  acc = (acc & 0xffffffffu) + (acc >> 32);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  return (uint16_t)acc;
+  return al_csum_fold(acc);
 }
 
 /* st_csum_finish: the complemented sum, ready to store in network order

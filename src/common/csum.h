@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * vi/csum.h: the Internet checksum (RFC 1071) over memory.
+ * common/csum.h: the Internet checksum (RFC 1071) over memory, for every
+ * layer (the VI's receive checks, checksum.h, the stack's wire layer).
  *
  * The one's-complement sum does not depend on byte order (RFC 1071 §2(B)),
  * so we add native 32-bit words and fold at the end; the folded,
  * complemented result can be stored into a header field as it is.
  */
-#ifndef ANYLOAD_VI_CSUM_H
-#define ANYLOAD_VI_CSUM_H
+#ifndef ANYLOAD_COMMON_CSUM_H
+#define ANYLOAD_COMMON_CSUM_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-/* vi_csum_acc: add len bytes at data to acc. An odd trailing byte is
+/* al_csum_acc: add len bytes at data to acc. An odd trailing byte is
  * padded with zero, so only the last piece of a sum may be odd. */
-static inline uint64_t vi_csum_acc(uint64_t acc, const void* data, size_t len)
+static inline uint64_t al_csum_acc(uint64_t acc, const void* data, size_t len)
 {
   const uint8_t* p = data;
   uint32_t w32;
@@ -41,8 +42,8 @@ static inline uint64_t vi_csum_acc(uint64_t acc, const void* data, size_t len)
   return acc;
 }
 
-/* vi_csum_fold: fold to 16 bits, not complemented. */
-static inline uint16_t vi_csum_fold(uint64_t acc)
+/* al_csum_fold: fold to 16 bits, not complemented. */
+static inline uint16_t al_csum_fold(uint64_t acc)
 {
   acc = (acc & 0xffffffffu) + (acc >> 32);
   acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -52,14 +53,14 @@ static inline uint16_t vi_csum_fold(uint64_t acc)
   return (uint16_t)acc;
 }
 
-/* vi_csum_pseudo4: the IPv4 pseudo header (RFC 768, RFC 9293 §3.1):
+/* al_csum_pseudo4: the IPv4 pseudo header (RFC 768, RFC 9293 §3.1):
  * addresses as they are in the header, protocol and length in network
  * order. */
-static inline uint64_t vi_csum_pseudo4(const uint8_t* saddr_daddr,
+static inline uint64_t al_csum_pseudo4(const uint8_t* saddr_daddr,
                                        uint8_t proto, uint16_t len)
 {
   uint8_t tail[4] = { 0, proto, (uint8_t)(len >> 8), (uint8_t)len };
-  return vi_csum_acc(vi_csum_acc(0, saddr_daddr, 8), tail, 4);
+  return al_csum_acc(al_csum_acc(0, saddr_daddr, 8), tail, 4);
 }
 
-#endif /* ANYLOAD_VI_CSUM_H */
+#endif /* ANYLOAD_COMMON_CSUM_H */
