@@ -56,7 +56,7 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
 .PHONY: all lib tools tests test demo bench install clean deps fuzz FORCE
-all: lib tools tests $(BENCH_BINS) $(BUILD)/test-cflags
+all: lib tools tests $(BENCH_BINS) $(BUILD)/test-cflags preload
 
 # Flags that test scripts use to build their helper programs against this
 # build's library (sanitizer builds need the same -fsanitize flags).
@@ -161,6 +161,35 @@ fuzz: deps
 	  if ls $(FUZZ_BUILD)/crash-$$t-* >/dev/null 2>&1; then \
 	    echo "fuzz: $$t crashed, inputs in $(FUZZ_BUILD)"; exit 1; fi; \
 	done
+
+# Transparent mode: libanyload.so (src/preload/ with the library objects
+# linked in; only the calls of common/syscalls.def leave it) and the
+# anyload launcher with its profiles, found relative to it.
+PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/preload/*.c))
+PRELOAD_SO   := $(BUILD)/lib/libanyload.so
+PRELOAD_MAP  := $(BUILD)/gen/libanyload.map
+PROFILES     := $(patsubst tools/anyload/profiles/%,$(BUILD)/share/anyload/profiles/%,$(wildcard tools/anyload/profiles/*.profile))
+.PHONY: preload
+preload: $(PRELOAD_SO) $(BUILD)/bin/anyload $(PROFILES)
+$(PRELOAD_OBJS): $(BPF_SKELS)
+$(PRELOAD_MAP): src/preload/libanyload.map.in src/common/syscalls.def
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -E -P -Isrc -x c $< -o $@
+$(PRELOAD_SO): $(PRELOAD_OBJS) $(LIB_OBJS) $(PRELOAD_MAP)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,--version-script=$(PRELOAD_MAP) -o $@ \
+	  $(PRELOAD_OBJS) $(LIB_OBJS) $(LDLIBS_VI) -ldl $(LDFLAGS)
+$(BUILD)/bin/anyload: tools/anyload/anyload.c src/preload/settings.c \
+                      src/preload/settings.h src/common/settings.def
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ tools/anyload/anyload.c \
+	  src/preload/settings.c $(LDFLAGS)
+$(BUILD)/share/anyload/profiles/%: tools/anyload/profiles/%
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+-include $(PRELOAD_OBJS:.o=.d)
 
 deps:
 	$(Q)bash scripts/install-deps.sh

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * preload/fd_epoll.c: epoll in transparent mode. Every epoll fd the
+ * program creates gets an object that lists its UDP and epoll members
+ * (fd, events, data); the kernel's epoll set holds them too (the kernel
+ * socket of a UDP fd, the kernel epoll fd of a nested set), so kernel
+ * readiness is merged for free. epoll_wait then:
+ *   1. polls the stack and reports the members ready in the stack
+ *      (anyload_udp_poll; a nested epoll member is ready when one of its
+ *      own members is), EPOLLONESHOT disarming the member until MOD;
+ *   2. asks the kernel set (timeout 0) and merges its events, an event
+ *      whose data equals one already reported being OR-ed into it;
+ *   3. while nothing is ready: spins ANYLOAD_SPIN_USEC, then sleeps in the
+ *      kernel set, to which the stack's wait fd was added (with a marker
+ *      data value that is never reported), so that an arriving frame
+ *      wakes it; slices end at the stack's next deadline.
+ * One fd may be in several sets, a set may be inside another set (or in
+ * poll/select), and MOD works at any time. Deviations: EPOLLET is
+ * level-triggered for the stack's readiness (a program written for ET
+ * reads until EAGAIN and is not hurt by extra reports); an fd closed
+ * while registered is forgotten by every set (the kernel does the same
+ * when its last reference goes).
+ */
+#include "preload/pl_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PL_EP_MARKER 0xa7a7a7a7a7a7a7a7ull
+#define KCHECK_NS 20000
+
+int pl_epoll_create(int fd)
+{
+  struct pl_obj* o;
+
+  if (fd < 0 || fd >= PL_MAX_FDS || pl_lock() < 0)
+    return fd;
+  o = pl_obj_new(PL_EPOLL);
+  if (o)
+    pl_fd_set(fd, o);
+  pl_unlock();
+  return fd;
+}
+
+static struct pl_ep_item* find_item(struct pl_obj* eo, int fd)
+{
+  int k;
+
+  for (k = 0; k < eo->n_items; k++)
+    if (eo->items[k].fd == fd)
+      return &eo->items[k];
+  return NULL;
+}
+
+static void remove_item(struct pl_obj* eo, int fd)
+{
+  struct pl_ep_item* it = find_item(eo, fd);
+
+  if (it)
+    *it = eo->items[--eo->n_items];
+}
+
+int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
+{
+  struct pl_obj *eo, *o;
+  struct pl_ep_item* it;
+  int rc = PL_REAL(epoll_ctl)(ep, op, fd, ev);
+
+  if (rc < 0 || pl_lock() < 0)
+    return rc;
+  eo = pl_obj_of(ep);
+  o = pl_obj_of(fd);
+  if (!eo || eo->kind != PL_EPOLL || !o)
+    goto out;
+  switch (op) {
+  case EPOLL_CTL_ADD:
+    if (eo->n_items == eo->cap_items) {
+      int cap = eo->cap_items ? eo->cap_items * 2 : 8;
+      void* p = realloc(eo->items, (size_t)cap * sizeof(*eo->items));
+      if (!p) {
+        PL_REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, fd, NULL);
+        pl_unlock();
+        errno = ENOMEM;
+        return -1;
+      }
+      eo->items = p;
+      eo->cap_items = cap;
+    }
+    it = &eo->items[eo->n_items++];
+    it->fd = fd;
+    it->events = ev->events;
+    it->data = ev->data;
+    break;
+  case EPOLL_CTL_MOD:
+    it = find_item(eo, fd);
+    if (it) {
+      it->events = ev->events;
+      it->data = ev->data;
+    }
+    break;
+  case EPOLL_CTL_DEL:
+    remove_item(eo, fd);
+    break;
+  }
+out:
+  pl_unlock();
+  return rc;
+}
+
+void pl_epoll_forget_fd(int fd)
+{
+  int k;
+
+  /* Sets are few; each one is checked for fd. */
+  for (k = 0; k < PL_MAX_FDS; k++) {
+    struct pl_obj* eo = pl_fds[k];
+    if (eo && eo->kind == PL_EPOLL && eo->n_items)
+      remove_item(eo, fd);
+  }
+}
+
+static short item_ready(struct pl_ep_item* it, int depth)
+{
+  struct pl_obj* o = pl_fds[it->fd];
+
+  if (!o)
+    return 0;
+  if (o->kind == PL_UDP)
+    return pl_udp_ready(o);
+  return pl_epoll_ready(o, depth + 1);
+}
+
+short pl_epoll_ready(struct pl_obj* eo, int depth)
+{
+  int k;
+
+  if (depth > 4)
+    return 0;
+  for (k = 0; k < eo->n_items; k++) {
+    struct pl_ep_item* it = &eo->items[k];
+    if (item_ready(it, depth) & (it->events | EPOLLERR | EPOLLHUP))
+      return POLLIN;
+  }
+  return 0;
+}
+
+/* collect: the members ready in the stack (under the lock). */
+static int collect(struct pl_obj* eo, struct epoll_event* ev, int max)
+{
+  int k, n = 0;
+
+  for (k = 0; k < eo->n_items && n < max; k++) {
+    struct pl_ep_item* it = &eo->items[k];
+    uint32_t r;
+    if (!(it->events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE |
+                         EPOLLWAKEUP)))
+      continue;
+    r = (uint32_t)(uint16_t)item_ready(it, 0) &
+        (it->events | EPOLLERR | EPOLLHUP);
+    if (!r)
+      continue;
+    ev[n].events = r;
+    ev[n].data = it->data;
+    n++;
+    if (it->events & EPOLLONESHOT)
+      it->events = EPOLLONESHOT;
+  }
+  return n;
+}
+
+/* merge: add the kernel's events k[0..nk-1] after ev[0..n-1]; drop the
+ * marker, fold duplicates, note kernel readiness of UDP members. */
+static int merge(struct pl_obj* eo, struct epoll_event* ev, int n, int nk)
+{
+  struct epoll_event* k = ev + n;
+  int i, j, out = n;
+
+  for (i = 0; i < nk; i++) {
+    struct epoll_event e = k[i];
+    int dup = 0;
+    if (e.data.u64 == PL_EP_MARKER)
+      continue;
+    for (j = 0; j < n; j++)
+      if (ev[j].data.u64 == e.data.u64) {
+        ev[j].events |= e.events;
+        dup = 1;
+        break;
+      }
+    if (!dup && (e.events & EPOLLIN)) {
+      for (j = 0; j < eo->n_items; j++) {
+        struct pl_obj* o = pl_fds[eo->items[j].fd];
+        if (eo->items[j].data.u64 == e.data.u64 && o && o->kind == PL_UDP)
+          o->flags |= PL_F_KREADY;
+      }
+    }
+    if (!dup)
+      ev[out++] = e;
+  }
+  return out;
+}
+
+int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
+                  const sigset_t* m)
+{
+  struct pl_obj* eo = pl_obj_of(ep);
+  struct anyload_stack* st;
+  int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl;
+  int n, nk, tmo;
+
+  if (!eo || eo->kind != PL_EPOLL || !eo->n_items || max <= 0)
+    return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
+  deadline = timeout < 0 ? INT64_MAX : now + (int64_t)timeout * 1000000;
+  spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
+                                  : now + pl_cfg.spin_usec * 1000;
+  for (;;) {
+    if (pl_lock() < 0)
+      return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
+    eo = pl_fds[ep];
+    if (!eo || eo->kind != PL_EPOLL) {
+      pl_unlock();
+      return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
+    }
+    st = pl_stack_if_up();
+    if (st && !eo->wait_fd_added) {
+      struct epoll_event we = { .events = EPOLLIN,
+                                .data.u64 = PL_EP_MARKER };
+      PL_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, anyload_stack_wait_fd(st), &we);
+      eo->wait_fd_added = 1;
+    }
+    pl_progress(st);
+    n = collect(eo, ev, max);
+    stdl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
+    pl_unlock();
+    now = pl_now();
+    if (n > 0 || now >= spin_end || now - last_k > KCHECK_NS ||
+        now >= deadline) {
+      if (n < max) {
+        tmo = 0;
+        if (n == 0 && now >= spin_end && now < deadline) {
+          int64_t until = deadline < stdl ? deadline : stdl;
+          tmo = until == INT64_MAX ? -1
+                : (int)((until - now + 999999) / 1000000);
+        }
+        nk = PL_REAL(epoll_pwait)(ep, ev + n, max - n, tmo, m);
+        if (nk < 0) {
+          if (n > 0)
+            return n;
+          return -1;   /* EINTR: epoll_wait never restarts */
+        }
+        last_k = pl_now();
+        if (pl_lock() == 0) {
+          eo = pl_fds[ep];
+          if (eo && eo->kind == PL_EPOLL)
+            n = merge(eo, ev, n, nk);
+          pl_unlock();
+        } else {
+          n += nk;
+        }
+      }
+      if (n > 0)
+        return n;
+    }
+    now = pl_now();
+    if (now >= deadline)
+      return 0;
+  }
+}

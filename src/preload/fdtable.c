@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * preload/fdtable.c: the core of libanyload.so (transparent mode): the fd
+ * table (fd number -> object shadowing it), the library lock, the
+ * process's stack (created on first use, on the configured interface,
+ * with the control plane as its environment), progress (polling the
+ * stack), the sleep of blocking calls, logging, and the end of the
+ * process. Layer: preload; it calls the stack only through
+ * anyload/stack.h.
+ *
+ * Lifetime of the stack: created lazily by the first socket that needs it
+ * (bind, connect or send of an AF_INET datagram socket), destroyed at exit
+ * (after the counters are printed when asked), before an exec (the new
+ * image starts without it; its inherited sockets are plain kernel sockets)
+ * and never in a forked child (see fork_exec.c).
+ */
+#include "preload/pl_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pl_settings pl_cfg;
+struct pl_counts pl_count;
+struct pl_obj* pl_fds[PL_MAX_FDS];
+__thread int pl_depth;
+
+static pthread_mutex_t pl_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The stack: state 0 not tried, 1 up, -1 failed (err), -2 gone for good
+ * (exit). */
+static struct anyload_stack* pl_st;
+static int pl_st_state;
+static int pl_st_err;
+static pthread_once_t pl_once = PTHREAD_ONCE_INIT;
+
+void pl_log(int level, const char* fmt, ...)
+{
+  char line[512];
+  va_list ap;
+
+  if (level > pl_cfg.log)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "anyload[%d]: %s\n", (int)getpid(), line);
+}
+
+static void init_once(void)
+{
+  char err[200];
+
+  pl_resolve();
+  if (pl_settings_load(&pl_cfg, err, sizeof(err)) < 0)
+    pl_log(1, "bad setting ignored (default used): %s", err);
+  pl_fork_init();
+  pl_log(3, "libanyload loaded: interface '%s', spin %lld us, udp %lld",
+         pl_cfg.interface, pl_cfg.spin_usec, pl_cfg.udp);
+}
+
+void pl_init(void)
+{
+  pthread_once(&pl_once, init_once);
+}
+
+__attribute__((constructor)) static void pl_ctor(void)
+{
+  pl_init();
+}
+
+int pl_lock(void)
+{
+  if (pl_depth)
+    return -1;
+  pthread_mutex_lock(&pl_mu);
+  pl_depth++;
+  return 0;
+}
+
+void pl_unlock(void)
+{
+  pl_depth--;
+  pthread_mutex_unlock(&pl_mu);
+}
+
+/* pl_lock_reset: in a forked child, where only the forking thread lives;
+ * fork_exec.c holds the lock across fork, so the child's copy is held. */
+void pl_lock_child_reset(void);
+void pl_lock_child_reset(void)
+{
+  pthread_mutex_init(&pl_mu, NULL);
+  pl_depth = 0;
+}
+void pl_lock_fork_prepare(void);
+void pl_lock_fork_prepare(void)
+{
+  pthread_mutex_lock(&pl_mu);
+}
+void pl_lock_fork_parent(void);
+void pl_lock_fork_parent(void)
+{
+  pthread_mutex_unlock(&pl_mu);
+}
+
+int64_t pl_now(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+struct pl_obj* pl_obj_new(int kind)
+{
+  struct pl_obj* o = calloc(1, sizeof(*o));
+
+  if (!o)
+    return NULL;
+  o->kind = kind;
+  o->sd = -1;
+  return o;
+}
+
+void pl_fd_set(int fd, struct pl_obj* o)
+{
+  if (fd < 0 || fd >= PL_MAX_FDS)
+    return;
+  if (o)
+    o->refs++;
+  __atomic_store_n(&pl_fds[fd], o, __ATOMIC_RELEASE);
+}
+
+void pl_fd_release(int fd)
+{
+  struct pl_obj* o;
+
+  if (fd < 0 || fd >= PL_MAX_FDS)
+    return;
+  o = pl_fds[fd];
+  if (!o)
+    return;
+  __atomic_store_n(&pl_fds[fd], NULL, __ATOMIC_RELEASE);
+  pl_epoll_forget_fd(fd);
+  if (--o->refs > 0)
+    return;
+  if (o->kind == PL_UDP)
+    pl_udp_close_sd(o);
+  free(o->items);
+  free(o);
+}
+
+struct anyload_stack* pl_stack_if_up(void)
+{
+  return pl_st_state == 1 ? pl_st : NULL;
+}
+
+struct anyload_stack* pl_stack(int* err)
+{
+  struct anyload_stack_config cfg;
+  int rc;
+
+  *err = 0;
+  if (pl_st_state == 1)
+    return pl_st;
+  if (pl_st_state == -1) {
+    *err = pl_st_err;
+    return NULL;
+  }
+  if (pl_st_state == -2 || !pl_cfg.interface[0] || !pl_cfg.udp) {
+    *err = -ENODEV;
+    return NULL;
+  }
+  anyload_stack_config_init(&cfg);
+  cfg.ifname = pl_cfg.interface;
+  cfg.n_bufs = (unsigned)pl_cfg.max_packets;
+  cfg.rxq_size = (int)pl_cfg.rxq_size;
+  cfg.txq_size = (int)pl_cfg.txq_size;
+  if (pl_cfg.trust_rx_csum)
+    cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
+  cfg.seed = (uint64_t)pl_now() ^ ((uint64_t)getpid() << 32);
+  rc = anyload_stack_create(&cfg, NULL, &pl_st);
+  if (rc < 0) {
+    pl_st_state = -1;
+    pl_st_err = rc;
+    *err = rc;
+    pl_log(pl_cfg.no_fail ? 1 : 0,
+           "cannot start the stack on %s: %s; %s", pl_cfg.interface,
+           strerror(-rc), pl_cfg.no_fail ? "sockets stay with the kernel"
+                                         : "EF_NO_FAIL=0: calls fail");
+    if (!pl_cfg.no_fail)
+      fprintf(stderr, "anyload[%d]: cannot start the stack on %s: %s\n",
+              (int)getpid(), pl_cfg.interface, strerror(-rc));
+    return NULL;
+  }
+  pl_st_state = 1;
+  pl_log(2, "stack up on %s (ifindex %d, mtu %u)", pl_cfg.interface,
+         anyload_stack_ifindex(pl_st), anyload_stack_mtu(pl_st));
+  return pl_st;
+}
+
+void pl_progress(struct anyload_stack* st)
+{
+  if (st)
+    anyload_stack_poll(st, pl_now(), (int)pl_cfg.evs_per_poll);
+}
+
+static void dump_stats(void)
+{
+  unsigned n = anyload_stack_stat_count(), k;
+  uint64_t v[256];
+  char line[4096];
+  size_t off = 0;
+
+  fprintf(stderr,
+          "anyload[%d]: sockets: udp_accelerated=%llu udp_kernel=%llu "
+          "rx_stack=%llu rx_kernel=%llu tx_stack=%llu tx_kernel=%llu\n",
+          (int)getpid(), (unsigned long long)pl_count.udp_accel,
+          (unsigned long long)pl_count.udp_kernel,
+          (unsigned long long)pl_count.rx_stack,
+          (unsigned long long)pl_count.rx_kernel,
+          (unsigned long long)pl_count.tx_stack,
+          (unsigned long long)pl_count.tx_kernel);
+  if (!pl_st)
+    return;
+  anyload_stack_stats(pl_st, v, n < 256 ? n : 256, 0);
+  line[0] = 0;
+  for (k = 0; k < n && k < 256; k++)
+    if (v[k] && off < sizeof(line) - 64)
+      off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%llu",
+                              anyload_stack_stat_name(k),
+                              (unsigned long long)v[k]);
+  fprintf(stderr, "anyload[%d]: stack counters:%s\n", (int)getpid(), line);
+}
+
+void pl_stacks_drop(const char* why)
+{
+  int fd;
+
+  if (pl_st_state != 1)
+    return;
+  /* Every accelerated socket goes back to the kernel: its stack socket
+   * and filter go, so its traffic reaches the kernel socket again. */
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_fds[fd];
+    if (o && o->kind == PL_UDP && o->sd >= 0) {
+      pl_log(2, "fd %d: back to the kernel (%s)", fd, why);
+      pl_udp_close_sd(o);
+    }
+  }
+  anyload_stack_destroy(pl_st);
+  pl_st = NULL;
+  pl_st_state = 0;
+}
+
+__attribute__((destructor)) static void pl_dtor(void)
+{
+  /* Other threads may still be inside the library: they hold the lock
+   * only for short steps, so this waits for them; after it, they find no
+   * stack and use their kernel sockets. */
+  if (pl_lock() < 0)
+    return;
+  if (pl_cfg.stats_at_exit ||
+      (pl_cfg.log >= 3 && (pl_st || pl_count.udp_accel || pl_count.udp_kernel)))
+    dump_stats();
+  pl_stacks_drop("exit");
+  pl_st_state = -2;
+  pl_unlock();
+}
+
+/* pl_child_forget: in a forked child (lock held by nobody): the parent's
+ * stack is left alone (not polled, not destroyed: its filters and rings
+ * are the parent's); inherited accelerated sockets become kernel ones. */
+void pl_child_forget(void);
+void pl_child_forget(void)
+{
+  int fd;
+
+  if (pl_st_state != 1)
+    return;
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_fds[fd];
+    if (o && o->kind == PL_UDP && o->sd >= 0) {
+      o->sd = -1;
+      pl_log(2, "fd %d: inherited by a forked child: kernel socket", fd);
+    }
+    if (o && o->kind == PL_EPOLL)
+      o->wait_fd_added = 0;
+  }
+  pl_st = NULL;
+  pl_st_state = 0;
+}
+
+int pl_eintr_restarts(void)
+{
+  struct sigaction sa;
+  int sig;
+
+  /* Which signal interrupted us is unknown: restart only if every
+   * handled signal asked for SA_RESTART (the kernel restarts recv and
+   * send then; poll, select and epoll_wait never restart). */
+  for (sig = 1; sig < NSIG; sig++) {
+    if (sigaction(sig, NULL, &sa) < 0)
+      continue;
+    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+      continue;
+    if (!(sa.sa_flags & SA_RESTART))
+      return 0;
+  }
+  return 1;
+}
+
+int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
+{
+  struct pollfd p[2];
+  struct anyload_stack* st;
+  int64_t now, dl, stdl = INT64_MAX;
+  struct timespec ts, *tsp = NULL;
+  int n = 1, rc;
+
+  p[0].fd = fd;
+  p[0].events = events;
+  p[0].revents = 0;
+  if (pl_lock() == 0) {
+    st = pl_stack_if_up();
+    if (st) {
+      p[1].fd = anyload_stack_wait_fd(st);
+      p[1].events = POLLIN;
+      p[1].revents = 0;
+      stdl = anyload_stack_next_deadline(st);
+      n = 2;
+    }
+    pl_unlock();
+  }
+  dl = deadline_ns < stdl ? deadline_ns : stdl;
+  if (dl != INT64_MAX) {
+    now = pl_now();
+    dl = dl > now ? dl - now : 0;
+    ts.tv_sec = dl / 1000000000;
+    ts.tv_nsec = dl % 1000000000;
+    tsp = &ts;
+  }
+  rc = PL_REAL(ppoll)(p, (nfds_t)n, tsp, m);
+  if (rc < 0)
+    return -errno;
+  return rc;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * preload/pl_int.h: declarations shared by the modules of libanyload.so
+ * (transparent mode), none of them exported. The fd table maps a file
+ * descriptor to the object that shadows it: a UDP socket that may be
+ * accelerated (its kernel socket is the fd itself) or an epoll set with
+ * accelerated members. An fd without an object is the kernel's alone and
+ * every call on it goes straight to the next definition (pl_real_*).
+ *
+ * Locking: one mutex (pl_lock) guards the table's objects and the stack
+ * (one stack per process: one interface). It is never held while a call
+ * sleeps. pl_depth counts, per thread, how deep it is inside the library:
+ * a call that arrives while it is non-zero (a signal handler that
+ * interrupted us, or the stack's own sockets) goes to the kernel.
+ */
+#ifndef ANYLOAD_PRELOAD_PL_INT_H
+#define ANYLOAD_PRELOAD_PL_INT_H
+
+#include <anyload/stack.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "preload/settings.h"
+
+/* The next definitions of the intercepted calls. */
+#define PL_CALL(ret, name, params, args) extern ret(*pl_real_##name) params;
+#define PL_EXPORT(name)
+#include "common/syscalls.def"
+#undef PL_CALL
+#undef PL_EXPORT
+
+/* pl_resolve: look the next definitions up (idempotent, thread-safe). */
+void pl_resolve(void);
+#define PL_REAL(name) \
+  (__builtin_expect(pl_real_##name == NULL, 0) ? pl_resolve() : (void)0, \
+   pl_real_##name)
+
+#define PL_MAX_FDS 65536
+
+enum pl_kind { PL_UDP = 1, PL_EPOLL = 2 };
+
+/* pl_obj.flags */
+#define PL_F_NONBLOCK 0x1u  /* O_NONBLOCK on the file */
+#define PL_F_DECIDED  0x2u  /* acceleration decided (sd >= 0 or kernel) */
+#define PL_F_SHUT_RD  0x4u
+#define PL_F_KREADY   0x8u  /* the kernel socket was seen readable */
+
+struct pl_ep_item {
+  int                fd;
+  uint32_t           events;  /* as registered (0: ONESHOT fired) */
+  epoll_data_t       data;
+};
+
+struct pl_obj {
+  int      kind;
+  int      refs;          /* fd numbers that point at it */
+  unsigned flags;
+  /* PL_UDP */
+  int      sd;            /* the stack's socket, or -1: kernel only */
+  int64_t  rcvtimeo_ns;   /* 0: none */
+  int64_t  sndtimeo_ns;
+  int64_t  last_kcheck_ns;
+  /* PL_EPOLL: the accelerated fds registered in it */
+  struct pl_ep_item* items;
+  int      n_items, cap_items;
+  int      wait_fd_added; /* the stack's wait fd is in the kernel set */
+};
+
+struct pl_counts {
+  uint64_t udp_accel, udp_kernel, rx_stack, rx_kernel, tx_stack, tx_kernel;
+};
+
+extern struct pl_settings pl_cfg;
+extern struct pl_counts pl_count;
+extern struct pl_obj* pl_fds[PL_MAX_FDS];
+extern __thread int pl_depth;
+
+/* fdtable.c */
+void pl_init(void);
+int pl_lock(void);            /* 0, or -1 when re-entered on this thread */
+void pl_unlock(void);
+/* pl_obj_of: the object of fd, read without the lock (a hint). */
+static inline struct pl_obj* pl_obj_of(int fd)
+{
+  if (fd < 0 || fd >= PL_MAX_FDS)
+    return NULL;
+  return __atomic_load_n(&pl_fds[fd], __ATOMIC_ACQUIRE);
+}
+struct pl_obj* pl_obj_new(int kind);
+void pl_fd_set(int fd, struct pl_obj* o);         /* under the lock */
+void pl_fd_release(int fd);                       /* under the lock */
+/* pl_stack: the process's stack, created on first use (under the lock).
+ * NULL when it cannot start: *err then holds the negative errno. */
+struct anyload_stack* pl_stack(int* err);
+struct anyload_stack* pl_stack_if_up(void);
+int64_t pl_now(void);
+void pl_progress(struct anyload_stack* st);       /* under the lock */
+void pl_log(int level, const char* fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+void pl_stacks_drop(const char* why);             /* exec, exit */
+int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m);
+int pl_eintr_restarts(void);
+
+/* fd_udp.c */
+int pl_udp_socket(int domain, int type, int proto);
+int pl_udp_bind(int fd, const struct sockaddr* a, socklen_t l);
+int pl_udp_connect(int fd, const struct sockaddr* a, socklen_t l);
+ssize_t pl_udp_sendmsg(int fd, const struct msghdr* m, int flags);
+ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags);
+int pl_udp_setsockopt(int fd, int lv, int nm, const void* v, socklen_t l);
+int pl_udp_getsockopt(int fd, int lv, int nm, void* v, socklen_t* l);
+int pl_udp_ioctl_fionread(int fd, int* out);
+void pl_udp_close_sd(struct pl_obj* o);           /* under the lock */
+/* pl_udp_ready: readiness (POLL*) of an accelerated UDP object from the
+ * stack, under the lock. */
+short pl_udp_ready(struct pl_obj* o);
+
+/* fd_epoll.c */
+int pl_epoll_create(int fd);
+int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev);
+int pl_epoll_wait(int ep, struct epoll_event* ev, int n, int timeout,
+                  const sigset_t* m);
+void pl_epoll_forget_fd(int fd);                  /* under the lock */
+short pl_epoll_ready(struct pl_obj* o, int depth);/* under the lock */
+
+/* poll_select.c */
+int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m);
+int pl_is_special(int fd);
+
+/* fork_exec.c */
+void pl_fork_init(void);
+
+#endif /* ANYLOAD_PRELOAD_PL_INT_H */

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * preload/poll_select.c: poll, ppoll, select and pselect in transparent
+ * mode. A set without accelerated fds (UDP sockets with a stack socket,
+ * epoll sets with such members) goes straight to the kernel. Otherwise
+ * each round polls the stack, computes the stack readiness of the
+ * special fds, asks the kernel about every fd with timeout 0 (the special
+ * fds are kernel sockets too, so kernel-path traffic is seen), and ORs the
+ * two; while nothing is ready it spins ANYLOAD_SPIN_USEC, then sleeps in
+ * the kernel on the same fds plus the stack's wait fd, in slices that end
+ * at the stack's next deadline. A signal ends the call with EINTR, as the
+ * kernel's poll and select do (they never restart).
+ */
+#include "preload/pl_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KCHECK_NS 20000
+
+int pl_is_special(int fd)
+{
+  struct pl_obj* o = pl_obj_of(fd);
+
+  if (!o)
+    return 0;
+  if (o->kind == PL_UDP)
+    return o->sd >= 0;
+  return o->n_items > 0;
+}
+
+int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
+{
+  struct pollfd small[65];
+  short acc_small[64];
+  struct pollfd* tmp = small;
+  short* acc = acc_small;
+  struct anyload_stack* st;
+  int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl = INT64_MAX;
+  nfds_t i;
+  int special = 0, ready, rc = 0, wfd = -1;
+  struct timespec ts, *tsp;
+
+  for (i = 0; i < n; i++)
+    special |= pl_is_special(f[i].fd);
+  if (!special) {
+    if (timeout_ns < 0)
+      return PL_REAL(ppoll)(f, n, NULL, m);
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    return PL_REAL(ppoll)(f, n, &ts, m);
+  }
+  if (n > 64) {
+    tmp = malloc((n + 1) * sizeof(*tmp));
+    acc = malloc(n * sizeof(*acc));
+    if (!tmp || !acc) {
+      free(tmp);
+      free(acc);
+      errno = ENOMEM;
+      return -1;
+    }
+  }
+  deadline = timeout_ns < 0 ? INT64_MAX : now + timeout_ns;
+  spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
+                                  : now + pl_cfg.spin_usec * 1000;
+  for (;;) {
+    ready = 0;
+    if (pl_lock() == 0) {
+      st = pl_stack_if_up();
+      pl_progress(st);
+      for (i = 0; i < n; i++) {
+        struct pl_obj* o = f[i].fd >= 0 && f[i].fd < PL_MAX_FDS
+                             ? pl_fds[f[i].fd] : NULL;
+        acc[i] = 0;
+        if (o && o->kind == PL_UDP)
+          acc[i] = pl_udp_ready(o);
+        else if (o && o->kind == PL_EPOLL)
+          acc[i] = pl_epoll_ready(o, 0);
+        acc[i] &= (short)(f[i].events | POLLERR | POLLHUP);
+        ready |= acc[i] != 0;
+      }
+      wfd = st ? anyload_stack_wait_fd(st) : -1;
+      stdl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
+      pl_unlock();
+    }
+    now = pl_now();
+    tsp = &ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = 0;
+    if (!ready && now >= spin_end && now < deadline) {
+      int64_t until = deadline < stdl ? deadline : stdl;
+      if (until == INT64_MAX) {
+        tsp = NULL;
+      } else {
+        ts.tv_sec = (until - now) / 1000000000;
+        ts.tv_nsec = (until - now) % 1000000000;
+      }
+    } else if (!ready && now - last_k < KCHECK_NS && now < deadline) {
+      continue;   /* spinning on the stack; the kernel every 20 us */
+    }
+    memcpy(tmp, f, n * sizeof(*f));
+    tmp[n].fd = wfd;
+    tmp[n].events = POLLIN;
+    rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 1 : n, tsp, m);
+    last_k = pl_now();
+    if (rc < 0)
+      break;
+    rc = 0;
+    for (i = 0; i < n; i++) {
+      f[i].revents = (short)(tmp[i].revents | acc[i]);
+      if ((tmp[i].revents & POLLIN) && pl_is_special(f[i].fd)) {
+        struct pl_obj* o = pl_obj_of(f[i].fd);
+        if (o && o->kind == PL_UDP)
+          __atomic_or_fetch(&o->flags, PL_F_KREADY, __ATOMIC_RELAXED);
+      }
+      rc += f[i].revents != 0;
+    }
+    if (rc > 0 || last_k >= deadline)
+      break;
+  }
+  if (tmp != small) {
+    free(tmp);
+    free(acc);
+  }
+  return rc;
+}
