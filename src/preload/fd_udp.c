@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -269,6 +270,7 @@ out:
 
 /* The recv/send flags the stack handles; others go to the kernel. */
 #define RECV_FLAGS_OK (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | \
+                       MSG_NOSIGNAL | \
                        MSG_CMSG_CLOEXEC)
 #define SEND_FLAGS_OK (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM)
 
@@ -352,6 +354,7 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
   int64_t now = pl_now(), deadline = INT64_MAX, spin_end;
   ssize_t rc;
   bool kcheck, nonblock;
+  unsigned spins = 0;
   int fl;
 
   if (flags & ~RECV_FLAGS_OK)
@@ -416,8 +419,14 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
     }
     if (nonblock || now >= deadline)
       return set_errno(-EAGAIN);
-    if (now < spin_end)
+    if (now < spin_end) {
+      /* Let the kernel's deferred work on this CPU (ksoftirqd finishing
+       * the NIC's or veth's receive) run now and then: a thread spinning
+       * at 100 % would otherwise hold it off for a whole time slice. */
+      if ((++spins & 63) == 0)
+        sched_yield();
       continue;
+    }
     rc = pl_wait(fd, POLLIN, deadline, NULL);
     if (rc == -EINTR && !pl_eintr_restarts())
       return set_errno(-EINTR);
