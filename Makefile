@@ -129,8 +129,13 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/ha
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
 
-# Each fuzz target replays its seed corpus once in the unit suite.
-$(BUILD)/tests/unit/fuzz/%_replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_A)
+# Each fuzz target replays its seed corpus once in the unit suite. Targets
+# include header-only parsers (wire views, the samples' util header, the
+# BPF lookup), so a replay depends on every header.
+FUZZ_HDRS := $(wildcard include/*/*.h src/*/*.h src/*/*/*.h tools/common/*.h \
+               bpf/*.h)
+$(BUILD)/tests/unit/fuzz/%_replay: tests/fuzz/%.c tests/fuzz/replay_main.c \
+                                   $(LIB_A) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_TARGET=\"$*\" -o $@ $< \

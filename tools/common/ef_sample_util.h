@@ -198,13 +198,14 @@ static inline uint64_t efs_deadline(double seconds)
 
 /* efs_parse_u64: parse the whole string as an unsigned number in the given
  * base (0: decimal, 0x hex or 0 octal) no larger than max. Returns 0 or
- * -EINVAL. */
+ * -EINVAL. The first character must be a digit: strtoull alone would skip
+ * leading spaces and take a sign after them (" -1" as UINT64_MAX). */
 static inline int efs_parse_u64(const char* s, int base, uint64_t max,
                                 uint64_t* out)
 {
   char* end;
   unsigned long long v;
-  if( s == NULL || *s == '\0' || *s == '-' || *s == '+' )
+  if( s == NULL || *s < '0' || *s > '9' )
     return -EINVAL;
   errno = 0;
   v = strtoull(s, &end, base);
@@ -214,12 +215,13 @@ static inline int efs_parse_u64(const char* s, int base, uint64_t max,
   return 0;
 }
 
-/* efs_parse_seconds: a non-negative decimal number of seconds. */
+/* efs_parse_seconds: a non-negative decimal number of seconds (starting
+ * with a digit or '.', as efs_parse_u64 starts with a digit). */
 static inline int efs_parse_seconds(const char* s, double* out)
 {
   char* end;
   double v;
-  if( s == NULL || *s == '\0' )
+  if( s == NULL || !((*s >= '0' && *s <= '9') || *s == '.') )
     return -EINVAL;
   errno = 0;
   v = strtod(s, &end);
@@ -229,23 +231,40 @@ static inline int efs_parse_seconds(const char* s, double* out)
   return 0;
 }
 
-/* efs_parse_mac: "aa:bb:cc:dd:ee:ff" (also with '-'). Returns 0 or
- * -EINVAL. */
+/* efs_parse_hex_digit: the value of hex digit c, or -1. */
+static inline int efs_parse_hex_digit(char c)
+{
+  if( c >= '0' && c <= '9' )
+    return c - '0';
+  if( c >= 'a' && c <= 'f' )
+    return c - 'a' + 10;
+  if( c >= 'A' && c <= 'F' )
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* efs_parse_mac: "aa:bb:cc:dd:ee:ff" (also with '-'; a group may have one
+ * digit). Returns 0 or -EINVAL. Parsed by hand: sscanf's %x would also
+ * take spaces, a sign or a 0x prefix ("-1:-1:..." as ff:ff:...). */
 static inline int efs_parse_mac(const char* s, uint8_t mac[6])
 {
-  unsigned b[6];
-  char sep[5];
-  char tail;
-  int i;
-  if( sscanf(s, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &b[0], &sep[0], &b[1],
-             &sep[1], &b[2], &sep[2], &b[3], &sep[3], &b[4], &sep[4], &b[5],
-             &tail) != 11 )
-    return -EINVAL;
-  for( i = 0; i < 5; ++i )
-    if( sep[i] != ':' && sep[i] != '-' )
+  uint8_t m[6];
+  int i, k, d;
+  for( i = 0; i < 6; ++i ) {
+    unsigned v = 0;
+    for( k = 0; k < 2 && (d = efs_parse_hex_digit(*s)) >= 0; ++k, ++s )
+      v = v * 16 + (unsigned) d;
+    if( k == 0 )
       return -EINVAL;
-  for( i = 0; i < 6; ++i )
-    mac[i] = (uint8_t) b[i];
+    m[i] = (uint8_t) v;
+    if( i < 5 && *s != ':' && *s != '-' )
+      return -EINVAL;
+    if( i < 5 )
+      ++s;
+  }
+  if( *s != '\0' )
+    return -EINVAL;
+  memcpy(mac, m, 6);
   return 0;
 }
 
