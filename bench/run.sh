@@ -8,8 +8,13 @@
 #   kernel_pingpong  kernel UDP sockets, both ends spinning on
 #                    non-blocking receives (the reference row)
 #   sockperf         sockperf ping-pong --nonblocked, kernel UDP
+#   sockperf_anyload the same sockperf binaries, blocking (sockperf's
+#                    default), both ends under `anyload --profile=latency`
+#                    (transparent mode), same payload as every other row
 #   eflatency        ef_vi eflatency over anyload (AF_XDP)
 #   eflatency_afpacket  the same over anyload's AF_PACKET backend
+#   stack_pingpong   kernel_pingpong's ping-pong over anyload's UDP stack
+#                    (UDP sockets of an anyload stack on each end, AF_XDP)
 # The reference runs first so that nothing an AF_XDP run leaves behind can
 # disturb it. The answering side runs on CPU 1 and the pinging side on CPU
 # 0. Percentiles of every mode are computed here, the same way, from the
@@ -18,7 +23,7 @@
 # $BENCH_RESULTS_DIR/latency-<date>.md and to $BENCH_RESULTS_DIR/latest.md.
 #
 # Environment:
-#   BENCH_ITERS (200000)  measured round trips (kernel_pingpong, eflatency)
+#   BENCH_ITERS (200000)  measured round trips (all but sockperf)
 #   BENCH_WARMUP (20000)  warm-up round trips
 #   BENCH_PAYLEN (28)     UDP payload bytes
 #   BENCH_PORT (8080)     UDP port
@@ -203,6 +208,27 @@ else
 	KIND[$name]=sockperf_rtt
 fi
 
+# --- sockperf on both ends under anyload (transparent mode) ---
+name=sockperf_anyload
+RAW[$name]=$WORK/$name.csv
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+KIND[$name]=${KIND[sockperf]}
+AL=$BUILD/bin/anyload
+if command -v sockperf >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	run_mode "$name" 0 \
+		"$AL" --profile=latency --interface="$IF_B" \
+		sockperf server -i "$IP_B" -p "$PORT" -- \
+		"$AL" --profile=latency --interface="$IF_A" \
+		sockperf ping-pong -i "$IP_B" -p "$PORT" \
+		-m "$PAYLEN" -t "$SOCKPERF_TIME" "${SP_RTT[@]}" \
+		--full-log "${RAW[$name]}"
+	ip -n "$NS_A" link set dev "$IF_A" xdp off 2>/dev/null || true
+	ip -n "$NS_B" link set dev "$IF_B" xdp off 2>/dev/null || true
+else
+	STATUS[$name]="n/a (sockperf or $AL missing)"
+fi
+
 # --- eflatency over anyload ---
 name=eflatency
 RAW[$name]=$WORK/$name.raw
@@ -244,6 +270,27 @@ else
 	STATUS[$name]="n/a ($EFL not built)"
 fi
 
+# --- anyload's UDP stack on both ends (AF_XDP) ---
+name=stack_pingpong
+RAW[$name]=$WORK/$name.raw
+KIND[$name]=ns
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+SP=$BUILD/bin/stack_pingpong
+if [[ -x "$SP" ]]; then
+	run_mode "$name" 1 \
+		env ANYLOAD_BACKEND=afxdp \
+		"$SP" -l "$IP_B" -r "$IP_A" -p "$PORT" -s "$PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" pong "$IF_B" -- \
+		env ANYLOAD_BACKEND=afxdp \
+		"$SP" -l "$IP_A" -r "$IP_B" -p "$PORT" -s "$PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" -o "${RAW[$name]}" ping "$IF_A"
+	ip -n "$NS_A" link set dev "$IF_A" xdp off 2>/dev/null || true
+	ip -n "$NS_B" link set dev "$IF_B" xdp off 2>/dev/null || true
+else
+	STATUS[$name]="n/a ($SP not built)"
+fi
+
 # --- the table ---
 DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 STAMP=$(date -u '+%Y-%m-%d-%H%M%S')
@@ -251,7 +298,8 @@ COMMAND="BENCH_ITERS=$ITERS BENCH_WARMUP=$WARMUP BENCH_PAYLEN=$PAYLEN"
 COMMAND+=" BENCH_SOCKPERF_TIME=$SOCKPERF_TIME bash bench/run.sh $BUILD_ARG"
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 
-MODES=(kernel_pingpong eflatency eflatency_afpacket sockperf)
+MODES=(kernel_pingpong eflatency eflatency_afpacket stack_pingpong sockperf
+	sockperf_anyload)
 STATS_ARGS=()
 for m in "${MODES[@]}"; do
 	STATS_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
@@ -279,7 +327,9 @@ labels = {
     "kernel_pingpong": "kernel_pingpong (kernel UDP, reference)",
     "eflatency": "eflatency (anyload, AF_XDP)",
     "eflatency_afpacket": "eflatency (anyload, AF_PACKET)",
+    "stack_pingpong": "stack_pingpong (anyload stack, UDP sockets)",
     "sockperf": "sockperf ping-pong (kernel UDP)",
+    "sockperf_anyload": "sockperf ping-pong, both ends under anyload",
 }
 
 
