@@ -28,13 +28,18 @@
  * Errors are only matched when they quote a first fragment of a UDP
  * datagram (later fragments carry no ports).
  *
- * Path MTU (RFC 1191): a fragmentation-needed message lowers the path
- * MTU towards the quoted destination to the next-hop MTU it carries, or,
+ * Path MTU (RFC 1191): a fragmentation-needed message that quotes a
+ * datagram of one of our sockets lowers the path MTU towards the quoted
+ * destination to the next-hop MTU it carries, or,
  * from a router that predates RFC 1191 (MTU 0), to the plateau below the
  * quoted datagram's length (RFC 1191 §7). Values below 68 (RFC 791) or not
  * below the current path MTU are ignored. Entries expire after
  * pmtu_expiry_ns (RFC 1191 §6.3 suggests 10 minutes), and the table holds
  * ST_PMTU_SLOTS destinations, the entry closest to expiry making room.
+ * One that quotes no socket of ours (a foreign flow, another protocol)
+ * changes nothing, as in Linux's udp_err: otherwise anyone who can reach
+ * us could lower the path MTU towards any destination to 68 bytes and
+ * make every datagram to it go out in tiny fragments (RFC 5927 §7).
  */
 #include "stack/stack_int.h"
 #include "stack/wire/icmp.h"
@@ -147,15 +152,6 @@ static void icmp_error(struct anyload_stack* st, const struct st_icmp_repr* r,
     ST_INC(st, rx_drop_icmp_quote);
     return;
   }
-  if (r->type == ST_ICMP_DEST_UNREACH && r->code == ST_ICMP_FRAG_NEEDED) {
-    unsigned mtu = st_icmp_mtu(r);
-    if (mtu == 0)
-      mtu = plateau(q.tot_len);
-    if (st__pmtu_learn(st, q.dst_be32, mtu, now))
-      ST_INC(st, icmp_pmtu_learnt);
-    else
-      ST_INC(st, icmp_pmtu_ignored);
-  }
   if (q.proto != ST_IPPROTO_UDP) {
     ST_INC(st, rx_drop_icmp_no_sock);
     return;
@@ -165,6 +161,15 @@ static void icmp_error(struct anyload_stack* st, const struct st_icmp_repr* r,
   if (!s) {
     ST_INC(st, rx_drop_icmp_no_sock);
     return;
+  }
+  if (r->type == ST_ICMP_DEST_UNREACH && r->code == ST_ICMP_FRAG_NEEDED) {
+    unsigned mtu = st_icmp_mtu(r);
+    if (mtu == 0)
+      mtu = plateau(q.tot_len);
+    if (st__pmtu_learn(st, q.dst_be32, mtu, now))
+      ST_INC(st, icmp_pmtu_learnt);
+    else
+      ST_INC(st, icmp_pmtu_ignored);
   }
   switch (r->type) {
   case ST_ICMP_DEST_UNREACH:

@@ -8,7 +8,10 @@
  * member, broadcast). Nothing may read outside a buffer, and every frame
  * must end in a socket queue or as a counted drop: after each input the
  * sockets are drained and the clock moved past every timeout, and then
- * every buffer must be back in the pool or on the receive ring.
+ * every buffer must be back in the pool or on the receive ring, and the
+ * counters must account for every frame (see check_counters: each ICMP
+ * message has exactly one outcome, no frame vanishes uncounted, and a
+ * path MTU is only learnt from an error about one of our sockets).
  *
  * Input: byte 0: bit 0 set = fix the IPv4 header checksum and, for ICMP,
  * the ICMP checksum of each frame before sending (so that the fuzzer gets
@@ -245,6 +248,60 @@ static void drain_sockets(void)
   }
 }
 
+/* S: the value of counter `name` in v[] (stats read by index). */
+#define S(name) stat_of(v, #name)
+
+static uint64_t stat_of(const uint64_t* v, const char* name)
+{
+  int k = anyload_stack_stat_index(name);
+
+  if (k < 0)
+    fail(name);
+  return v[k];
+}
+
+/* check_counters: the stack's counters since the last call (read and
+ * reset) account for every frame of the input:
+ *   - every ICMP message has exactly one outcome;
+ *   - every frame ends in exactly one receive-path counter: a drop of
+ *     Ethernet or IPv4, a fragment taken in by reassembly, an ICMP
+ *     message, or an unfragmented UDP datagram's outcome (reassembled
+ *     datagrams reach UDP too, hence reasm_done on the left). A datagram
+ *     given to several sockets counts once per socket, so the right side
+ *     may exceed the left, never fall short of it (a frame that vanished
+ *     without a counter);
+ *   - path MTUs are learnt (or considered) only from errors about one of
+ *     our sockets, which then also count as hard or unconnected errors. */
+static void check_counters(void)
+{
+  uint64_t v[256];
+  unsigned n = anyload_stack_stat_count();
+  uint64_t l3, udp, icmp;
+
+  if (n > 256)
+    fail("too many counters");
+  anyload_stack_stats(st, v, n, 1);
+  icmp = S(rx_drop_icmp_trunc) + S(rx_drop_icmp_csum) +
+         S(rx_drop_icmp_quote) + S(rx_drop_icmp_type) +
+         S(rx_drop_icmp_no_sock) + S(icmp_err_hard) + S(icmp_err_soft) +
+         S(icmp_err_unconnected) + S(icmp_echo_replies);
+  if (icmp != S(rx_icmp))
+    fail("ICMP messages without exactly one outcome");
+  l3 = S(rx_drop_multibuf) + S(rx_drop_eth_trunc) + S(rx_drop_not_ip) +
+       S(rx_drop_ip_trunc) + S(rx_drop_ip_version) + S(rx_drop_ip_ihl) +
+       S(rx_drop_ip_len) + S(rx_drop_ip_csum) + S(rx_drop_ip_frag) +
+       S(rx_drop_ip_src) + S(rx_drop_ip_proto) +
+       S(rx_drop_ip_frag_unclaimed);
+  udp = S(rx_drop_udp_trunc) + S(rx_drop_udp_len) + S(rx_drop_udp_csum) +
+        S(rx_drop_udp_no_sock) + S(rx_drop_rcvbuf) + S(rx_drop_pool_low) +
+        S(rx_udp_datagrams);
+  if (S(rx_frames) + S(reasm_done) > l3 + S(reasm_frags) + udp + S(rx_icmp))
+    fail("a frame vanished without a counter");
+  if (S(icmp_pmtu_learnt) + S(icmp_pmtu_ignored) >
+      S(icmp_err_hard) + S(icmp_err_unconnected))
+    fail("a path MTU was learnt from an error about no socket of ours");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
   static uint8_t frame[BUF];
@@ -282,5 +339,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
       in.pkt_reasm || in.pkt_sock_rxq || in.pkt_neigh_wait ||
       in.reasm_datagrams || in.timers)
     fail("buffers or timers left after an input");
+  check_counters();
   return 0;
 }
