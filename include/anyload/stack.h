@@ -30,7 +30,10 @@
  * Filters and what the stack receives. Each bound socket claims its bound
  * address (INADDR_ANY, a local address or a group) and port on the
  * interface with an ef_vi ip4_local filter, which also brings it the
- * groups it joins; all other traffic stays with the kernel. The stack
+ * groups it joins; all other traffic stays with the kernel. A wildcard
+ * filter also brings unicast to other hosts' addresses that reaches the
+ * interface (transit traffic): the stack, a host, drops it and counts it
+ * (rx_drop_ip_dst) rather than giving it to a socket. The stack
  * has one VI, on the interface's queue 0: on a multi-queue interface,
  * frames that the NIC hashes to other queues go to the kernel (AF_XDP
  * delivers to the arrival queue only), so such an interface needs one

@@ -4,7 +4,8 @@
  * IPv4 side of transmit (headers, identification, fragment sizes).
  *
  * Layer: stack. RX order: stack.c polls the VI -> st__rx_frame (Ethernet
- * type, IPv4 checks through wire/ipv4.h, source address sanity) ->
+ * type, IPv4 checks through wire/ipv4.h, source address sanity, the
+ * destination is ours) ->
  * st__reasm_in for fragments -> st__udp_rx (udp_rx.c) or st__icmp_rx
  * (icmp.c). TX: udp_tx.c and icmp.c call st__ip_build_hdr per frame.
  *
@@ -75,6 +76,35 @@ static int martian_src(uint32_t src_be32)
          st_ipv4_is_zeronet(src_be32) || st_ipv4_is_loopback(src_be32);
 }
 
+/* for_us: whether a packet to dst_be32 is addressed to this host (RFC 1122
+ * §3.2.1.3: a host silently discards one that is not; Linux drops it when
+ * it does not forward). Multicast and broadcast are for us (the socket
+ * lookups filter them further), and so is any address in a frame sent to
+ * the Ethernet broadcast address, which is how a subnet broadcast arrives.
+ * The filters claim ports on any address, so transit traffic that reaches
+ * the interface (a neighbour routing through us) gets here. The last
+ * local destination is cached while the environment's generation stays
+ * the same: nearly all traffic goes to one address. */
+static int for_us(struct anyload_stack* st, const uint8_t* eth_dst,
+                  uint32_t dst_be32)
+{
+  static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+  uint64_t gen;
+
+  if (st_ipv4_is_mcast(dst_be32) || st_ipv4_is_bcast(dst_be32) ||
+      !memcmp(eth_dst, bcast, 6) || !st->env.addr_ifindex)
+    return 1;
+  gen = st__env_generation(st);
+  if (st->env.generation && dst_be32 == st->local_be32 &&
+      gen == st->local_gen)
+    return 1;
+  if (!st__is_local(st, dst_be32))
+    return 0;
+  st->local_be32 = dst_be32;
+  st->local_gen = gen;
+  return 1;
+}
+
 void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
                   int64_t now)
 {
@@ -100,6 +130,10 @@ void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
   }
   if (martian_src(ip.src_be32)) {
     ST_INC(st, rx_drop_ip_src);
+    goto drop;
+  }
+  if (!p->looped && !for_us(st, eth.dst, ip.dst_be32)) {
+    ST_INC(st, rx_drop_ip_dst);
     goto drop;
   }
   /* Ethernet pads short frames: the IP total length is the truth. */

@@ -275,6 +275,10 @@ struct anyload_stack {
   int64_t  now;
   int64_t  next_env_process;
   uint16_t ip_id;
+  /* The last destination found local on receive, while the environment's
+   * generation stays local_gen (ip.c). */
+  uint32_t local_be32;
+  uint64_t local_gen;
   uint64_t stats[ST_N_STATS];
 };
 
