@@ -172,11 +172,14 @@ void st__nwait_timeout(struct anyload_stack* st, struct st_timer* t)
 
 void st__nwait_poll(struct anyload_stack* st, int64_t now)
 {
-  uint64_t gen = st__env_generation(st);
+  uint64_t gen;
   unsigned k;
 
+  /* Called at every poll: nothing waits, nothing to ask (the generation
+   * is a call into the environment). */
   if (!st->n_nwait)
     return;
+  gen = st__env_generation(st);
   for (k = 0; k < st->cfg.neigh_max_dests; k++) {
     struct st_nwait* w = &st->nwait[k];
     if (w->used && (!st->env.generation || w->gen != gen))

@@ -218,8 +218,12 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
     rx_refill(st);
   }
   rx_refill(st);
-  st__timer_run(st, now_ns);
-  st__nwait_poll(st, now_ns);
+  /* Both are checked at every poll of a busy-polling caller: call them
+   * only when a timer is due or a frame waits for a MAC. */
+  if (st__timer_next(st) <= now_ns)
+    st__timer_run(st, now_ns);
+  if (st->n_nwait)
+    st__nwait_poll(st, now_ns);
   return handled;
 }
 

@@ -282,6 +282,17 @@ struct anyload_stack {
   uint64_t stats[ST_N_STATS];
 };
 
+/* ---- timer.c (inline) ------------------------------------------------- */
+
+/* st__timer_next: the earliest armed time, or INT64_MAX. Inline: the poll
+ * loop asks at every call whether a timer is due. */
+static inline int64_t st__timer_next(const struct anyload_stack* st)
+{
+  if (st->timers.next == &st->timers)
+    return INT64_MAX;
+  return st->timers.next->when;
+}
+
 /* ---- pkt.c ------------------------------------------------------------ */
 
 /* st__pkt_init: carve cfg.n_bufs buffers of buf_size bytes from st->mem
@@ -334,8 +345,7 @@ void st__timer_set(struct anyload_stack* st, struct st_timer* t, int64_t when);
 void st__timer_cancel(struct anyload_stack* st, struct st_timer* t);
 /* st__timer_run: fire every timer due at now (calls ip.c and arp.c). */
 void st__timer_run(struct anyload_stack* st, int64_t now);
-/* st__timer_next: the earliest armed time, or INT64_MAX. */
-int64_t st__timer_next(const struct anyload_stack* st);
+/* st__timer_next is inline, after struct anyload_stack. */
 
 /* ---- ip.c ------------------------------------------------------------- */
 

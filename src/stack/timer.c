@@ -73,10 +73,3 @@ void st__timer_run(struct anyload_stack* st, int64_t now)
     }
   }
 }
-
-int64_t st__timer_next(const struct anyload_stack* st)
-{
-  if (st->timers.next == &st->timers)
-    return INT64_MAX;
-  return st->timers.next->when;
-}
