@@ -7,11 +7,12 @@
  * sockets told to, and runs commands read from stdin, so that a test
  * script can drive one stack through several scenarios.
  *
- *   stack_echo [-t SECS] [-F] [-I] [-C] IFNAME
+ *   stack_echo [-t SECS] [-F] [-I] [-C] [-R MS] IFNAME
  *     -t SECS   exit with status 3 after this long (default 60)
  *     -F        ANYLOAD_STACK_F_RX_FRAGMENTS
  *     -I        ANYLOAD_STACK_F_RX_ICMP
  *     -C        ANYLOAD_STACK_F_TRUST_RX_CSUM
+ *     -R MS     reassembly timeout (default the stack's, 30 s)
  *
  * Output lines (stdout, line-buffered):
  *   READY pid=PID ifindex=N mtu=M     the stack is up
@@ -33,6 +34,11 @@
  *                        pending error ends it: RECVERR sd=SD rc=RC)
  *   stats             -> R<n> stats name=value ... (non-zero counters)
  *   close SD          -> R<n> close rc=RC
+ *   echoq SD          -> R<n> echoq rc=0         (echo everything on SD,
+ *                        printing nothing per datagram: for floods)
+ *   echostat          -> R<n> echostat echoed=N failed=N (quiet echoes)
+ *   info              -> R<n> info pkt_total=N pkt_free=N ... (the
+ *                        stack's anyload_stack_info, every field)
  *   quit              -> destroys the stack, prints BYE, exit status 0
  * End of input is the same as quit; SIGTERM too.
  */
@@ -51,7 +57,8 @@
 #define MAX_SD 64
 
 static struct anyload_stack* st;
-static int echo_on[MAX_SD];
+static int echo_on[MAX_SD];       /* 1: echo and print, 2: echo quietly */
+static uint64_t echoed_quiet, echo_failed_quiet;
 static volatile sig_atomic_t stop;
 static unsigned cmd_no;
 
@@ -106,9 +113,14 @@ static void service(int max_ms)
                                        &from)) >= 0) {
       ssize_t rc = anyload_udp_sendto(st, sd, buf, (size_t)got, 0, &from,
                                       mono_ns());
-      print_dgram("ECHO", sd, buf, got, &from);
-      if (rc != got)
-        printf("ECHOFAIL sd=%d rc=%zd\n", sd, rc);
+      if (echo_on[sd] == 2) {
+        echoed_quiet += rc == got;
+        echo_failed_quiet += rc != got;
+      } else {
+        print_dgram("ECHO", sd, buf, got, &from);
+        if (rc != got)
+          printf("ECHOFAIL sd=%d rc=%zd\n", sd, rc);
+      }
       flags = 0;
       n++;
     }
@@ -262,6 +274,24 @@ static void command(char* line)
     if (sd >= 0 && sd < MAX_SD)
       echo_on[sd] = 0;
     printf("R%u close rc=%d\n", cmd_no, anyload_udp_close(st, sd));
+  } else if (!strcmp(a, "echoq") && n >= 2) {
+    int sd = atoi(b);
+    if (sd >= 0 && sd < MAX_SD)
+      echo_on[sd] = 2;
+    printf("R%u echoq rc=0\n", cmd_no);
+  } else if (!strcmp(a, "echostat")) {
+    printf("R%u echostat echoed=%llu failed=%llu\n", cmd_no,
+           (unsigned long long)echoed_quiet,
+           (unsigned long long)echo_failed_quiet);
+  } else if (!strcmp(a, "info")) {
+    struct anyload_stack_info in;
+    anyload_stack_info(st, &in);
+    printf("R%u info pkt_total=%u pkt_free=%u pkt_rx_ring=%u pkt_tx_ring=%u "
+           "pkt_sock_rxq=%u pkt_reasm=%u pkt_neigh_wait=%u timers=%u "
+           "sockets=%u filters=%u reasm_datagrams=%u neigh_waits=%u\n",
+           cmd_no, in.pkt_total, in.pkt_free, in.pkt_rx_ring, in.pkt_tx_ring,
+           in.pkt_sock_rxq, in.pkt_reasm, in.pkt_neigh_wait, in.timers,
+           in.sockets, in.filters, in.reasm_datagrams, in.neigh_waits);
   } else if (!strcmp(a, "quit")) {
     stop = 1;
     printf("R%u quit\n", cmd_no);
@@ -279,7 +309,7 @@ int main(int argc, char** argv)
   int opt, secs = 60, rc;
 
   anyload_stack_config_init(&cfg);
-  while ((opt = getopt(argc, argv, "t:FIC")) != -1) {
+  while ((opt = getopt(argc, argv, "t:FICR:")) != -1) {
     switch (opt) {
     case 't':
       secs = atoi(optarg);
@@ -293,13 +323,18 @@ int main(int argc, char** argv)
     case 'C':
       cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
       break;
+    case 'R':
+      cfg.reasm_timeout_ns = atoll(optarg) * 1000000ll;
+      break;
     default:
-      fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] IFNAME\n");
+      fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] [-R MS] "
+                      "IFNAME\n");
       return 2;
     }
   }
   if (optind + 1 != argc) {
-    fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] IFNAME\n");
+    fprintf(stderr, "usage: stack_echo [-t SECS] [-F] [-I] [-C] [-R MS] "
+                      "IFNAME\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
