@@ -49,13 +49,13 @@
 #define KP_DEFAULT_WARMUPS	10000
 #define KP_DEFAULT_TIMEOUT_S	30
 #define KP_MIN_PAYLEN		4	/* room for the sequence number */
-#define KP_MAX_PAYLEN		65507	/* largest UDP payload over IPv4 */
+#define KP_MAX_PAYLEN		65507	/* largest UDP payload */
 #define KP_MAX_ITERS		100000000L
-#define KP_RETRY_NS		10000000ULL	/* first message resent every 10 ms */
-#define KP_CLOCK_EVERY		64	/* empty polls between two clock reads */
-#define KP_RING_SIZE		256	/* VI receive and transmit ring entries */
+#define KP_RETRY_NS		10000000ULL	/* message 0 period */
+#define KP_CLOCK_EVERY		64	/* empty polls per clock read */
+#define KP_RING_SIZE		256	/* VI ring entries, RX and TX */
 #define KP_N_BUFS		1024	/* the stack's packet buffers */
-#define KP_DRAIN_NS		1000000000ULL	/* wait for the last sends */
+#define KP_DRAIN_NS		1000000000ULL	/* last sends */
 
 struct kp_opts {
 	const char *local_ip;
@@ -385,7 +385,8 @@ static int kp_ping(struct kp_ctx *c, const struct kp_opts *o, uint64_t *rtt)
 		}
 		t_now = kp_now_ns();
 		if (i >= o->warmups)
-			rtt[i - o->warmups] = t_now - (i == 0 ? t_sent : t_start);
+			rtt[i - o->warmups] =
+				t_now - (i == 0 ? t_sent : t_start);
 	}
 
 free_buf:

@@ -32,6 +32,32 @@
  *                        padded with '.' to SIZE bytes
  *   expect SD COUNT SECS -> R<n> expect got=N    (waits, printing GOT; a
  *                        pending error ends it: RECVERR sd=SD rc=RC)
+ *   reuse SD          -> R<n> reuse rc=RC         (SO_REUSEADDR)
+ *   bind SD PORT [IP] -> R<n> bind rc=RC          (PORT 0: ephemeral)
+ *   name SD           -> R<n> name ip=IP port=PORT rc=RC   (getsockname)
+ *   rcvbuf SD BYTES   -> R<n> rcvbuf rc=RC        (SO_RCVBUF)
+ *   joinsrc SD GROUP SOURCE / leavesrc SD GROUP SOURCE
+ *                     -> R<n> joinsrc rc=RC       (source-specific)
+ *   drain SD          -> R<n> drain got=N         (discards what is queued)
+ *   stream SD IP PORT COUNT PPS  (IP "-": the connected peer)
+ *                     -> R<n> stream sent=N rc=RC eagain=E late_resets=L
+ *                        secs=S pps=P  (wall time, the rate reached)
+ *                        COUNT datagrams at PPS a second, datagram k
+ *                        carrying "Q%08u" (k) padded with '.' to 32 bytes
+ *                        (progs/kudp.c's format); -EAGAIN (ring full) is
+ *                        retried after a poll; it sleeps while ahead of
+ *                        the schedule (1 ms at most) and sends what is
+ *                        due when it wakes; more than 256 datagrams
+ *                        behind the schedule moves the schedule instead
+ *                        of bursting; stops at another error or a minute
+ *                        after the schedule's end
+ *   sink SD COUNT SECS -> R<n> sink got=N inorder=N dup=N ooo=N bad=N
+ *                        last=SEQ
+ *                        busy-polls, taking datagrams of that format
+ *                        without printing them, until COUNT came, SECS
+ *                        passed, or 2 s passed without one after the
+ *                        first; each sequence number must come once (else
+ *                        dup) and be the next one (else ooo)
  *   stats             -> R<n> stats name=value ... (non-zero counters)
  *   close SD          -> R<n> close rc=RC
  *   echoq SD          -> R<n> echoq rc=0         (echo everything on SD,
@@ -51,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +228,162 @@ static void cmd_expect(int sd, int count, int secs)
   printf("R%u expect got=%d\n", cmd_no, got);
 }
 
+#define STREAM_PAYLEN 32
+#define STREAM_BEHIND 256
+
+static void cmd_stream(int sd, const char* ip, unsigned port, uint32_t count,
+                       uint64_t pps)
+{
+  char buf[STREAM_PAYLEN + 1];
+  struct sockaddr_in to = sin_of(strcmp(ip, "-") ? ip : "0.0.0.0", port);
+  const struct sockaddr_in* dst = strcmp(ip, "-") ? &to : NULL;
+  int64_t t0 = mono_ns(), t_start = t0, limit, now;
+  uint32_t sent = 0, late = 0;
+  uint64_t eagain = 0;
+  ssize_t rc = 0;
+
+  limit = t0 + (pps ? (int64_t)((uint64_t)count * 1000000000ull / pps) : 0) +
+          60000000000ll;
+  /* Sleeps of tens of microseconds: no 50 us timer slack on top. */
+  prctl(PR_SET_TIMERSLACK, 1ul, 0ul, 0ul, 0ul);
+  while (sent < count && !stop) {
+    uint64_t due = count;
+    now = mono_ns();
+    if (now > limit)
+      break;
+    if (pps) {
+      due = (uint64_t)(now - t0) * pps / 1000000000ull + 1;
+      if (due > count)
+        due = count;
+      if (due > sent + STREAM_BEHIND) {
+        /* Descheduled: restart the schedule from here. */
+        t0 = now - (int64_t)((uint64_t)sent * 1000000000ull / pps);
+        due = sent + 1;
+        late++;
+      }
+    }
+    while (sent < due) {
+      memset(buf, '.', STREAM_PAYLEN);
+      snprintf(buf, sizeof(buf), "Q%08u", sent);
+      buf[9] = '.';
+      rc = anyload_udp_sendto(st, sd, buf, STREAM_PAYLEN, 0, dst, now);
+      if (rc < 0)
+        break;
+      sent++;
+    }
+    if (rc == -EAGAIN) {
+      eagain++;
+      rc = 0;
+    } else if (rc < 0) {
+      break;
+    }
+    service(0);
+    /* Ahead of the schedule by more than 50 us: sleep (1 ms at most, so
+     * that the ring never holds more than a millisecond's datagrams). */
+    if (pps && sent < count && sent >= due) {
+      int64_t wait = t0 + (int64_t)((uint64_t)sent * 1000000000ull / pps) -
+                     mono_ns();
+      if (wait > 50000) {
+        struct timespec ts = { 0, wait > 1000000 ? 1000000 : (long)wait };
+        nanosleep(&ts, NULL);
+      }
+    }
+  }
+  now = mono_ns();
+  printf("R%u stream sent=%u rc=%zd eagain=%llu late_resets=%u secs=%.3f "
+         "pps=%.0f\n", cmd_no, sent, rc < 0 ? rc : 0,
+         (unsigned long long)eagain, late, (double)(now - t_start) / 1e9,
+         (double)sent * 1e9 / (double)(now - t_start + 1));
+}
+
+/* stream_seq: the sequence number of a stream datagram, or -1. */
+static int64_t stream_seq(const char* p, ssize_t n)
+{
+  uint32_t v = 0;
+  int k;
+
+  if (n != STREAM_PAYLEN || p[0] != 'Q')
+    return -1;
+  for (k = 1; k <= 8; k++) {
+    if (p[k] < '0' || p[k] > '9')
+      return -1;
+    v = v * 10 + (uint32_t)(p[k] - '0');
+  }
+  return v;
+}
+
+static void cmd_sink(int sd, uint32_t count, int secs)
+{
+  char buf[2048];
+  uint8_t* seen = calloc(count / 8 + 1, 1);
+  int64_t end = mono_ns() + (int64_t)secs * 1000000000ll, last_rx = 0;
+  int64_t last_seq = -1, now;
+  uint32_t got = 0, inorder = 0, dup = 0, ooo = 0, bad = 0, expect = 0;
+
+  while (seen && got < count && !stop) {
+    int flags = 0;
+    ssize_t n;
+    int64_t seq;
+
+    now = mono_ns();
+    if (now > end || (got && now - last_rx > 2000000000ll))
+      break;
+    anyload_stack_poll(st, now, 0);
+    while ((n = anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags,
+                                     NULL)) >= 0) {
+      flags = 0;
+      last_rx = now;
+      seq = stream_seq(buf, n);
+      if (seq < 0 || seq >= count) {
+        bad++;
+        continue;
+      }
+      got++;
+      if (seen[seq / 8] & (1u << (seq % 8))) {
+        dup++;
+        continue;
+      }
+      seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+      if ((uint32_t)seq == expect)
+        inorder++;
+      else
+        ooo++;
+      expect = (uint32_t)seq + 1;
+      last_seq = seq;
+    }
+  }
+  free(seen);
+  printf("R%u sink got=%u inorder=%u dup=%u ooo=%u bad=%u last=%lld\n",
+         cmd_no, got, inorder, dup, ooo, bad, (long long)last_seq);
+}
+
+static void cmd_drain(int sd)
+{
+  char buf[2048];
+  int flags = 0, got = 0;
+
+  service(0);
+  while (anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags, NULL) >= 0) {
+    flags = 0;
+    got++;
+  }
+  printf("R%u drain got=%d\n", cmd_no, got);
+}
+
+static int cmd_joinsrc(int sd, const char* group, const char* source,
+                       int join)
+{
+  struct ip_mreq_source ms;
+
+  memset(&ms, 0, sizeof(ms));
+  ms.imr_multiaddr.s_addr = inet_addr(group);
+  ms.imr_sourceaddr.s_addr = inet_addr(source);
+  return anyload_udp_setsockopt(st, sd, IPPROTO_IP,
+                                join ? IP_ADD_SOURCE_MEMBERSHIP
+                                     : IP_DROP_SOURCE_MEMBERSHIP,
+                                &ms, sizeof(ms));
+}
+
 static void cmd_stats(void)
 {
   unsigned n = anyload_stack_stat_count(), k;
@@ -267,6 +450,37 @@ static void command(char* line)
              (unsigned)atoi(f));
   } else if (!strcmp(a, "expect") && n >= 4) {
     cmd_expect(atoi(b), atoi(c), atoi(d));
+  } else if (!strcmp(a, "reuse") && n >= 2) {
+    int one = 1;
+    printf("R%u reuse rc=%d\n", cmd_no,
+           anyload_udp_setsockopt(st, atoi(b), SOL_SOCKET, SO_REUSEADDR,
+                                  &one, sizeof(one)));
+  } else if (!strcmp(a, "bind") && n >= 3) {
+    struct sockaddr_in at = sin_of(n >= 4 ? d : "0.0.0.0", (unsigned)atoi(c));
+    printf("R%u bind rc=%d\n", cmd_no,
+           anyload_udp_bind(st, atoi(b), &at, sizeof(at)));
+  } else if (!strcmp(a, "name") && n >= 2) {
+    struct sockaddr_in at;
+    socklen_t len = sizeof(at);
+    memset(&at, 0, sizeof(at));
+    rc = anyload_udp_getsockname(st, atoi(b), &at, &len);
+    printf("R%u name ip=%s port=%u rc=%d\n", cmd_no, inet_ntoa(at.sin_addr),
+           ntohs(at.sin_port), rc);
+  } else if (!strcmp(a, "rcvbuf") && n >= 3) {
+    int v = atoi(c);
+    printf("R%u rcvbuf rc=%d\n", cmd_no,
+           anyload_udp_setsockopt(st, atoi(b), SOL_SOCKET, SO_RCVBUF, &v,
+                                  sizeof(v)));
+  } else if ((!strcmp(a, "joinsrc") || !strcmp(a, "leavesrc")) && n >= 4) {
+    printf("R%u %s rc=%d\n", cmd_no, a,
+           cmd_joinsrc(atoi(b), c, d, a[0] == 'j'));
+  } else if (!strcmp(a, "drain") && n >= 2) {
+    cmd_drain(atoi(b));
+  } else if (!strcmp(a, "stream") && n >= 6) {
+    cmd_stream(atoi(b), c, (unsigned)atoi(d),
+               (uint32_t)strtoul(e, NULL, 10), strtoull(f, NULL, 10));
+  } else if (!strcmp(a, "sink") && n >= 4) {
+    cmd_sink(atoi(b), (uint32_t)strtoul(c, NULL, 10), atoi(d));
   } else if (!strcmp(a, "stats")) {
     cmd_stats();
   } else if (!strcmp(a, "close") && n >= 2) {

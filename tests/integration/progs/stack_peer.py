@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """stack_peer.py: the kernel-stack peer of the anyload stack's integration
-tests (tests/integration/stack_udp.sh). Not a test by itself.
+tests (tests/integration/stack_udp.sh, stack_udp_more.sh). Not a test by
+itself.
 
   echo-server --bind IP --port P --secs S
         prints READY once bound, echoes every datagram to its sender and
@@ -15,6 +16,11 @@ tests (tests/integration/stack_udp.sh). Not a test by itself.
         N ICMP echo requests through a raw socket, each waiting 1 s for
         its reply (identifier, sequence and data checked); prints
         "PING ok=K" and exits 0 if K == N, else 1
+  sniff --ifname IF --port P --secs S
+        a packet socket on IF; prints READY once bound, then for every
+        incoming IPv4 UDP frame to port P
+        "FRAME dmac=MAC src=IP:PORT dst=IP:PORT payload=TEXT" (flushed),
+        until --secs pass or SIGTERM, then "TOTAL n"
 Every loop is bounded by its count or its time.
 """
 import argparse
@@ -105,6 +111,49 @@ def cmd_ping(a):
     return 0 if ok == a.count else 1
 
 
+def cmd_sniff(a):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind((a.ifname, 0))
+    s.setblocking(False)
+    print("READY", flush=True)
+    deadline = time.monotonic() + a.secs
+    n = 0
+    while not stop and time.monotonic() < deadline:
+        try:
+            r, _, _ = select.select([s], [], [], 0.05)
+        except InterruptedError:
+            continue
+        if not r:
+            continue
+        while True:
+            try:
+                f, addr = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            # addr[2] is the packet type: skip what this host sends.
+            if addr[2] == socket.PACKET_OUTGOING or len(f) < 42:
+                continue
+            if f[12:14] != b"\x08\x00" or f[23] != 17:
+                continue
+            ihl = (f[14] & 0xf) * 4
+            u = 14 + ihl
+            if len(f) < u + 8:
+                continue
+            sport, dport = struct.unpack("!HH", f[u:u + 4])
+            if dport != a.port:
+                continue
+            n += 1
+            pay = f[u + 8:u + 8 + 32].split(b".")[0]
+            print("FRAME dmac=%s src=%s:%d dst=%s:%d payload=%s" % (
+                ":".join("%02x" % b for b in f[0:6]),
+                socket.inet_ntoa(f[26:30]), sport,
+                socket.inet_ntoa(f[30:34]), dport,
+                pay.decode(errors="replace")), flush=True)
+    print("TOTAL %d" % n, flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -121,7 +170,14 @@ def main():
     g = sub.add_parser("ping")
     g.add_argument("--dst", required=True)
     g.add_argument("--count", type=int, default=3)
+    f = sub.add_parser("sniff")
+    f.add_argument("--ifname", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--secs", type=float, default=30)
     a = p.parse_args()
+    if a.cmd == "sniff":
+        cmd_sniff(a)
+        return 0
     if a.cmd == "ping":
         return cmd_ping(a)
     if a.cmd == "echo-server":
