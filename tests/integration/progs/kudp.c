@@ -10,7 +10,7 @@
  *     takes them), datagram k carrying "Q%08u" (k) padded with '.' to 32
  *     bytes, from an ephemeral port (of SRCIP if given). It sleeps while
  *     ahead of its schedule and sends what is due when it wakes; when it
- *     falls more than 256 datagrams behind (descheduled), it moves the
+ *     falls more than 32 datagrams behind (descheduled), it moves the
  *     schedule instead of bursting (counted as late_resets). Gives up
  *     a minute after the schedule's end. Prints
  *     "SENT n=N secs=S pps=P late_resets=R" (S and P: wall time and the
@@ -44,7 +44,7 @@
 
 #define PAYLEN      32
 #define MAX_SEGS    64
-#define BEHIND_MAX  256
+#define BEHIND_MAX  32
 #define IDLE_NS     2000000000ll
 #define RCVBUF      (8 << 20)
 

@@ -556,7 +556,7 @@ int main(int argc, char** argv)
   signal(SIGPIPE, SIG_IGN);
   cfg.ifname = argv[optind];
   cfg.n_bufs = 2048;
-  cfg.rxq_size = 256;
+  cfg.rxq_size = 1024;
   cfg.txq_size = 256;
   rc = anyload_stack_create(&cfg, NULL, &st);
   if (rc < 0)
