@@ -20,7 +20,7 @@
 #      -ENETUNREACH; with a multicast route through IF_A (and no
 #      IP_MULTICAST_IF) two kernel members in NS_B get every datagram;
 #   3. 100,000 datagrams without loss at a paced rate (STACK_STREAM_PPS,
-#      default 50,000 a second): anyload sender -> kernel receiver, and
+#      default 25,000 a second): anyload sender -> kernel receiver, and
 #      kernel sender -> anyload receiver; every sequence number exactly
 #      once and in order;
 #   4. a route change while traffic runs: a connected socket streams to
@@ -48,7 +48,7 @@ source "$(dirname "$0")/../harness/efvi_test.sh"
 
 itest_init
 
-PPS=${STACK_STREAM_PPS:-50000}
+PPS=${STACK_STREAM_PPS:-25000}
 NSTREAM=100000
 SWITCH_MAX_S=${STACK_SWITCH_MAX_S:-0.5}
 [[ "$PPS" =~ ^[1-9][0-9]*$ ]] || fail "bad STACK_STREAM_PPS=$PPS"
