@@ -114,7 +114,7 @@ $(BUILD)/bin/%: tools/%/*.c $(wildcard tools/common/*.h) $(LIB_A)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm $(LDFLAGS)
 
-$(BUILD)/bin/%: bench/%.c $(LIB_A)
+$(BUILD)/bin/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm

@@ -43,32 +43,12 @@
 #include <string.h>
 #include <time.h>
 
-#define KP_DEFAULT_PORT		8080
-#define KP_DEFAULT_PAYLEN	28
-#define KP_DEFAULT_ITERS	100000
-#define KP_DEFAULT_WARMUPS	10000
-#define KP_DEFAULT_TIMEOUT_S	30
-#define KP_MIN_PAYLEN		4	/* room for the sequence number */
-#define KP_MAX_PAYLEN		65507	/* largest UDP payload */
-#define KP_MAX_ITERS		100000000L
-#define KP_RETRY_NS		10000000ULL	/* message 0 period */
-#define KP_CLOCK_EVERY		64	/* empty polls per clock read */
+#define KP_PROG "stack_pingpong"
+#include "pingpong_common.h"
+
 #define KP_RING_SIZE		256	/* VI ring entries, RX and TX */
 #define KP_N_BUFS		1024	/* the stack's packet buffers */
 #define KP_DRAIN_NS		1000000000ULL	/* last sends */
-
-struct kp_opts {
-	const char *local_ip;
-	const char *remote_ip;
-	const char *ifname;
-	unsigned port;
-	size_t paylen;
-	long iters;
-	long warmups;
-	const char *raw_file;
-	unsigned timeout_s;
-	bool ping;
-};
 
 /* One stack, one socket, the receive buffer. */
 struct kp_ctx {
@@ -76,14 +56,6 @@ struct kp_ctx {
 	int sd;
 	unsigned char *rx;
 };
-
-static uint64_t kp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void kp_usage(FILE *f)
 {
@@ -103,102 +75,6 @@ static void kp_usage(FILE *f)
 		KP_DEFAULT_PORT, KP_MIN_PAYLEN, KP_MAX_PAYLEN,
 		KP_DEFAULT_PAYLEN, KP_DEFAULT_ITERS, KP_DEFAULT_WARMUPS,
 		KP_DEFAULT_TIMEOUT_S);
-}
-
-/* kp_parse_long: parse a whole decimal number in [min, max]; returns 0 or
- * -EINVAL. */
-static int kp_parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* kp_parse_args: fill opts from argv; returns 0, or -EINVAL after printing
- * the reason. */
-static int kp_parse_args(int argc, char **argv, struct kp_opts *o)
-{
-	long v;
-	int c;
-
-	*o = (struct kp_opts) {
-		.port = KP_DEFAULT_PORT,
-		.paylen = KP_DEFAULT_PAYLEN,
-		.iters = KP_DEFAULT_ITERS,
-		.warmups = KP_DEFAULT_WARMUPS,
-		.timeout_s = KP_DEFAULT_TIMEOUT_S,
-	};
-	while ((c = getopt(argc, argv, "l:r:p:s:n:w:o:t:h")) != -1) {
-		switch (c) {
-		case 'l':
-			o->local_ip = optarg;
-			break;
-		case 'r':
-			o->remote_ip = optarg;
-			break;
-		case 'p':
-			if (kp_parse_long(optarg, 1, 65535, &v) < 0)
-				goto bad_value;
-			o->port = (unsigned)v;
-			break;
-		case 's':
-			if (kp_parse_long(optarg, KP_MIN_PAYLEN, KP_MAX_PAYLEN,
-					  &v) < 0)
-				goto bad_value;
-			o->paylen = (size_t)v;
-			break;
-		case 'n':
-			if (kp_parse_long(optarg, 1, KP_MAX_ITERS, &v) < 0)
-				goto bad_value;
-			o->iters = v;
-			break;
-		case 'w':
-			if (kp_parse_long(optarg, 0, KP_MAX_ITERS, &v) < 0)
-				goto bad_value;
-			o->warmups = v;
-			break;
-		case 'o':
-			o->raw_file = optarg;
-			break;
-		case 't':
-			if (kp_parse_long(optarg, 1, 86400, &v) < 0)
-				goto bad_value;
-			o->timeout_s = (unsigned)v;
-			break;
-		case 'h':
-			kp_usage(stdout);
-			exit(0);
-		default:
-			kp_usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind != argc - 2) {
-		kp_usage(stderr);
-		return -EINVAL;
-	}
-	if (strcmp(argv[optind], "ping") == 0) {
-		o->ping = true;
-	} else if (strcmp(argv[optind], "pong") != 0) {
-		kp_usage(stderr);
-		return -EINVAL;
-	}
-	o->ifname = argv[optind + 1];
-	if (o->ping && !o->remote_ip) {
-		fprintf(stderr, "stack_pingpong: ping needs -r REMOTE_IP\n");
-		return -EINVAL;
-	}
-	return 0;
-
-bad_value:
-	fprintf(stderr, "stack_pingpong: bad value for -%c: %s\n", c, optarg);
-	return -EINVAL;
 }
 
 static int kp_addr(const char *ip, unsigned port, struct sockaddr_in *sa)
@@ -314,14 +190,6 @@ static ssize_t kp_recv(struct kp_ctx *c, struct sockaddr_in *from)
 	if (n < 0 && n != -EAGAIN)
 		kp_err("anyload_udp_recvfrom", n);
 	return n;
-}
-
-static uint32_t kp_seq(const unsigned char *buf)
-{
-	uint32_t be;
-
-	memcpy(&be, buf, sizeof(be));
-	return ntohl(be);
 }
 
 /* kp_ping: run the ping side; rtt[] receives the measured round trips.
@@ -476,61 +344,6 @@ static void kp_drain(struct kp_ctx *c)
 	}
 }
 
-static int kp_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* kp_pct: nearest-rank percentile of sorted samples. */
-static uint64_t kp_pct(const uint64_t *s, long n, double pct)
-{
-	long rank = (long)((pct / 100.0) * (double)n + 0.999999999);
-
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return s[rank - 1];
-}
-
-static int kp_write_raw(const char *path, const uint64_t *rtt, long n)
-{
-	FILE *f = fopen(path, "w");
-	long i;
-
-	if (!f) {
-		perror("stack_pingpong: open raw file");
-		return -errno;
-	}
-	for (i = 0; i < n; i++)
-		fprintf(f, "%" PRIu64 "\n", rtt[i]);
-	if (fclose(f) != 0) {
-		perror("stack_pingpong: write raw file");
-		return -EIO;
-	}
-	return 0;
-}
-
-static void kp_print_stats(const struct kp_opts *o, uint64_t *rtt)
-{
-	const long n = o->iters;
-	long double sum = 0;
-	long i;
-
-	for (i = 0; i < n; i++)
-		sum += rtt[i];
-	qsort(rtt, (size_t)n, sizeof(*rtt), kp_cmp_u64);
-	printf("#\tpaylen\tmean\tmin\tmedian\t95%%ile\t99%%ile\t99.9%%ile"
-	       "\tmax\n");
-	printf("%zu\t%.3Lf\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", o->paylen,
-	       sum / n / 1000.0L, rtt[0] / 1000.0,
-	       kp_pct(rtt, n, 50) / 1000.0, kp_pct(rtt, n, 95) / 1000.0,
-	       kp_pct(rtt, n, 99) / 1000.0, kp_pct(rtt, n, 99.9) / 1000.0,
-	       rtt[n - 1] / 1000.0);
-}
-
 int main(int argc, char **argv)
 {
 	struct kp_opts o;
@@ -539,7 +352,7 @@ int main(int argc, char **argv)
 	long echoed;
 	int rc;
 
-	if (kp_parse_args(argc, argv, &o) < 0)
+	if (kp_parse_args(argc, argv, &o, true) < 0)
 		return 2;
 	printf("# stack_pingpong\n");
 	printf("# mode: %s\n", o.ping ? "ping" : "pong");
