@@ -457,6 +457,166 @@ const char* anyload_udp_stat_doc(unsigned i);
 int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
                       unsigned n);
 
+/* ---- TCP sockets ------------------------------------------------------ */
+
+/* TCP (RFC 9293) over the same stack: active and passive open, the whole
+ * state machine, MSS, window scale, timestamps with PAWS (RFC 7323), SACK
+ * (RFC 2018, loss recovery per RFC 6675), RTO per RFC 6298, fast
+ * retransmit and recovery (RFC 5681, RFC 6582), Reno and CUBIC (RFC 9438)
+ * per socket, delayed and quick ACK, Nagle, cork, zero-window probes,
+ * keepalive, linger, bounded SYN and accept queues, RFC 5961 challenge
+ * ACKs. Data is copied into a send buffer (SO_SNDBUF bytes) and out of a
+ * receive buffer (SO_RCVBUF bytes) that belong to the socket; segments
+ * are built from the send buffer at (re)transmit time, so no packet
+ * buffer is held by a socket.
+ *
+ * TCP sockets are numbered apart from UDP sockets (a TCP sd and a UDP sd
+ * may have the same value). Every call that can send or arm a timer takes
+ * now_ns, like the UDP calls; segments go out inside the calls and inside
+ * anyload_stack_poll(), which also runs the timers (retransmission,
+ * delayed ACK, persist, keepalive, TIME_WAIT, SYN-RECEIVED).
+ *
+ * Filters: a listening socket claims (bound address, port) with an
+ * ip4_local filter; its connections ride on it. A connecting socket
+ * claims its 4-tuple with an ip4_full filter. A socket in TIME_WAIT keeps
+ * its filter until the state ends (the port stays taken in the stack).
+ *
+ * States are the kernel's numbers from <netinet/tcp.h> (TCP_ESTABLISHED
+ * ... TCP_CLOSING), so that TCP_INFO and tools read them as they would
+ * the kernel's. */
+
+/* anyload_tcp_open: a new TCP socket, closed, with the stack's default
+ * buffers (rcvbuf, 16384 * 4 send), Nagle on, congestion control
+ * "cubic". Returns the socket (>= 0), -EMFILE or -ENOMEM. */
+int anyload_tcp_open(struct anyload_stack* st);
+
+/* anyload_tcp_close: the application is done with sd (close(2)): the sd
+ * is invalid on return. With unread received data, or SO_LINGER on with
+ * a zero timeout, the connection is reset (RST, RFC 9293 §3.10.4 and
+ * RFC 2525); otherwise queued data is still sent and a FIN follows; the
+ * connection finishes in the background (FIN_WAIT, TIME_WAIT) as the
+ * kernel's does, and a listening socket resets the connections of its
+ * queues. Returns 0 or -EBADF. */
+int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns);
+
+/* anyload_tcp_bind: as anyload_udp_bind (address and port rules, -EXDEV,
+ * SO_REUSEADDR: a listener's port may be bound again while only TIME_WAIT
+ * connections use it). Returns 0, -EBADF, -EINVAL, -EAFNOSUPPORT,
+ * -EADDRNOTAVAIL, -EADDRINUSE, -EXDEV. */
+int anyload_tcp_bind(struct anyload_stack* st, int sd,
+                     const struct sockaddr_in* addr, socklen_t len);
+
+/* anyload_tcp_listen: accept connections (binds to an ephemeral port
+ * first if unbound). backlog bounds the accept queue (<= 0: 1, at most
+ * 4096); the SYN queue holds at most max(backlog, 128) embryonic
+ * connections, and SYN cookies (RFC 4987) answer when it is full.
+ * Calling it again changes the backlog. Returns 0, -EBADF, -EINVAL (not
+ * closed or listening), or a filter error. */
+int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog);
+
+/* anyload_tcp_accept: take an established connection from the accept
+ * queue; peer (may be NULL) gets its address. Returns the new socket, or
+ * -EBADF, -EINVAL (not listening), -EAGAIN (queue empty), -EMFILE. */
+int anyload_tcp_accept(struct anyload_stack* st, int sd,
+                       struct sockaddr_in* peer, int64_t now_ns);
+
+/* anyload_tcp_connect: active open to addr (binds to an ephemeral port
+ * first if unbound): sends the SYN and returns -EINPROGRESS; completion
+ * shows as POLLOUT, and SO_ERROR (or the next call) tells a failure.
+ * Calling it again returns -EALREADY while in progress, 0 once (the
+ * first call after the connection is established; then -EISCONN), or
+ * the failure (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ENETUNREACH).
+ * Also -EBADF, -EINVAL, -EAFNOSUPPORT, -EADDRINUSE, -EXDEV (the route
+ * leaves through another interface: nothing is sent, the socket stays
+ * closed and transparent mode gives it to the kernel), -EISCONN. */
+int anyload_tcp_connect(struct anyload_stack* st, int sd,
+                        const struct sockaddr_in* addr, socklen_t len,
+                        int64_t now_ns);
+
+/* anyload_tcp_send: queue bytes of iov[] for sending (never blocks).
+ * flags: MSG_DONTWAIT, MSG_NOSIGNAL (both implied: the caller raises
+ * SIGPIPE itself on -EPIPE if it wants), MSG_MORE (as TCP_CORK for this
+ * call). Returns the bytes queued (> 0; fewer than asked when the send
+ * buffer fills), or -EBADF, -EINVAL, -EOPNOTSUPP (other flags),
+ * -ENOTCONN (never connected), -EAGAIN (send buffer full, or still
+ * connecting), -EPIPE (after shutdown(SHUT_WR) or a close by the peer's
+ * RST), -ECONNRESET / -ETIMEDOUT (the pending error, once). */
+ssize_t anyload_tcp_send(struct anyload_stack* st, int sd,
+                         const struct iovec* iov, int iovcnt, int flags,
+                         int64_t now_ns);
+
+/* anyload_tcp_recv: copy received in-order bytes into iov[] (never
+ * blocks). flags: MSG_PEEK (leave them), MSG_DONTWAIT (implied),
+ * MSG_WAITALL (only a hint here: the caller loops), MSG_TRUNC (discard
+ * the bytes instead of copying, as the kernel does for TCP). Reading
+ * opens the window: a window update goes out when it grew by two MSS or
+ * half the buffer. Returns the bytes (> 0), 0 at the end of the stream
+ * (the peer's FIN, after all data), or -EBADF, -EINVAL, -EOPNOTSUPP,
+ * -ENOTCONN, -EAGAIN (nothing yet), -ECONNRESET / -ETIMEDOUT (the
+ * pending error, once). */
+ssize_t anyload_tcp_recv(struct anyload_stack* st, int sd,
+                         const struct iovec* iov, int iovcnt, int flags,
+                         int64_t now_ns);
+
+/* anyload_tcp_shutdown: SHUT_RD (further data is discarded, recv gives
+ * 0), SHUT_WR (a FIN after the queued data), SHUT_RDWR. Returns 0,
+ * -EBADF, -EINVAL, -ENOTCONN. */
+int anyload_tcp_shutdown(struct anyload_stack* st, int sd, int how,
+                         int64_t now_ns);
+
+/* anyload_tcp_setsockopt: the kernel's levels, names and formats:
+ *   SOL_SOCKET:  SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, SO_RCVBUF,
+ *                SO_SNDBUF (doubled as the kernel does; set before
+ *                connect/listen to have the window scale follow)
+ *   IPPROTO_IP:  IP_TTL, IP_TOS
+ *   IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE,
+ *                TCP_KEEPINTVL, TCP_KEEPCNT, TCP_QUICKACK,
+ *                TCP_CONGESTION ("reno", "cubic"), TCP_USER_TIMEOUT,
+ *                TCP_DEFER_ACCEPT and TCP_SYNCNT accepted
+ * now_ns: clearing TCP_CORK or setting TCP_NODELAY pushes queued data.
+ * Returns 0, -EBADF, -EINVAL, -ENOPROTOOPT, -ENOENT (unknown congestion
+ * control). */
+int anyload_tcp_setsockopt(struct anyload_stack* st, int sd, int level,
+                           int optname, const void* val, socklen_t len,
+                           int64_t now_ns);
+
+/* anyload_tcp_getsockopt: those above, and SO_ERROR (cleared by the
+ * read), SO_TYPE (SOCK_STREAM), SO_ACCEPTCONN, TCP_INFO (struct tcp_info
+ * of <netinet/tcp.h>: state, options, rto, ato, snd_mss, rcv_mss,
+ * unacked, lost, retrans, last_data_sent/recv, rtt, rttvar,
+ * snd_ssthresh, snd_cwnd, advmss, rcv_space, total_retrans; a shorter
+ * *len gets a prefix). Returns 0, -EBADF, -EINVAL, -ENOPROTOOPT. */
+int anyload_tcp_getsockopt(struct anyload_stack* st, int sd, int level,
+                           int optname, void* val, socklen_t* len);
+
+/* anyload_tcp_getsockname / getpeername: as the UDP ones; getpeername
+ * gives -ENOTCONN unless connected (or connecting). */
+int anyload_tcp_getsockname(struct anyload_stack* st, int sd,
+                            struct sockaddr_in* addr, socklen_t* len);
+int anyload_tcp_getpeername(struct anyload_stack* st, int sd,
+                            struct sockaddr_in* addr, socklen_t* len);
+
+/* anyload_tcp_poll: readiness as the kernel's tcp_poll reports it:
+ * POLLIN|POLLRDNORM (data, the end of the stream, or a listener's
+ * accept queue not empty), POLLOUT|POLLWRNORM (connected and the send
+ * buffer has a third of its room free), POLLRDHUP (the peer sent FIN),
+ * POLLHUP (both directions closed, or reset), POLLERR (an error is
+ * pending). A closed, never-connected socket gives POLLOUT|POLLHUP as
+ * the kernel's does. Returns the mask (>= 0) or -EBADF. */
+int anyload_tcp_poll(const struct anyload_stack* st, int sd);
+
+/* anyload_tcp_state: the socket's state (TCP_ESTABLISHED ...,
+ * TCP_CLOSE for a fresh socket), or -EBADF. */
+int anyload_tcp_state(const struct anyload_stack* st, int sd);
+
+/* Per-socket TCP counters, read by name as the stack's are (declared in
+ * src/stack/stats.def with ST_TCP_SOCK_STAT). */
+unsigned anyload_tcp_stat_count(void);
+const char* anyload_tcp_stat_name(unsigned i);
+const char* anyload_tcp_stat_doc(unsigned i);
+int anyload_tcp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
+                      unsigned n);
+
 #ifdef __cplusplus
 }
 #endif
