@@ -12,6 +12,8 @@
 #   itest_build NAME...   compile tests/integration/progs/NAME.c against
 #                         the static library into PROGS/NAME, with the
 #                         build's extra flags (BUILD/test-cflags)
+#   itest_build_stack NAME...   the same for programs on the stack's API
+#                         (they need libmnl too, for the control plane)
 #   itest_sanitized       true for a sanitizer build
 #   bg_start TAG NS CMD...   run CMD in namespace NS in the background,
 #                         stdin from a fifo (fd kept open by us), stdout
@@ -94,19 +96,31 @@ itest_sanitized()
 
 itest_build()
 {
-	local name extra=()
+	ITEST_LIBS="-lbpf -lelf -lz -lpthread -lm" itest__build "$@"
+}
+
+itest_build_stack()
+{
+	ITEST_LIBS="-lmnl -lbpf -lelf -lz -lpthread -lm" itest__build "$@"
+}
+
+# itest__build NAME...: itest_build with the libraries in ITEST_LIBS.
+itest__build()
+{
+	local name extra=() libs=()
 
 	# The build's extra flags (e.g. -fsanitize=...) for compiling and
 	# linking, as its library was built with them.
 	if [[ -s "$BUILD/test-cflags" ]]; then
 		read -r -a extra <"$BUILD/test-cflags" || true
 	fi
+	read -r -a libs <<<"$ITEST_LIBS"
 	for name in "$@"; do
 		cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
 			"${extra[@]}" \
 			-I"$REPO/include" -I"$REPO/tests/harness" \
 			-o "$PROGS/$name" "$REPO/tests/integration/progs/$name.c" \
-			"$BUILD/lib/libanyvi.a" -lbpf -lelf -lz -lpthread -lm ||
+			"$BUILD/lib/libanyvi.a" "${libs[@]}" ||
 			fail "cannot build progs/$name.c"
 	done
 }

@@ -18,9 +18,20 @@ command numbers continuing after --seq), as bg_cmd does.
          for byte, or an ICMP outcome), the accounting identities must
          hold, the probe must be echoed; at the end the buffer pool is back
          to its idle level and the RSS within --rss-margin-kb.
+  blind  an unmodified UDP echo server on --port under anyload
+         (transparent mode; no command channel): per batch the echoes
+         byte for byte and the probe; prints "EXPECT name=n ..." (the
+         model's receive counters over the whole campaign, probes
+         included) for the caller to compare with the counters that the
+         server prints at its exit; its RSS within --rss-margin-kb.
   rawvi  a raw VI receiver (progs/vi_recv with a unicast-all filter): every
          frame of every batch arrives as RX or DISCARD, it answers after
          each batch, its RSS stays within the margin.
+
+--backend says which VI backend the program runs on (afxdp, the default,
+or afpacket): the model of the filter differs in one place, VLAN tags (the
+kernel takes the outer one out of the frame before a packet socket or tc
+sees it, and drops a tagged frame under 20 bytes).
 
 Batches: checksums, every header truncated at every length, bogus IHL,
 version and lengths, IP options, fragments (overlapping, oversized, tiny,
@@ -82,6 +93,17 @@ rx_udp_datagrams""".split()
 ICMP_OUTCOMES = """rx_drop_icmp_trunc rx_drop_icmp_csum rx_drop_icmp_quote
 rx_drop_icmp_type rx_drop_icmp_no_sock icmp_err_hard icmp_err_soft
 icmp_err_unconnected icmp_echo_replies""".split()
+
+
+VLAN_TPIDS = (b"\x81\x00", b"\x88\xa8")
+
+
+def afpacket_vlan_dropped(f):
+    """On AF_PACKET (no XDP) the kernel takes a VLAN tag out of the frame
+    (skb_vlan_untag) before the packet sockets and tc see it, and drops a
+    tagged frame with less than the tag and two bytes after it (20
+    bytes): such a frame reaches neither a VI nor the kernel's stack."""
+    return f[12:14] in VLAN_TPIDS and len(f) < 20
 
 
 class Fail(Exception):
@@ -162,10 +184,18 @@ class Model:
         self.icmp = a.icmp
         self.local = ip4(a.dst)
         self.mac = bytes.fromhex(a.dst_mac.replace(":", ""))
+        self.afpacket = a.backend == "afpacket"
 
     def steered(self, f):
         if len(f) < 14:
             return False
+        if self.afpacket and f[12:14] in VLAN_TPIDS:
+            if afpacket_vlan_dropped(f):
+                return False
+            # The kernel has taken the outer tag out of the frame before
+            # the socket filter and tc see it: they look through a second
+            # tag where XDP looks through one.
+            f = f[:12] + f[16:]
         et, l3 = struct.unpack("!H", f[12:14])[0], 14
         if et in (0x8100, 0x88a8):
             if len(f) < 18:
@@ -876,10 +906,72 @@ def run_stack(a, ctl, wire):
     print("TOTAL sent=%d stack=%d" % (total_sent, total_stack), flush=True)
 
 
+def run_blind(a, wire):
+    """An unmodified server under anyload (transparent mode): it has no
+    command channel, so its counters are read once, at its exit, by the
+    caller. Per batch: every datagram the model says is delivered comes
+    back byte for byte (and nothing else), and the probe is answered. The
+    model's counters summed over every batch (the random one too: without
+    fragments or ICMP claimed it is exact) and the probes are printed as
+    EXPECT for the caller to compare with the exit counters."""
+    model = Model(a)
+    fr = Frames(a)
+    rss0 = rss_kb(a.pid)
+    total = {}
+    total_sent = total_stack = 0
+
+    def add(k, n=1):
+        total[k] = total.get(k, 0) + n
+
+    wire.probe()
+    for name, gen in BATCHES:
+        items, extra = gen(fr, a)
+        echoes = list(extra.get("echo", []))
+        stack_frames = 0
+        for f, how in items:
+            if how == "frag" or not model.steered(f):
+                continue
+            stack_frames += 1
+            cs, echo, _ = model.outcome(f)
+            for c in cs:
+                add(c)
+            if echo is not None:
+                echoes.append(echo)
+        for k, v in extra.get("counters", {}).items():
+            add(k, v)
+        stack_frames += extra.get("counters", {}).get("rx_frames", 0)
+        sent = wire.send([f for f, _ in items])
+        got = wire.drain_echoes(0.3)
+        if sorted(got) != sorted(echoes):
+            raise Fail("%s: echoes %s, expected %s" %
+                       (name, sorted(got)[:8], sorted(echoes)[:8]))
+        rtt = wire.probe()
+        total_sent += sent
+        total_stack += stack_frames
+        print("BATCH %s sent=%d stack=%d echoes=%d probe_ms=%.2f ok" %
+              (name, sent, stack_frames, len(got), rtt * 1000), flush=True)
+    rss1 = rss_kb(a.pid)
+    print("RSS before=%d after=%d kB" % (rss0, rss1), flush=True)
+    if rss1 - rss0 > a.rss_margin_kb:
+        raise Fail("RSS grew by %d kB (margin %d)" %
+                   (rss1 - rss0, a.rss_margin_kb))
+    # Each probe is one more datagram delivered.
+    add("rx_frames", wire.n_probe)
+    add("rx_udp_datagrams", wire.n_probe)
+    print("TOTAL sent=%d stack=%d probes=%d" %
+          (total_sent, total_stack, wire.n_probe), flush=True)
+    print("EXPECT " + " ".join("%s=%d" % (k, total.get(k, 0))
+                               for k in RX_COUNTERS), flush=True)
+
+
 def vlan_cut(f):
-    """The XDP filter's "malformed": a VLAN tag cut short (such frames go
-    to the kernel whatever the filters, bpf/filter_lookup.h)."""
-    return f[12:14] in (b"\x81\x00", b"\x88\xa8") and len(f) < 18
+    """A frame that no VI sees, whatever its filters: on AF_XDP the XDP
+    filter's "malformed", a VLAN tag cut short (bpf/filter_lookup.h passes
+    it to the kernel); on AF_PACKET one that the kernel drops before any
+    socket or tc program sees it (afpacket_vlan_dropped)."""
+    if ARGS.backend == "afpacket":
+        return afpacket_vlan_dropped(f)
+    return f[12:14] in VLAN_TPIDS and len(f) < 18
 
 
 def run_rawvi(a, ctl, wire):
@@ -931,7 +1023,7 @@ ARGS = None
 def main():
     global ARGS
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=("stack", "rawvi"))
+    p.add_argument("mode", choices=("stack", "rawvi", "blind"))
     p.add_argument("--ifname", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
@@ -941,26 +1033,38 @@ def main():
     p.add_argument("--frags", action="store_true")
     p.add_argument("--icmp", action="store_true")
     p.add_argument("--reasm-ms", type=int, default=500)
-    p.add_argument("--ctl-in", required=True)
-    p.add_argument("--ctl-out", required=True)
-    p.add_argument("--seq", type=int, required=True)
+    p.add_argument("--ctl-in")
+    p.add_argument("--ctl-out")
+    p.add_argument("--seq", type=int, default=0)
     p.add_argument("--pid", type=int, required=True)
     p.add_argument("--rss-margin-kb", type=int, default=1024)
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--backend", choices=("afxdp", "afpacket"),
+                   default="afxdp",
+                   help="the VI backend: how the filter sees VLAN tags")
     a = p.parse_args()
     ARGS = a
-    ctl = Ctl(a.ctl_in, a.ctl_out, a.seq)
+    if a.mode == "blind":
+        if a.frags or a.icmp:
+            p.error("blind: the server claims neither fragments nor ICMP")
+        ctl = None
+    else:
+        if not a.ctl_in or not a.ctl_out:
+            p.error("%s needs --ctl-in and --ctl-out" % a.mode)
+        ctl = Ctl(a.ctl_in, a.ctl_out, a.seq)
     wire = Wire(a)
     try:
         if a.mode == "stack":
             run_stack(a, ctl, wire)
-        else:
+        elif a.mode == "rawvi":
             run_rawvi(a, ctl, wire)
+        else:
+            run_blind(a, wire)
     except Fail as e:
         print("FAIL: %s" % e, flush=True)
-        print("CMDS %d" % ctl.issued, flush=True)
+        print("CMDS %d" % (ctl.issued if ctl else 0), flush=True)
         return 1
-    print("CMDS %d" % ctl.issued, flush=True)
+    print("CMDS %d" % (ctl.issued if ctl else 0), flush=True)
     print("MALFORMED ok", flush=True)
     return 0
 
