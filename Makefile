@@ -40,7 +40,7 @@ LIB_SO    := $(BUILD)/lib/libanyvi.so
 LIB_A     := $(BUILD)/lib/libanyvi.a
 PC        := $(BUILD)/lib/anyvi.pc
 
-TOOLS     := $(notdir $(wildcard tools/ef*))
+TOOLS     := $(notdir $(wildcard tools/ef*)) anyload_stackdump anyload_tcpdump
 TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
 
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -112,7 +112,10 @@ $(PC): anyvi.pc.in
 $(BUILD)/bin/%: tools/%/*.c $(wildcard tools/common/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools/common -o $@ $(filter %.c,$^) $(LIB_A) $(LDLIBS_VI) -lm $(LDLIBS_TOOL) $(LDFLAGS)
+
+# anyload_tcpdump writes pcap files and compiles filters with libpcap.
+$(BUILD)/bin/anyload_tcpdump: LDLIBS_TOOL := -lpcap
 
 $(BUILD)/bin/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)

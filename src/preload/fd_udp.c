@@ -23,6 +23,8 @@
  */
 #include "preload/pl_int.h"
 
+#include <anyload/stack_obs.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -382,8 +384,8 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
     nonblock = (o->flags & PL_F_NONBLOCK) || (flags & MSG_DONTWAIT);
     pl_progress(st);
     fl = flags & (MSG_PEEK | MSG_TRUNC);
-    rc = anyload_udp_recvmsg(st, o->sd, m->msg_iov, (int)m->msg_iovlen,
-                             &from, &fl);
+    rc = anyload_udp_recvmsg_at(st, o->sd, m->msg_iov, (int)m->msg_iovlen,
+                                &from, &fl, pl_now());
     now = pl_now();
     kcheck = false;
     if (rc == -EAGAIN &&
@@ -542,7 +544,7 @@ int pl_udp_ioctl_fionread(int fd, int* out)
   st = pl_stack_if_up();
   if (o && o->kind == PL_UDP && o->sd >= 0 && st) {
     pl_progress(st);
-    rc = anyload_udp_recvmsg(st, o->sd, &iov, 1, &from, &fl);
+    rc = anyload_udp_recvmsg_at(st, o->sd, &iov, 1, &from, &fl, pl_now());
   }
   pl_unlock();
   if (rc < 0)

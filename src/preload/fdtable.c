@@ -197,6 +197,7 @@ struct anyload_stack* pl_stack(int* err)
     return NULL;
   }
   pl_st_state = 1;
+  pl_publish_settings(pl_st);
   pl_log(2, "stack up on %s (ifindex %d, mtu %u)", pl_cfg.interface,
          anyload_stack_ifindex(pl_st), anyload_stack_mtu(pl_st));
   return pl_st;

@@ -102,6 +102,8 @@ struct anyload_stack* pl_stack(int* err);
 struct anyload_stack* pl_stack_if_up(void);
 int64_t pl_now(void);
 void pl_progress(struct anyload_stack* st);       /* under the lock */
+/* pl_publish_settings: give the settings in force to the stack (pl_publish.c). */
+void pl_publish_settings(struct anyload_stack* st);
 void pl_log(int level, const char* fmt, ...)
   __attribute__((format(printf, 2, 3)));
 void pl_stacks_drop(const char* why);             /* exec, exit */

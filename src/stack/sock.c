@@ -32,6 +32,7 @@
  * delivers groups joined by other sockets: a deviation).
  */
 #include "stack/stack_int.h"
+#include "stack/publish.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -326,6 +327,7 @@ static int do_bind(struct anyload_stack* st, struct st_sock* s,
   s->filtered = 1;
   s->hdr_valid = 0;
   port_link(st, s);
+  st__pub_changed(st);
   return 0;
 }
 
@@ -415,6 +417,7 @@ int anyload_udp_close(struct anyload_stack* st, int sd)
   }
   s->used = 0;
   st->n_socks--;
+  st__pub_changed(st);
   return 0;
 }
 
@@ -469,6 +472,7 @@ int anyload_udp_connect(struct anyload_stack* st, int sd,
   s->raddr_be32 = addr->sin_addr.s_addr;
   s->rport_be16 = addr->sin_port;
   s->connected = 1;
+  st__pub_changed(st);
   return 0;
 }
 

@@ -21,6 +21,7 @@
  * ANYLOAD_STACK_F_TRUST_RX_CSUM skips UDP checksums altogether (veth).
  */
 #include "stack/stack_int.h"
+#include "stack/publish.h"
 
 #include <errno.h>
 #include <etherfabric/base.h>
@@ -123,6 +124,7 @@ int st__vi_send(struct anyload_stack* st, uint32_t head)
     /* Room was checked and the address is ours: this cannot fail. */
     ef_vi_transmit_init(&st->vi, st__pkt_dma(st, k), st->pkts[k].len,
                         (ef_request_id)k);
+    st__cap(st, st__pkt_data(st, k), st->pkts[k].len, ANYLOAD_CAP_TX);
     st__pkt_set_state(st, k, ST_PKT_TX_RING, 0);
     ST_INC(st, tx_frames);
     ST_ADD(st, tx_bytes, st->pkts[k].len);
@@ -164,6 +166,7 @@ static void rx_event(struct anyload_stack* st, const ef_event* ev,
     st__pkt_free(st, id);
     return;
   }
+  st__cap(st, st__pkt_data(st, id), len, ANYLOAD_CAP_RX);
   st__rx_frame(st, id, len, now);
 }
 
@@ -224,6 +227,7 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
     st__timer_run(st, now_ns);
   if (st->n_nwait)
     st__nwait_poll(st, now_ns);
+  st__pub_poll(st, now_ns);
   return handled;
 }
 
@@ -399,6 +403,8 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
     rc = -errno;
     goto fail;
   }
+  if ((rc = st__pub_open(st, cfg->ifname)) < 0)
+    goto fail;
   *out = st;
   return 0;
 
@@ -411,6 +417,7 @@ void anyload_stack_destroy(struct anyload_stack* st)
 {
   if (!st)
     return;
+  st__pub_close(st);
   st__sock_fini(st);
   st__reasm_fini(st);
   st__nwait_fini(st);

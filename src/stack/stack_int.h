@@ -35,6 +35,8 @@
 
 #include <stdint.h>
 
+struct st_pub;
+
 /* ---- counters --------------------------------------------------------- */
 
 enum st_stat_id {
@@ -280,6 +282,7 @@ struct anyload_stack {
   uint32_t local_be32;
   uint64_t local_gen;
   uint64_t stats[ST_N_STATS];
+  struct st_pub* pub;        /* shared state for the tools (publish.h) */
 };
 
 /* ---- timer.c (inline) ------------------------------------------------- */

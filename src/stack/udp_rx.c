@@ -31,8 +31,11 @@
  * free, datagrams are dropped rather than queued, so that the receive
  * ring and transmit keep buffers. Both are counted drops.
  */
+#include "stack/publish.h"
 #include "stack/stack_int.h"
 #include "stack/wire/udp.h"
+
+#include <anyload/stack_obs.h>
 
 #include <errno.h>
 #include <string.h>
@@ -68,6 +71,7 @@ void st__udp_queue(struct anyload_stack* st, struct st_sock* s, uint32_t head)
   st__pkt_set_state(st, head, ST_PKT_SOCK, 1);
   st__pq_push(st, &s->rxq, head);
   s->rxq_bytes += mem;
+  st__lat_stamp(st, head);
   ST_INC(st, rx_udp_datagrams);
   ST_SOCK_INC(s, rx_datagrams);
   ST_SOCK_ADD(s, rx_bytes, st->pkts[head].total);
@@ -199,9 +203,10 @@ drop:
 
 /* ---- recvmsg ---------------------------------------------------------- */
 
-ssize_t anyload_udp_recvmsg(struct anyload_stack* st, int sd,
-                            const struct iovec* iov, int iovcnt,
-                            struct sockaddr_in* from, int* flags)
+ssize_t anyload_udp_recvmsg_at(struct anyload_stack* st, int sd,
+                               const struct iovec* iov, int iovcnt,
+                               struct sockaddr_in* from, int* flags,
+                               int64_t now_ns)
 {
   struct st_sock* s = st__sock_get(st, sd);
   const struct st_pkt* p;
@@ -257,12 +262,29 @@ ssize_t anyload_udp_recvmsg(struct anyload_stack* st, int sd,
   {
     ssize_t ret = (in & MSG_TRUNC) ? (ssize_t)p->total : (ssize_t)copied;
     if (!(in & MSG_PEEK)) {
+      st__lat_read(st, head, now_ns);
       st__pq_pop(st, &s->rxq);
       s->rxq_bytes -= chain_bufs(st, head) * st->buf_size;
       st__pkt_free_chain(st, head);
     }
     return ret;
   }
+}
+
+ssize_t anyload_udp_recvmsg(struct anyload_stack* st, int sd,
+                            const struct iovec* iov, int iovcnt,
+                            struct sockaddr_in* from, int* flags)
+{
+  return anyload_udp_recvmsg_at(st, sd, iov, iovcnt, from, flags, -1);
+}
+
+ssize_t anyload_udp_recvfrom_at(struct anyload_stack* st, int sd, void* buf,
+                                size_t len, int* flags,
+                                struct sockaddr_in* from, int64_t now_ns)
+{
+  struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+  return anyload_udp_recvmsg_at(st, sd, &iov, 1, from, flags, now_ns);
 }
 
 ssize_t anyload_udp_recvfrom(struct anyload_stack* st, int sd, void* buf,

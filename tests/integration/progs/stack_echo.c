@@ -69,6 +69,7 @@
  * End of input is the same as quit; SIGTERM too.
  */
 #include <anyload/stack.h>
+#include <anyload/stack_obs.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -136,8 +137,8 @@ static void service(int max_ms)
     if (!echo_on[sd])
       continue;
     flags = 0;
-    while ((got = anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags,
-                                       &from)) >= 0) {
+    while ((got = anyload_udp_recvfrom_at(st, sd, buf, sizeof(buf), &flags,
+                                          &from, mono_ns())) >= 0) {
       ssize_t rc = anyload_udp_sendto(st, sd, buf, (size_t)got, 0, &from,
                                       mono_ns());
       if (echo_on[sd] == 2) {
@@ -213,7 +214,8 @@ static void cmd_expect(int sd, int count, int secs)
 
   while (got < count && mono_ns() < until && !stop) {
     flags = 0;
-    n = anyload_udp_recvfrom(st, sd, buf, sizeof(buf), &flags, &from);
+    n = anyload_udp_recvfrom_at(st, sd, buf, sizeof(buf), &flags, &from,
+                                mono_ns());
     if (n >= 0) {
       print_dgram("GOT", sd, buf, n, &from);
       got++;

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * stack/latency_hist.c: the stack's latency histogram: the time from the
+ * poll that received a datagram (st__lat_stamp, at st__udp_queue) to the
+ * call that read it (anyload_udp_recvmsg_at), in the shared state where
+ * anyload_stackdump computes its percentiles (buckets in
+ * common/stack_shm.h).
+ *
+ * Layer: stack. The stack is the only writer; stores are relaxed atomics
+ * so that a reader never sees a torn counter.
+ */
+#include "stack/publish.h"
+
+static inline void add(uint64_t* v, uint64_t n)
+{
+  __atomic_store_n(v, *v + n, __ATOMIC_RELAXED);
+}
+
+void st__lat_read(struct anyload_stack* st, uint32_t head, int64_t now)
+{
+  struct anyload_shm_hist* h;
+  int64_t t0;
+  uint64_t d;
+
+  if (!st->pub || now < 0)
+    return;
+  h = st->pub->hist;
+  t0 = st->pub->rx_ns[head];
+  if (t0 < 0 || now < t0) {
+    add(&h->no_stamp, 1);
+    return;
+  }
+  d = (uint64_t)(now - t0);
+  add(&h->buckets[anyload_hist_bucket(d)], 1);
+  add(&h->sum_ns, d);
+  if (h->count == 0 || d < h->min_ns)
+    __atomic_store_n(&h->min_ns, d, __ATOMIC_RELAXED);
+  if (d > h->max_ns)
+    __atomic_store_n(&h->max_ns, d, __ATOMIC_RELAXED);
+  /* Last: a reader that sees count sees the bucket. */
+  __atomic_store_n(&h->count, h->count + 1, __ATOMIC_RELEASE);
+}
