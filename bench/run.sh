@@ -20,7 +20,10 @@
 # 0. Percentiles of every mode are computed here, the same way, from the
 # raw per-sample round-trip times (nearest rank over the measured samples;
 # warm-ups excluded). The Markdown table goes to stdout, to
-# $BENCH_RESULTS_DIR/latency-<date>.md and to $BENCH_RESULTS_DIR/latest.md.
+# $BENCH_RESULTS_DIR/latency-<date>.md and to $BENCH_RESULTS_DIR/latest.md;
+# the CDFs of the same samples (bench/latency_cdf.py: the body and the
+# tail of each distribution, kernel and anyload side by side) to
+# latency-<date>.svg and latest.svg next to it.
 #
 # Environment:
 #   BENCH_ITERS (200000)  measured round trips (all but sockperf)
@@ -450,7 +453,14 @@ PY
 	done
 } >"$TABLE"
 
+# The same samples as a picture: CDFs, kernel and anyload side by side.
 mkdir -p "$RESULTS_DIR"
+if python3 "$REPO/bench/latency_cdf.py" "$WORK/cdf.svg" \
+	"anyload UDP round-trip latency, $DATE" "${STATS_ARGS[@]}"; then
+	cp "$WORK/cdf.svg" "$RESULTS_DIR/latency-$STAMP.svg"
+	cp "$WORK/cdf.svg" "$RESULTS_DIR/latest.svg"
+	printf '\n![latency CDFs](latency-%s.svg)\n' "$STAMP" >>"$TABLE"
+fi
 cp "$TABLE" "$RESULTS_DIR/latency-$STAMP.md"
 cp "$TABLE" "$RESULTS_DIR/latest.md"
 cat "$TABLE"
