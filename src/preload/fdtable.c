@@ -36,6 +36,8 @@ static struct anyload_stack* pl_st;
 static int pl_st_state;
 static int pl_st_err;
 static pthread_once_t pl_once = PTHREAD_ONCE_INIT;
+static int pl_atexit_done;
+static void pl_at_exit(void);
 
 void pl_log(int level, const char* fmt, ...)
 {
@@ -72,19 +74,27 @@ __attribute__((constructor)) static void pl_ctor(void)
   pl_init();
 }
 
+/* pl_depth is raised before the mutex is taken and lowered after it is
+ * released, so that a signal's handler never runs (signals.c defers it)
+ * while this thread holds the mutex, not even between the two steps. */
 int pl_lock(void)
 {
   if (pl_depth)
     return -1;
-  pthread_mutex_lock(&pl_mu);
   pl_depth++;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&pl_mu);
   return 0;
 }
 
 void pl_unlock(void)
 {
-  pl_depth--;
   pthread_mutex_unlock(&pl_mu);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  pl_depth--;
+  /* A handler that a signal wanted to run meanwhile runs now. */
+  if (__builtin_expect(pl_sig_pending != 0, 0) && !pl_depth)
+    pl_signals_replay();
 }
 
 /* pl_lock_reset: in a forked child, where only the forking thread lives;
@@ -198,6 +208,13 @@ struct anyload_stack* pl_stack(int* err)
   }
   pl_st_state = 1;
   pl_publish_settings(pl_st);
+  /* The VI layer releases live VIs in an atexit handler registered as
+   * the stack was created; ours, registered after it, runs first, so the
+   * stack still has its VI when its sockets and filters go. */
+  if (!pl_atexit_done) {
+    pl_atexit_done = 1;
+    atexit(pl_at_exit);
+  }
   pl_log(2, "stack up on %s (ifindex %d, mtu %u)", pl_cfg.interface,
          anyload_stack_ifindex(pl_st), anyload_stack_mtu(pl_st));
   return pl_st;
@@ -257,19 +274,30 @@ void pl_stacks_drop(const char* why)
   pl_st_state = 0;
 }
 
-__attribute__((destructor)) static void pl_dtor(void)
+static void pl_at_exit(void)
 {
   /* Other threads may still be inside the library: they hold the lock
    * only for short steps, so this waits for them; after it, they find no
    * stack and use their kernel sockets. */
   if (pl_lock() < 0)
     return;
+  if (pl_st_state == -2) {
+    pl_unlock();
+    return;
+  }
   if (pl_cfg.stats_at_exit ||
       (pl_cfg.log >= 3 && (pl_st || pl_count.udp_accel || pl_count.udp_kernel)))
     dump_stats();
   pl_stacks_drop("exit");
   pl_st_state = -2;
   pl_unlock();
+}
+
+/* At exit without a stack ever created (the counters), or when exit
+ * handlers were skipped. pl_at_exit is idempotent: the counters print once. */
+__attribute__((destructor)) static void pl_dtor(void)
+{
+  pl_at_exit();
 }
 
 /* pl_child_forget: in a forked child (lock held by nobody): the parent's
@@ -293,25 +321,6 @@ void pl_child_forget(void)
   }
   pl_st = NULL;
   pl_st_state = 0;
-}
-
-int pl_eintr_restarts(void)
-{
-  struct sigaction sa;
-  int sig;
-
-  /* Which signal interrupted us is unknown: restart only if every
-   * handled signal asked for SA_RESTART (the kernel restarts recv and
-   * send then; poll, select and epoll_wait never restart). */
-  for (sig = 1; sig < NSIG; sig++) {
-    if (sigaction(sig, NULL, &sa) < 0)
-      continue;
-    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
-      continue;
-    if (!(sa.sa_flags & SA_RESTART))
-      return 0;
-  }
-  return 1;
 }
 
 int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
@@ -344,6 +353,7 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
     ts.tv_nsec = dl % 1000000000;
     tsp = &ts;
   }
+  pl_signals_wait_begin();
   rc = PL_REAL(ppoll)(p, (nfds_t)n, tsp, m);
   if (rc < 0)
     return -errno;

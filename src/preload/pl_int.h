@@ -10,8 +10,11 @@
  * Locking: one mutex (pl_lock) guards the table's objects and the stack
  * (one stack per process: one interface). It is never held while a call
  * sleeps. pl_depth counts, per thread, how deep it is inside the library:
- * a call that arrives while it is non-zero (a signal handler that
- * interrupted us, or the stack's own sockets) goes to the kernel.
+ * a call that arrives while it is non-zero (the stack's own sockets, or a
+ * handler installed behind signals.c's back) goes to the kernel. The
+ * program's handlers never run while pl_depth is non-zero: signals.c
+ * defers them to pl_unlock, so a handler may siglongjmp() out of any
+ * blocking call.
  */
 #ifndef ANYLOAD_PRELOAD_PL_INT_H
 #define ANYLOAD_PRELOAD_PL_INT_H
@@ -108,6 +111,14 @@ void pl_log(int level, const char* fmt, ...)
   __attribute__((format(printf, 2, 3)));
 void pl_stacks_drop(const char* why);             /* exec, exit */
 int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m);
+
+/* signals.c: handlers never run inside a locked step; pl_unlock replays
+ * the signals deferred meanwhile (pl_sig_pending, bit sig - 1). */
+extern __thread uint64_t pl_sig_pending;
+void pl_signals_replay(void);
+/* pl_signals_wait_begin: before a blocking wait; pl_eintr_restarts after
+ * it failed with EINTR: 1 when the handler that ran has SA_RESTART. */
+void pl_signals_wait_begin(void);
 int pl_eintr_restarts(void);
 
 /* fd_udp.c */

@@ -573,7 +573,8 @@ static int afxdp_filter_add(ef_vi* vi, const ef_filter_spec* fs, int* id)
 static int afxdp_filter_del(ef_vi* vi, int id)
 {
   struct afxdp_vi* v = vi_of(vi);
-  if (id < 0 || id >= VI_MAX_FILTERS || !v->filters[id].used)
+  /* !v->xdp: released at exit already (as afpacket_filter_del). */
+  if (id < 0 || id >= VI_MAX_FILTERS || !v->filters[id].used || !v->xdp)
     return -EINVAL;
   return afxdp_xdp_filter_del(v->xdp, v->slot, &v->filters[id]);
 }

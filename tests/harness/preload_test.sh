@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# shellcheck shell=bash
+#
+# preload_test.sh: helpers for the transparent-mode tests
+# (tests/integration/preload_*.sh). Source it after netns.sh and
+# efvi_test.sh, and after itest_init; it runs nothing by itself.
+#
+#   preload_init          AL (the launcher), PROG (progs/preload_prog.py);
+#                         skips (77) when libanyload.so is not built
+#   check_accel FILE RX TX   FILE (stderr of a run with
+#                         ANYLOAD_STATS_AT_EXIT=1) has a socket summary with
+#                         an accelerated socket, at least RX datagrams
+#                         received and TX sent through the stack, and none
+#                         received through the kernel
+#   no_xdp_left NS IF WHAT   fail if an XDP program is attached to IF
+#   udp_send NS IP PORT TEXT   one datagram TEXT from namespace NS (kernel)
+
+if [[ -n "${PRELOAD_TEST__SOURCED:-}" ]]; then
+	return 0
+fi
+PRELOAD_TEST__SOURCED=1
+
+preload_init()
+{
+	AL=$BUILD/bin/anyload
+	[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
+		skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
+	itest_sanitized && skip "preload tests need a build without sanitizers"
+	PROG=$REPO/tests/integration/progs/preload_prog.py
+	export AL PROG
+}
+
+check_accel()
+{
+	local f=$1 rx=$2 tx=$3 line
+
+	line=$(grep -E 'sockets: udp_accelerated=[1-9]' "$f" | tail -n 1)
+	[[ -n "$line" ]] || fail "no accelerated socket in $f: $(tail -n 5 "$f")"
+	[[ $(field "$line" rx_stack) -ge $rx ]] ||
+		fail "rx_stack < $rx: $line"
+	[[ $(field "$line" tx_stack) -ge $tx ]] ||
+		fail "tx_stack < $tx: $line"
+	expect_eq "rx_kernel in '$line'" "$(field "$line" rx_kernel)" 0
+}
+
+no_xdp_left()
+{
+	if ip -n "$1" link show dev "$2" | grep -q xdp; then
+		fail "$3: an XDP program is left on $2: $(ip -n "$1" link show dev "$2")"
+	fi
+}
+
+udp_send()
+{
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))' "$2" "$3" "$4"
+}
