@@ -197,13 +197,13 @@ struct anyload_stack* pl_stack(int* err)
     pl_st_state = -1;
     pl_st_err = rc;
     *err = rc;
+    /* One message per process: later sockets find pl_st_state -1. With
+     * EF_NO_FAIL=0 it is an error, printed whatever the log level. */
     pl_log(pl_cfg.no_fail ? 1 : 0,
            "cannot start the stack on %s: %s; %s", pl_cfg.interface,
-           strerror(-rc), pl_cfg.no_fail ? "sockets stay with the kernel"
-                                         : "EF_NO_FAIL=0: calls fail");
-    if (!pl_cfg.no_fail)
-      fprintf(stderr, "anyload[%d]: cannot start the stack on %s: %s\n",
-              (int)getpid(), pl_cfg.interface, strerror(-rc));
+           strerror(-rc), pl_cfg.no_fail
+                            ? "sockets stay with the kernel"
+                            : "EF_NO_FAIL=0: the calls that need it fail");
     return NULL;
   }
   pl_st_state = 1;

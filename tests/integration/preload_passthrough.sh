@@ -5,7 +5,8 @@
 # to accelerate. Checks:
 #   1. launcher errors: an unknown option, a missing value, no command, a
 #      bad setting (EF_POLL_USEC=abc, ANYLOAD_LOG=9), a bad profile exit 2
-#      with a message; a missing interface exits 1 with a message; a
+#      with a message; a missing interface with EF_NO_FAIL=0 exits 1 with a
+#      message (preload_nofail.sh tests the rest of EF_NO_FAIL); a
 #      missing command exits 127; --help, --list-profiles (default,
 #      latency, throughput) and --settings (every name of settings.def,
 #      with the Onload aliases) work;
@@ -54,8 +55,9 @@ expect_rc "no profile" 2 "no profile 'nosuch'" "$AL" --profile=nosuch true
 printf 'ANYLOAD_SPIN_USEC=1\nNOT_A_SETTING=3\n' >"$TMPD/bad.profile"
 expect_rc "bad profile" 2 "bad.profile:2: unknown setting NOT_A_SETTING" \
 	"$AL" --profile="$TMPD/bad.profile" true
-expect_rc "missing interface" 1 "no interface 'nosuchif0'" \
-	"$AL" --interface=nosuchif0 true
+expect_rc "missing interface, EF_NO_FAIL=0" 1 \
+	"cannot accelerate 'nosuchif0': no such interface" \
+	env EF_NO_FAIL=0 "$AL" --interface=nosuchif0 true
 expect_rc "missing command" 127 "cannot run 'no-such-command-x'" \
 	"$AL" -- no-such-command-x
 "$AL" --help | grep -q -- '--profile=NAME' || fail "--help"

@@ -8,8 +8,9 @@
  * is a text file of NAME=VALUE lines (# comments); the environment wins
  * over it, --interface wins over both. Exit status: the command's, or 2
  * for a usage error (bad option, profile or setting), 1 when the
- * interface, the privilege or the library is missing, 126/127 when the
- * command cannot be run.
+ * library is missing, or the interface or the privilege is and EF_NO_FAIL=0
+ * (with EF_NO_FAIL=1, the default, the command then runs on the kernel
+ * after one warning), 126/127 when the command cannot be run.
  */
 #include "preload/settings.h"
 
@@ -50,9 +51,13 @@ static void usage(FILE* f)
 "Files: libanyload.so from ANYLOAD_LIB or <launcher dir>/../lib; profiles\n"
 "from ANYLOAD_PROFILE_DIR or <launcher dir>/../share/anyload/profiles.\n"
 "Needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (or root) when an interface\n"
-"is given. Exit status: COMMAND's; 2 for a usage error; 1 when the\n"
-"interface, the privilege or the library is missing; 126/127 when COMMAND\n"
-"cannot be run.\n");
+"is given. When the interface or the privilege is missing (or the stack\n"
+"cannot start later), COMMAND runs on the kernel after one warning; with\n"
+"EF_NO_FAIL=0 (ANYLOAD_NO_FAIL=0) that is an error instead: anyload exits\n"
+"1 before running COMMAND, and a call that needs the stack fails.\n"
+"Exit status: COMMAND's; 2 for a usage error; 1 when the library is\n"
+"missing, or (EF_NO_FAIL=0) the interface or the privilege; 126/127 when\n"
+"COMMAND cannot be run.\n");
 }
 
 static const char* profile_dir(char* buf, size_t len)
@@ -259,16 +264,23 @@ int main(int argc, char** argv)
     return 2;
   }
   if (cfg.interface[0]) {
-    if (if_nametoindex(cfg.interface) == 0) {
-      fprintf(stderr, "anyload: no interface '%s' in this network "
-              "namespace\n", cfg.interface);
+    const char* why = NULL;
+    if (if_nametoindex(cfg.interface) == 0)
+      why = "no such interface in this network namespace";
+    else if (!has_caps())
+      why = "missing privilege: AF_XDP needs CAP_NET_ADMIN, CAP_NET_RAW "
+            "and CAP_BPF (run as root)";
+    if (why && !cfg.no_fail) {
+      fprintf(stderr, "anyload: cannot accelerate '%s': %s (EF_NO_FAIL=0)"
+              "\n", cfg.interface, why);
       return 1;
     }
-    if (!has_caps()) {
-      fprintf(stderr, "anyload: missing privilege: AF_XDP on %s needs "
-              "CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (run as root)\n",
-              cfg.interface);
-      return 1;
+    if (why) {
+      /* The one warning: the library, given no interface, stays silent. */
+      fprintf(stderr, "anyload: cannot accelerate '%s': %s; %s runs on "
+              "the kernel (EF_NO_FAIL=0 makes this an error)\n",
+              cfg.interface, why, argv[optind]);
+      setenv("ANYLOAD_INTERFACE", "", 1);
     }
   } else if (cfg.log >= 1) {
     fprintf(stderr, "anyload: no interface (--interface or "
