@@ -13,7 +13,8 @@
 #      `tshark -r` read exactly the 10 frames, in order, in and out, with
 #      the addresses, ports and payloads sent; a second capture with a
 #      filter expression (only NS_B's datagrams) prints one line per frame
-#      for exactly the 3 frames that match;
+#      for exactly the 3 frames that match; a frame with a wrong UDP
+#      checksum, sent raw, is captured as it was before the stack drops it;
 #   4. after 2 datagrams from the connected socket, the counters match
 #      the traffic exactly (text and --json, which python3 -m json.tool
 #      parses; per socket too); `counters --nonzero` shows the non-zero
@@ -161,6 +162,40 @@ expect_eq "filtered capture" "$got" "$want"$'\n'"$want"$'\n'"$want"
 grep -q "^2 packets filtered out" "$TMPD/td2.err" ||
 	fail "the 2 echoes before the last frame should be filtered out: $(cat "$TMPD/td2.err")"
 
+# A malformed frame (a wrong UDP checksum) is captured before the stack
+# drops it.
+ip netns exec "$NS_A" timeout 30 "$TDUMP" -i "$IF_A" -c 1 -w "$TMPD/bad.pcap" \
+	2>"$TMPD/td3.err" &
+TD=$!
+for _ in $(seq 50); do
+	grep -q "capturing stack" "$TMPD/td3.err" && break
+	sleep 0.1
+done
+ns_b $PY - "$IF_B" "$MAC_A" "$MAC_B" "$IP_B" "$IP_A" <<'PYEOF'
+import socket, struct, sys
+ifn, dmac, smac, sip, dip = sys.argv[1:6]
+mac = lambda m: bytes(int(x, 16) for x in m.split(":"))
+payload = b"bad"
+udp = struct.pack("!HHHH", 46000, 47000, 8 + len(payload), 0x1234) + payload
+ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0,
+                           64, 17, 0, socket.inet_aton(sip),
+                           socket.inet_aton(dip)))
+s = sum(struct.unpack("!10H", ip))
+s = (s & 0xffff) + (s >> 16)
+s = (s & 0xffff) + (s >> 16)
+ip[10:12] = struct.pack("!H", ~s & 0xffff)
+frame = mac(dmac) + mac(smac) + b"\x08\x00" + bytes(ip) + udp
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+p.bind((ifn, 0))
+p.send(frame)
+PYEOF
+rc=0
+wait $TD || rc=$?
+expect_eq "capture of a malformed frame: exit status" "$rc" 0
+got=$(tshark -r "$TMPD/bad.pcap" -T fields -E separator=, -e ip.src \
+	-e udp.dstport -e udp.checksum -e udp.payload 2>/dev/null)
+expect_eq "malformed frame captured" "$got" "$IP_B,47000,0x1234,626164"
+
 # ---- 4. counters and latency -----------------------------------------------
 bg_start kr "$NS_B" $PY "$UDPTOOL" recv --port 46001 --secs 30
 bg_wait_line kr '^READY' 10 || fail "kernel receiver did not start"
@@ -182,8 +217,8 @@ echo "$json" | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
 c = d["counters"]
-want = {"rx_frames": 8, "rx_udp_datagrams": 8, "tx_datagrams": 10,
-        "tx_frames": 10, "rx_drop_udp_no_sock": 0, "rx_drop_udp_csum": 0}
+want = {"rx_frames": 9, "rx_udp_datagrams": 8, "tx_datagrams": 10,
+        "tx_frames": 10, "rx_drop_udp_no_sock": 0, "rx_drop_udp_csum": 1}
 for k, v in want.items():
     assert c[k] == v, "%s=%d, want %d" % (k, c[k], v)
 socks = {s["local"]: s for s in d["sockets"]}
@@ -196,7 +231,7 @@ assert k["counters"]["tx_datagrams"] == 2, k
 assert k["counters"]["rx_datagrams"] == 0, k
 assert d["interface"] == sys.argv[3] and d["pid"] == int(sys.argv[4]), d
 assert d["resources"]["sockets"] == 2, d["resources"]
-assert d["capture"]["frames"] >= 15 and d["capture"]["drops"] == 0, d
+assert d["capture"]["frames"] >= 16 and d["capture"]["drops"] == 0, d
 l = d["latency"]
 assert l["count"] == 8, l
 assert 0 < l["p50_ns"] <= l["p99_ns"] <= l["p99.9_ns"] <= l["max_ns"], l
