@@ -195,11 +195,45 @@ static void cubic_epoch_start(struct tcp_cc* cc, int64_t now)
   }
 }
 
+/* add_steps: w + steps SMSS, saturating (steps * SMSS may not fit 64
+ * bits when both are near 2^32). */
+static uint32_t add_steps(uint32_t w, uint64_t steps, uint32_t mss)
+{
+  if (steps > UINT32_MAX / mss)
+    return UINT32_MAX;
+  return sat32(w + steps * mss);
+}
+
+/* cubic_w_est_grow: the Reno-friendly estimate (§4.3): W_est +=
+ * alpha_cubic * acked / cwnd segments, in whole SMSS steps: one step per
+ * cwnd / alpha_cubic bytes acknowledged (w_est_acked counts them), with
+ * alpha_cubic = 9/17 below cwnd_prior and 1 from there on. The steps are
+ * counted by division, not one by one, so that no SMSS makes it slow. */
+static void cubic_w_est_grow(struct tcp_cc* cc)
+{
+  uint64_t need, steps, room;
+
+  if (cc->w_est < cc->w_last_max) {
+    need = (uint64_t)cc->cwnd * CUBIC_ALPHA_DEN / CUBIC_ALPHA_NUM;
+    room = ((uint64_t)cc->w_last_max - cc->w_est + cc->mss - 1) / cc->mss;
+    steps = cc->w_est_acked / need;
+    if (steps > room)
+      steps = room;
+    cc->w_est_acked -= (uint32_t)(steps * need);
+    cc->w_est = add_steps(cc->w_est, steps, cc->mss);
+    if (cc->w_est < cc->w_last_max)
+      return;
+  }
+  steps = cc->w_est_acked / cc->cwnd;
+  cc->w_est_acked -= (uint32_t)(steps * cc->cwnd);
+  cc->w_est = add_steps(cc->w_est, steps, cc->mss);
+}
+
 /* cubic_ca: RFC 9438 §4.3-§4.5 for one ACK of acked bytes. */
 static void cubic_ca(struct tcp_cc* cc, uint32_t acked, int64_t now,
                      uint32_t srtt_us)
 {
-  uint64_t need;
+  uint64_t need, steps, room;
   uint32_t target, w_t, w_t_rtt, cap;
   double t_s;
 
@@ -207,19 +241,8 @@ static void cubic_ca(struct tcp_cc* cc, uint32_t acked, int64_t now,
     cubic_epoch_start(cc, now);
   t_s = now > cc->epoch_start ? (double)(now - cc->epoch_start) / 1e9 : 0.0;
 
-  /* Reno-friendly estimate (§4.3): W_est += alpha_cubic * acked / cwnd
-   * segments, kept in whole SMSS steps: one step per cwnd / alpha bytes
-   * acknowledged. alpha_cubic becomes 1 once W_est reaches cwnd_prior. */
   cc->w_est_acked = sat32((uint64_t)cc->w_est_acked + acked);
-  for (;;) {
-    need = cc->w_est >= cc->w_last_max
-               ? cc->cwnd
-               : (uint64_t)cc->cwnd * CUBIC_ALPHA_DEN / CUBIC_ALPHA_NUM;
-    if (cc->w_est_acked < need || cc->w_est == UINT32_MAX)
-      break;
-    cc->w_est_acked -= (uint32_t)need;
-    cc->w_est = sat32((uint64_t)cc->w_est + cc->mss);
-  }
+  cubic_w_est_grow(cc);
 
   w_t = cubic_w(cc, t_s);
   if (w_t < cc->w_est) {
@@ -246,10 +269,12 @@ static void cubic_ca(struct tcp_cc* cc, uint32_t acked, int64_t now,
   if (need == 0)
     need = 1;
   cc->bytes_acked = sat32((uint64_t)cc->bytes_acked + acked);
-  while (cc->bytes_acked >= need && cc->cwnd < target) {
-    cc->bytes_acked -= (uint32_t)need;
-    cc->cwnd = min32(sat32((uint64_t)cc->cwnd + cc->mss), target);
-  }
+  steps = cc->bytes_acked / need;
+  room = ((uint64_t)target - cc->cwnd + cc->mss - 1) / cc->mss;
+  if (steps > room)
+    steps = room;
+  cc->bytes_acked -= (uint32_t)(steps * need);
+  cc->cwnd = min32(sat32(cc->cwnd + steps * cc->mss), target);
 }
 
 void tcp_cc_on_ack(struct tcp_cc* cc, uint32_t acked, int cwnd_limited,

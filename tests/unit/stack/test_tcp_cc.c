@@ -512,6 +512,39 @@ static void test_tcp_cc_cubic_negative_k(void)
   CHECK(cc.cwnd, <=, 61000);
 }
 
+/* Extreme numbers take no time: at SMSS 1 and cwnd 10, one ACK of 4e9
+ * bytes (Reno-friendly, alpha 1 since W_est = cwnd_prior) moves W_est by
+ * 4e9 / 10 steps of one byte, counted by division. */
+static void test_tcp_cc_cubic_extremes(void)
+{
+  struct tcp_cc cc;
+
+  tcp_cc_init(&cc, TCP_CC_CUBIC, 1);
+  cc.cwnd = 10;
+  cc.ssthresh = 10;
+  cc.w_max = 10;
+  cc.w_last_max = 10;
+  tcp_cc_on_ack(&cc, 4000000000u, 1, 1000 * MS, 1000);
+  CHECK(cc.w_est, ==, 400000010);
+  CHECK(cc.cwnd, ==, 400000010);
+  CHECK(cc.w_est_acked, ==, 0);
+  /* Saturation instead of overflow at the top of the range. */
+  tcp_cc_init(&cc, TCP_CC_CUBIC, 65535);
+  cc.cwnd = UINT32_MAX - 10;
+  cc.ssthresh = 1000;
+  cc.w_max = UINT32_MAX;
+  cc.w_last_max = UINT32_MAX;
+  tcp_cc_on_ack(&cc, UINT32_MAX, 1, 1000 * MS, 1000);
+  tcp_cc_on_ack(&cc, UINT32_MAX, 1, 900000 * MS, 1000);
+  CHECK(cc.cwnd, >=, UINT32_MAX - 10);
+  tcp_cc_init(&cc, TCP_CC_RENO, 65535);
+  cc.cwnd = UINT32_MAX - 10;
+  tcp_cc_on_ack(&cc, UINT32_MAX, 1, 1000 * MS, 1000);
+  CHECK(cc.cwnd, ==, UINT32_MAX);
+  tcp_cc_on_ack(&cc, UINT32_MAX, 1, 1000 * MS, 1000);
+  CHECK(cc.cwnd, ==, UINT32_MAX);
+}
+
 /* ---- RTT estimator (RFC 6298) ------------------------------------------ */
 
 static void test_tcp_rtt_first_sample(void)
@@ -636,6 +669,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_cc_cubic_fast_convergence),
   UNIT_TEST(test_tcp_cc_cubic_epoch_reset),
   UNIT_TEST(test_tcp_cc_cubic_negative_k),
+  UNIT_TEST(test_tcp_cc_cubic_extremes),
   UNIT_TEST(test_tcp_rtt_first_sample),
   UNIT_TEST(test_tcp_rtt_subsequent),
   UNIT_TEST(test_tcp_rtt_backoff),
