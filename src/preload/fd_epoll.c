@@ -15,11 +15,13 @@
  *      data value that is never reported), so that an arriving frame
  *      wakes it; slices end at the stack's next deadline.
  * One fd may be in several sets, a set may be inside another set (or in
- * poll/select), and MOD works at any time. Deviations: EPOLLET is
- * level-triggered for the stack's readiness (a program written for ET
- * reads until EAGAIN and is not hurt by extra reports); an fd closed
- * while registered is forgotten by every set (the kernel does the same
- * when its last reference goes).
+ * poll/select), and MOD works at any time. EPOLLET, as the kernel's: a
+ * UDP member is reported once per new arrival (the stack socket's
+ * rx_datagrams count moved since the last look), after ADD or MOD if it
+ * is ready then, and when POLLOUT comes back; not while datagrams merely
+ * stay queued. Deviations: a nested epoll member is level-triggered; an
+ * fd closed while registered is forgotten by every set (the kernel does
+ * the same when its last reference goes).
  */
 #include "preload/pl_int.h"
 
@@ -88,15 +90,18 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
       eo->cap_items = cap;
     }
     it = &eo->items[eo->n_items++];
+    memset(it, 0, sizeof(*it));
     it->fd = fd;
     it->events = ev->events;
     it->data = ev->data;
+    it->et_due = 1;
     break;
   case EPOLL_CTL_MOD:
     it = find_item(eo, fd);
     if (it) {
       it->events = ev->events;
       it->data = ev->data;
+      it->et_due = 1;
     }
     break;
   case EPOLL_CTL_DEL:
@@ -131,6 +136,25 @@ static short item_ready(struct pl_ep_item* it, int depth)
   return pl_epoll_ready(o, depth + 1);
 }
 
+/* et_edge: an EPOLLET member has an edge due (r: its readiness now);
+ * consume: the edge is used up (a report, or a look that found the
+ * member not ready: the kernel drops the event then too). */
+static int et_edge(struct pl_ep_item* it, short r, int consume)
+{
+  struct pl_obj* o = pl_fds[it->fd];
+  uint64_t a = o && o->kind == PL_UDP ? pl_udp_arrivals(o) : 0;
+  int out = !!(r & POLLOUT);
+  int edge = it->et_due || a != it->et_arrivals || (out && !it->et_out) ||
+             (o && o->kind != PL_UDP);
+
+  if (consume) {
+    it->et_due = 0;
+    it->et_arrivals = a;
+    it->et_out = out;
+  }
+  return edge;
+}
+
 short pl_epoll_ready(struct pl_obj* eo, int depth)
 {
   int k;
@@ -139,7 +163,9 @@ short pl_epoll_ready(struct pl_obj* eo, int depth)
     return 0;
   for (k = 0; k < eo->n_items; k++) {
     struct pl_ep_item* it = &eo->items[k];
-    if (item_ready(it, depth) & (it->events | EPOLLERR | EPOLLHUP))
+    short r = item_ready(it, depth);
+    if ((r & (it->events | EPOLLERR | EPOLLHUP)) &&
+        (!(it->events & EPOLLET) || et_edge(it, r, 0)))
       return POLLIN;
   }
   return 0;
@@ -156,8 +182,10 @@ static int collect(struct pl_obj* eo, struct epoll_event* ev, int max)
     if (!(it->events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE |
                          EPOLLWAKEUP)))
       continue;
-    r = (uint32_t)(uint16_t)item_ready(it, 0) &
-        (it->events | EPOLLERR | EPOLLHUP);
+    r = (uint32_t)(uint16_t)item_ready(it, 0);
+    if ((it->events & EPOLLET) && !et_edge(it, (short)r, 1))
+      continue;
+    r &= it->events | EPOLLERR | EPOLLHUP;
     if (!r)
       continue;
     ev[n].events = r;

@@ -567,3 +567,21 @@ short pl_udp_ready(struct pl_obj* o)
     r |= POLLIN;
   return (short)r;
 }
+
+uint64_t pl_udp_arrivals(struct pl_obj* o)
+{
+  static int idx = -1;
+  struct anyload_stack* st = pl_stack_if_up();
+  uint64_t v[16];
+  unsigned k;
+
+  if (o->sd < 0 || !st)
+    return 0;
+  if (idx < 0)
+    for (k = 0; k < anyload_udp_stat_count() && k < 16; k++)
+      if (!strcmp(anyload_udp_stat_name(k), "rx_datagrams"))
+        idx = (int)k;
+  if (idx < 0 || anyload_udp_stats(st, o->sd, v, (unsigned)idx + 1) <= idx)
+    return 0;
+  return v[idx];
+}

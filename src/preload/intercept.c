@@ -206,20 +206,38 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
 {
   unsigned k;
   ssize_t rc;
-  int first = f & ~MSG_WAITFORONE;
+  int fl = f & ~MSG_WAITFORONE;
+  int64_t end = 0, left;
 
   if (!rx_accel(fd))
     return PL_REAL(recvmmsg)(fd, v, n, f, t);
-  /* The timeout is not honoured (as the kernel documents it, it is
-   * only checked between datagrams); after the first datagram the rest
-   * are taken only if already there when MSG_WAITFORONE is set. */
+  if (t) {
+    if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000) {
+      errno = EINVAL;
+      return -1;
+    }
+    end = pl_now() + t->tv_sec * 1000000000ll + t->tv_nsec;
+  }
+  /* As the kernel: each datagram is received as by recvmsg (blocking
+   * unless non-blocking); the timeout is checked, and updated with the
+   * time left, after each datagram only; after the first, MSG_WAITFORONE
+   * takes only what is already there. */
   for (k = 0; k < n; k++) {
-    rc = pl_udp_recvmsg(fd, &v[k].msg_hdr,
-                        k && (f & MSG_WAITFORONE) ? first | MSG_DONTWAIT
-                                                  : first);
+    rc = pl_udp_recvmsg(fd, &v[k].msg_hdr, fl);
     if (rc < 0)
       return k ? (int)k : -1;
     v[k].msg_len = (unsigned)rc;
+    if (f & MSG_WAITFORONE)
+      fl |= MSG_DONTWAIT;
+    if (t) {
+      left = end - pl_now();
+      if (left < 0)
+        left = 0;
+      t->tv_sec = left / 1000000000;
+      t->tv_nsec = left % 1000000000;
+      if (!left)
+        return (int)k + 1;
+    }
   }
   return (int)k;
 }
@@ -433,14 +451,27 @@ static int do_select(int n, fd_set* r, fd_set* w, fd_set* e, int64_t tmo,
 
 int select(int n, fd_set* r, fd_set* w, fd_set* e, struct timeval* t)
 {
-  int rc;
+  int rc, saved;
+  int64_t tmo, end, left;
 
   if (pl_depth)
     return PL_REAL(select)(n, r, w, e, t);
-  rc = do_select(n, r, w, e,
-                 t ? t->tv_sec * 1000000000ll + t->tv_usec * 1000ll : -1,
-                 NULL);
-  return rc == -2 ? PL_REAL(select)(n, r, w, e, t) : rc;
+  tmo = t ? t->tv_sec * 1000000000ll + t->tv_usec * 1000ll : -1;
+  end = pl_now() + tmo;
+  rc = do_select(n, r, w, e, tmo, NULL);
+  if (rc == -2)
+    return PL_REAL(select)(n, r, w, e, t);
+  /* Linux's select leaves the time not slept in *t (pselect does not). */
+  if (t && tmo >= 0 && (rc >= 0 || errno == EINTR)) {
+    saved = errno;
+    left = end - pl_now();
+    if (left < 0)
+      left = 0;
+    t->tv_sec = left / 1000000000;
+    t->tv_usec = (left % 1000000000) / 1000;
+    errno = saved;
+  }
+  return rc;
 }
 
 int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* t,

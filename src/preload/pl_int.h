@@ -59,6 +59,11 @@ struct pl_ep_item {
   int                fd;
   uint32_t           events;  /* as registered (0: ONESHOT fired) */
   epoll_data_t       data;
+  /* EPOLLET: the member's arrival count when last looked at, whether an
+   * edge is due anyway (just added or modified, as the kernel polls then)
+   * and whether POLLOUT was seen. */
+  uint64_t           et_arrivals;
+  int                et_due, et_out;
 };
 
 struct pl_obj {
@@ -134,6 +139,9 @@ void pl_udp_close_sd(struct pl_obj* o);           /* under the lock */
 /* pl_udp_ready: readiness (POLL*) of an accelerated UDP object from the
  * stack, under the lock. */
 short pl_udp_ready(struct pl_obj* o);
+/* pl_udp_arrivals: datagrams queued to its stack socket so far (under the
+ * lock; 0 without one), for EPOLLET. */
+uint64_t pl_udp_arrivals(struct pl_obj* o);
 
 /* fd_epoll.c */
 int pl_epoll_create(int fd);
