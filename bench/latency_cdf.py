@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""latency_cdf.py: draw the round-trip latency CDFs of a bench/run.sh run
-as one SVG (no dependency beyond python3), kernel and anyload side by side.
+"""latency_cdf.py: draw the round-trip latency CDFs (UDP and TCP) of a
+bench/run.sh run as one SVG (no dependency beyond python3), kernel and
+anyload side by side.
 
   python3 bench/latency_cdf.py OUT.svg TITLE [NAME STATUS KIND RAW OUT]...
 
@@ -25,6 +26,11 @@ PAIRS = [
      ["kernel_pingpong", "stack_pingpong"]),
     ("sockperf: kernel vs transparent mode",
      ["sockperf", "sockperf_anyload"]),
+    ("TCP: kernel vs anyload's stack",
+     ["kernel_pingpong_tcp", "stack_tcp_pingpong",
+      "stack_tcp_ping_kernel_pong"]),
+    ("sockperf --tcp: kernel vs transparent mode",
+     ["sockperf_tcp", "sockperf_tcp_anyload"]),
 ]
 LABELS = {
     "kernel_pingpong": "kernel UDP (kernel_pingpong)",
@@ -33,8 +39,14 @@ LABELS = {
     "stack_pingpong": "anyload stack (stack_pingpong)",
     "sockperf": "kernel UDP (sockperf)",
     "sockperf_anyload": "sockperf under anyload",
+    "kernel_pingpong_tcp": "kernel TCP (kernel_pingpong -T)",
+    "stack_tcp_pingpong": "anyload TCP, both ends",
+    "stack_tcp_ping_kernel_pong": "anyload TCP ping, kernel pong",
+    "sockperf_tcp": "kernel TCP (sockperf --tcp)",
+    "sockperf_tcp_anyload": "sockperf --tcp under anyload",
 }
-KERNEL = {"kernel_pingpong", "sockperf"}
+KERNEL = {"kernel_pingpong", "sockperf", "kernel_pingpong_tcp",
+          "sockperf_tcp"}
 COLORS = {
     "kernel_pingpong": "#444444",
     "sockperf": "#444444",
@@ -42,6 +54,11 @@ COLORS = {
     "eflatency_afpacket": "#ff7f0e",
     "stack_pingpong": "#1f77b4",
     "sockperf_anyload": "#2ca02c",
+    "kernel_pingpong_tcp": "#444444",
+    "sockperf_tcp": "#444444",
+    "stack_tcp_pingpong": "#1f77b4",
+    "stack_tcp_ping_kernel_pong": "#9467bd",
+    "sockperf_tcp_anyload": "#2ca02c",
 }
 POINTS = 400          # points per curve
 NINES = ["p0", "p90", "p99", "p99.9", "p99.99"]

@@ -5,7 +5,9 @@
  * their options, sequence numbers and statistics are the same code: option
  * parsing, the clock, percentiles and the output lines (eflatency's
  * format), the raw-sample file. Each program defines KP_PROG (its name, for
- * messages) and kp_usage() before including this header.
+ * messages) and kp_usage() before including this header. The TCP
+ * ping-pongs (kernel_pingpong -T, stack_tcp_pingpong) use the same
+ * messages, each exactly -s bytes of the byte stream.
  */
 #ifndef ANYLOAD_BENCH_PINGPONG_COMMON_H
 #define ANYLOAD_BENCH_PINGPONG_COMMON_H
@@ -43,6 +45,7 @@ struct kp_opts {
 	const char *raw_file;
 	unsigned timeout_s;
 	bool ping;
+	bool tcp;		/* -T: over TCP (kernel_pingpong) */
 };
 
 static void kp_usage(FILE *f);
@@ -86,7 +89,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_opts *o,
 		.warmups = KP_DEFAULT_WARMUPS,
 		.timeout_s = KP_DEFAULT_TIMEOUT_S,
 	};
-	while ((c = getopt(argc, argv, "l:r:p:s:n:w:o:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "l:r:p:s:n:w:o:t:Th")) != -1) {
 		switch (c) {
 		case 'l':
 			o->local_ip = optarg;
@@ -122,6 +125,9 @@ static int kp_parse_args(int argc, char **argv, struct kp_opts *o,
 			if (kp_parse_long(optarg, 1, 86400, &v) < 0)
 				goto bad_value;
 			o->timeout_s = (unsigned)v;
+			break;
+		case 'T':
+			o->tcp = true;
 			break;
 		case 'h':
 			kp_usage(stdout);

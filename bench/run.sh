@@ -15,6 +15,29 @@
 #   eflatency_afpacket  the same over anyload's AF_PACKET backend
 #   stack_pingpong   kernel_pingpong's ping-pong over anyload's UDP stack
 #                    (UDP sockets of an anyload stack on each end, AF_XDP)
+# then TCP, with TCP_PAYLEN-byte messages (a table of its own, whose
+# reference is kernel_pingpong_tcp):
+#   kernel_pingpong_tcp  kernel_pingpong -T: kernel TCP, TCP_NODELAY, both
+#                    ends spinning on non-blocking receives
+#   sockperf_tcp     sockperf ping-pong --tcp --nonblocked, kernel TCP
+#   sockperf_tcp_anyload  the same binaries, blocking, both ends under
+#                    `anyload --profile=latency`; "skipped" when the
+#                    kernels carried the traffic (more than 1000 TCP
+#                    segments in /proc/net/snmp of a namespace: transparent
+#                    mode without TCP)
+#   stack_tcp_pingpong  the same ping-pong over anyload's TCP (a stack and
+#                    one connection on each end, AF_XDP)
+#   stack_tcp_ping_kernel_pong  anyload's TCP pinging, kernel_pingpong -T
+#                    answering
+# and single-stream TCP throughput (a third table):
+#   iperf3           iperf3 -c for IPERF_TIME s, kernel on both ends
+#   iperf3_anyload   both ends under `anyload --profile=throughput`
+#                    ("skipped" as above when not accelerated)
+#   kernel_bulk      BULK_BYTES from a kernel sender to a kernel receiver
+#                    (tests/integration/progs/tcp_hash_peer.py, no hashing)
+#   stack_bulk_send  bench/stack_tcp_bulk on anyload's TCP (2 MiB socket
+#                    buffers) sending to the same kernel receiver
+#   stack_bulk_recv  the same kernel sender to stack_tcp_bulk receiving
 # The reference runs first so that nothing an AF_XDP run leaves behind can
 # disturb it. The answering side runs on CPU 1 and the pinging side on CPU
 # 0. Percentiles of every mode are computed here, the same way, from the
@@ -32,6 +55,10 @@
 #   BENCH_PORT (8080)     UDP port
 #   BENCH_SOCKPERF_TIME   sockperf seconds (default: ITERS/100000, >= 1)
 #   BENCH_MODE_TIMEOUT (45)  seconds after which one mode is abandoned
+#   BENCH_TCP_PAYLEN (64) TCP message bytes
+#   BENCH_TCP_PORT (8090) first of the ten TCP ports the TCP modes use
+#   BENCH_IPERF_TIME (5)  iperf3 seconds
+#   BENCH_BULK_BYTES (2G) bytes of each bulk transfer (suffix K, M, G)
 #   BENCH_RESULTS_DIR (bench/results)  where the tables are written
 # Exit status: 0 when the reference (kernel_pingpong) ran, 1 otherwise; a
 # mode that is missing or fails shows "n/a" and the reason in its row.
@@ -51,7 +78,14 @@ PAYLEN=${BENCH_PAYLEN:-28}
 PORT=${BENCH_PORT:-8080}
 MODE_TIMEOUT=${BENCH_MODE_TIMEOUT:-45}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
-for v in ITERS WARMUP PAYLEN PORT MODE_TIMEOUT; do
+TCP_PAYLEN=${BENCH_TCP_PAYLEN:-64}
+TCP_PORT=${BENCH_TCP_PORT:-8090}
+IPERF_TIME=${BENCH_IPERF_TIME:-5}
+BULK_BYTES=${BENCH_BULK_BYTES:-2G}
+[[ "$BULK_BYTES" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
+	{ echo "bench: bad BENCH_BULK_BYTES=$BULK_BYTES" >&2; exit 1; }
+for v in ITERS WARMUP PAYLEN PORT MODE_TIMEOUT TCP_PAYLEN TCP_PORT \
+	IPERF_TIME; do
 	[[ "${!v}" =~ ^[0-9]+$ ]] || { echo "bench: bad $v=${!v}" >&2; exit 1; }
 done
 ((ITERS >= 1)) || { echo "bench: BENCH_ITERS must be >= 1" >&2; exit 1; }
@@ -87,6 +121,7 @@ bench_cleanup()
 }
 trap bench_cleanup EXIT
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 ns_setup_pair
 
 if (($(nproc) >= 2)); then
@@ -294,30 +329,255 @@ else
 	STATUS[$name]="n/a ($SP not built)"
 fi
 
+# ---------------------------------------------------------------------
+# TCP: round-trip latency of TCP_PAYLEN-byte messages (a second table,
+# its reference kernel_pingpong_tcp), then single-stream throughput (a
+# third table). The kernel's modes run first.
+
+# tcp_outsegs NS: the kernel's TCP segments sent so far in namespace NS
+# (Tcp OutSegs of /proc/net/snmp).
+tcp_outsegs()
+{
+	ip netns exec "$1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
+		if ($i == "OutSegs") c = i; h = 1 } else print $c }' \
+		/proc/net/snmp
+}
+
+# check_accelerated NAME A0 B0: after a mode run under anyload, mark it
+# skipped if the kernels of the two namespaces carried its traffic (more
+# than 1000 TCP segments since A0/B0): transparent mode did not take the
+# TCP sockets (no TCP in libanyload.so yet, or a fallback).
+check_accelerated()
+{
+	local name=$1 da db
+
+	da=$(($(tcp_outsegs "$NS_A") - $2))
+	db=$(($(tcp_outsegs "$NS_B") - $3))
+	echo "bench: $name: the kernels sent $da (A) and $db (B) TCP segments" >&2
+	if ((da > 1000 || db > 1000)) && [[ "${STATUS[$name]}" == ok ]]; then
+		STATUS[$name]="skipped: not accelerated (the kernels sent $da and $db TCP segments: transparent mode has no TCP yet?)"
+		echo "bench: $name: ${STATUS[$name]}" >&2
+	fi
+}
+
+xdp_off()
+{
+	ip -n "$NS_A" link set dev "$IF_A" xdp off 2>/dev/null || true
+	ip -n "$NS_B" link set dev "$IF_B" xdp off 2>/dev/null || true
+}
+
+# --- kernel TCP ping-pong (the TCP reference) ---
+name=kernel_pingpong_tcp
+RAW[$name]=$WORK/$name.raw
+KIND[$name]=ns
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+if [[ -x "$KP" ]]; then
+	run_mode "$name" 1 \
+		"$KP" -T -l "$IP_B" -p "$TCP_PORT" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" pong -- \
+		"$KP" -T -r "$IP_B" -p "$TCP_PORT" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" -o "${RAW[$name]}" ping
+else
+	STATUS[$name]="n/a ($KP not built)"
+fi
+
+# --- sockperf --tcp, kernel ---
+name=sockperf_tcp
+RAW[$name]=$WORK/$name.csv
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+KIND[$name]=${KIND[sockperf]}
+if command -v sockperf >/dev/null 2>&1; then
+	run_mode "$name" 0 \
+		sockperf server --tcp --nonblocked -i "$IP_B" -p "$((TCP_PORT + 1))" -- \
+		sockperf ping-pong --tcp --nonblocked -i "$IP_B" \
+		-p "$((TCP_PORT + 1))" -m "$TCP_PAYLEN" -t "$SOCKPERF_TIME" \
+		"${SP_RTT[@]}" --full-log "${RAW[$name]}"
+else
+	STATUS[$name]="n/a (sockperf not installed)"
+fi
+
+# --- sockperf --tcp, both ends under anyload ---
+name=sockperf_tcp_anyload
+RAW[$name]=$WORK/$name.csv
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+KIND[$name]=${KIND[sockperf]}
+if command -v sockperf >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	a0=$(tcp_outsegs "$NS_A")
+	b0=$(tcp_outsegs "$NS_B")
+	run_mode "$name" 0 \
+		"$AL" --profile=latency --interface="$IF_B" \
+		sockperf server --tcp -i "$IP_B" -p "$((TCP_PORT + 2))" -- \
+		"$AL" --profile=latency --interface="$IF_A" \
+		sockperf ping-pong --tcp -i "$IP_B" -p "$((TCP_PORT + 2))" \
+		-m "$TCP_PAYLEN" -t "$SOCKPERF_TIME" "${SP_RTT[@]}" \
+		--full-log "${RAW[$name]}"
+	check_accelerated "$name" "$a0" "$b0"
+	xdp_off
+else
+	STATUS[$name]="n/a (sockperf or $AL missing)"
+fi
+
+# --- anyload's TCP on both ends ---
+name=stack_tcp_pingpong
+RAW[$name]=$WORK/$name.raw
+KIND[$name]=ns
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+STP=$BUILD/bin/stack_tcp_pingpong
+if [[ -x "$STP" ]]; then
+	run_mode "$name" 1 \
+		env ANYLOAD_BACKEND=afxdp \
+		"$STP" -l "$IP_B" -p "$((TCP_PORT + 3))" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" pong "$IF_B" -- \
+		env ANYLOAD_BACKEND=afxdp \
+		"$STP" -r "$IP_B" -p "$((TCP_PORT + 3))" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" -o "${RAW[$name]}" ping "$IF_A"
+	xdp_off
+else
+	STATUS[$name]="n/a ($STP not built)"
+fi
+
+# --- anyload's TCP pinging, the kernel's answering ---
+name=stack_tcp_ping_kernel_pong
+RAW[$name]=$WORK/$name.raw
+KIND[$name]=ns
+OUT[$name]=$WORK/$name.out
+OUT_FILE=${OUT[$name]}
+if [[ -x "$STP" && -x "$KP" ]]; then
+	run_mode "$name" 1 \
+		"$KP" -T -l "$IP_B" -p "$((TCP_PORT + 4))" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" pong -- \
+		env ANYLOAD_BACKEND=afxdp \
+		"$STP" -r "$IP_B" -p "$((TCP_PORT + 4))" -s "$TCP_PAYLEN" \
+		-n "$ITERS" -w "$WARMUP" -t "$TMO" -o "${RAW[$name]}" ping "$IF_A"
+	xdp_off
+else
+	STATUS[$name]="n/a ($STP or $KP not built)"
+fi
+
+# --- throughput: iperf3, kernel ---
+# KIND iperf3: the client's JSON (-J); bulk: a RESULT line of
+# stack_tcp_bulk or progs/tcp_hash_peer.py.
+PEER=$REPO/tests/integration/progs/tcp_hash_peer.py
+name=iperf3
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=iperf3
+OUT_FILE=${OUT[$name]}
+if command -v iperf3 >/dev/null 2>&1; then
+	run_mode "$name" 1 \
+		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 5))" -- \
+		iperf3 -c "$IP_B" -p "$((TCP_PORT + 5))" -t "$IPERF_TIME" -J
+else
+	STATUS[$name]="n/a (iperf3 not installed)"
+fi
+
+# --- iperf3, both ends under anyload ---
+name=iperf3_anyload
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=iperf3
+OUT_FILE=${OUT[$name]}
+if command -v iperf3 >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	a0=$(tcp_outsegs "$NS_A")
+	b0=$(tcp_outsegs "$NS_B")
+	run_mode "$name" 1 \
+		"$AL" --profile=throughput --interface="$IF_B" \
+		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 6))" -- \
+		"$AL" --profile=throughput --interface="$IF_A" \
+		iperf3 -c "$IP_B" -p "$((TCP_PORT + 6))" -t "$IPERF_TIME" -J
+	check_accelerated "$name" "$a0" "$b0"
+	xdp_off
+else
+	STATUS[$name]="n/a (iperf3 or $AL missing)"
+fi
+
+# --- bulk: a kernel sender (python) to a kernel receiver (python) ---
+name=kernel_bulk
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=bulk
+OUT_FILE=${OUT[$name]}
+run_mode "$name" 1 \
+	python3 "$PEER" recv --listen "$IP_B" --port "$((TCP_PORT + 7))" \
+	--no-hash --timeout "$TMO" -- \
+	python3 "$PEER" send --connect "$IP_B" --port "$((TCP_PORT + 7))" \
+	--bytes "$BULK_BYTES" --no-hash --timeout "$TMO"
+
+# --- bulk: anyload's stack sending to the same kernel receiver ---
+name=stack_bulk_send
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=bulk
+OUT_FILE=${OUT[$name]}
+STB=$BUILD/bin/stack_tcp_bulk
+if [[ -x "$STB" ]]; then
+	run_mode "$name" 1 \
+		python3 "$PEER" recv --listen "$IP_B" \
+		--port "$((TCP_PORT + 8))" --no-hash --timeout "$TMO" -- \
+		env ANYLOAD_BACKEND=afxdp \
+		"$STB" -r "$IP_B" -p "$((TCP_PORT + 8))" -b "$BULK_BYTES" \
+		-S 2M -R 2M -H -t "$TMO" send "$IF_A"
+	xdp_off
+else
+	STATUS[$name]="n/a ($STB not built)"
+fi
+
+# --- bulk: the same kernel sender to anyload's stack ---
+name=stack_bulk_recv
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=bulk
+OUT_FILE=${OUT[$name]}
+if [[ -x "$STB" ]]; then
+	run_mode "$name" 1 \
+		env ANYLOAD_BACKEND=afxdp \
+		"$STB" -l "$IP_B" -p "$((TCP_PORT + 9))" -S 2M -R 2M -H \
+		-t "$TMO" recv "$IF_B" -- \
+		python3 "$PEER" send --connect "$IP_B" \
+		--port "$((TCP_PORT + 9))" --bytes "$BULK_BYTES" --no-hash \
+		--timeout "$TMO"
+	xdp_off
+else
+	STATUS[$name]="n/a ($STB not built)"
+fi
+
 # --- the table ---
 DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 STAMP=$(date -u '+%Y-%m-%d-%H%M%S')
 COMMAND="BENCH_ITERS=$ITERS BENCH_WARMUP=$WARMUP BENCH_PAYLEN=$PAYLEN"
-COMMAND+=" BENCH_SOCKPERF_TIME=$SOCKPERF_TIME bash bench/run.sh $BUILD_ARG"
+COMMAND+=" BENCH_SOCKPERF_TIME=$SOCKPERF_TIME BENCH_TCP_PAYLEN=$TCP_PAYLEN"
+COMMAND+=" BENCH_IPERF_TIME=$IPERF_TIME BENCH_BULK_BYTES=$BULK_BYTES"
+COMMAND+=" bash bench/run.sh $BUILD_ARG"
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 
 MODES=(kernel_pingpong eflatency eflatency_afpacket stack_pingpong sockperf
-	sockperf_anyload)
+	sockperf_anyload kernel_pingpong_tcp stack_tcp_pingpong
+	stack_tcp_ping_kernel_pong sockperf_tcp sockperf_tcp_anyload)
+TPUT_MODES=(iperf3 iperf3_anyload kernel_bulk stack_bulk_send stack_bulk_recv)
 STATS_ARGS=()
 for m in "${MODES[@]}"; do
 	STATS_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
 done
+TPUT_ARGS=()
+for m in "${TPUT_MODES[@]}"; do
+	TPUT_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
+done
 
 TABLE=$WORK/table.md
 {
-	echo "# anyload UDP round-trip latency"
+	echo "# anyload round-trip latency (UDP, TCP) and TCP throughput"
 	echo
 	echo "- date: $DATE"
 	echo "- kernel: $(uname -r) ($(uname -m)), $(nproc) CPUs: ${CPU_MODEL:-unknown}"
 	echo "- command: \`$COMMAND\`"
 	echo "- network: veth pair between two network namespaces ($IP_A ↔ $IP_B), TX checksum offload off"
 	echo "- pinning: $PINNING"
-	echo "- UDP payload: $PAYLEN bytes; $ITERS measured round trips after $WARMUP warm-ups (sockperf: $SOCKPERF_TIME s after its own warm-up)"
+	echo "- UDP payload: $PAYLEN bytes; TCP messages: $TCP_PAYLEN bytes; $ITERS measured round trips after $WARMUP warm-ups (sockperf: $SOCKPERF_TIME s after its own warm-up)"
+	echo "- load before the run: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	python3 - "${STATS_ARGS[@]}" <<'PY'
 import math
@@ -333,7 +593,21 @@ labels = {
     "stack_pingpong": "stack_pingpong (anyload stack, UDP sockets)",
     "sockperf": "sockperf ping-pong (kernel UDP)",
     "sockperf_anyload": "sockperf ping-pong, both ends under anyload",
+    "kernel_pingpong_tcp": "kernel_pingpong -T (kernel TCP, reference)",
+    "stack_tcp_pingpong": "stack_tcp_pingpong (anyload TCP, both ends)",
+    "stack_tcp_ping_kernel_pong":
+        "stack_tcp_pingpong ping, kernel_pingpong -T pong",
+    "sockperf_tcp": "sockperf --tcp ping-pong (kernel TCP)",
+    "sockperf_tcp_anyload": "sockperf --tcp ping-pong, both ends under anyload",
 }
+# The table each mode goes in: its title and its reference (first mode).
+groups = [
+    ("UDP", ["kernel_pingpong", "eflatency", "eflatency_afpacket",
+             "stack_pingpong", "sockperf", "sockperf_anyload"]),
+    ("TCP", ["kernel_pingpong_tcp", "stack_tcp_pingpong",
+             "stack_tcp_ping_kernel_pong", "sockperf_tcp",
+             "sockperf_tcp_anyload"]),
+]
 
 
 def load(kind, path):
@@ -411,25 +685,34 @@ for name, status, kind, raw, out in modes:
                      "here from its raw samples" % (name, tm, st["p50"]))
     notes.append("%s: %d samples" % (name, len(s)))
 
-ref = stats.get("kernel_pingpong")
-print("| mode | p50 µs | p99 µs | p99.9 µs | mean µs "
-      "| p50 ratio vs kernel | p99 ratio vs kernel |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for name, _, kind, _, _ in modes:
-    st = stats[name]
-    label = labels.get(name, name)
-    if kind == "sockperf_half":
-        label += ", doubled one-way"
-    if not isinstance(st, dict):
-        print("| %s | %s | | | | | |" % (label, st))
+kinds = {m[0]: m[2] for m in modes}
+for gi, (title, members) in enumerate(groups):
+    members = [m for m in members if m in stats]
+    if not members:
         continue
-    if isinstance(ref, dict):
-        r50 = "%.2f" % (st["p50"] / ref["p50"])
-        r99 = "%.2f" % (st["p99"] / ref["p99"])
-    else:
-        r50 = r99 = "n/a"
-    print("| %s | %.3f | %.3f | %.3f | %.3f | %s | %s |" % (
-        label, st["p50"], st["p99"], st["p999"], st["mean"], r50, r99))
+    ref = stats.get(members[0])
+    if gi:
+        print()
+    print("%s round trips:" % title)
+    print()
+    print("| mode | p50 µs | p99 µs | p99.9 µs | mean µs "
+          "| p50 ratio vs kernel | p99 ratio vs kernel |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in members:
+        st = stats[name]
+        label = labels.get(name, name)
+        if kinds[name] == "sockperf_half":
+            label += ", doubled one-way"
+        if not isinstance(st, dict):
+            print("| %s | %s | | | | | |" % (label, st))
+            continue
+        if isinstance(ref, dict):
+            r50 = "%.2f" % (st["p50"] / ref["p50"])
+            r99 = "%.2f" % (st["p99"] / ref["p99"])
+        else:
+            r50 = r99 = "n/a"
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %s | %s |" % (
+            label, st["p50"], st["p99"], st["p999"], st["mean"], r50, r99))
 print()
 print("All values are full round trips (RTT) in microseconds, as seen by "
       "the pinging side; percentiles are nearest-rank over the raw "
@@ -439,9 +722,77 @@ for n in notes:
     print("- " + n)
 PY
 	echo
+	python3 - "${TPUT_ARGS[@]}" <<'PY'
+import json
+import re
+import sys
+
+args = sys.argv[1:]
+modes = [args[i:i + 5] for i in range(0, len(args), 5)]
+labels = {
+    "iperf3": "iperf3, kernel TCP (reference)",
+    "iperf3_anyload": "iperf3, both ends under anyload",
+    "kernel_bulk": "bulk: kernel sender -> kernel receiver (reference)",
+    "stack_bulk_send": "bulk: anyload stack_tcp_bulk -> kernel receiver",
+    "stack_bulk_recv": "bulk: kernel sender -> anyload stack_tcp_bulk",
+}
+refs = {"iperf3": "iperf3", "iperf3_anyload": "iperf3",
+        "kernel_bulk": "kernel_bulk", "stack_bulk_send": "kernel_bulk",
+        "stack_bulk_recv": "kernel_bulk"}
+
+
+def measure(kind, path):
+    """(Gbit/s, retransmissions or None, bytes) of one run."""
+    text = open(path).read()
+    if kind == "iperf3":
+        # The client's JSON: what the server received, and the sender's
+        # retransmissions (counted by the sending kernel's TCP_INFO).
+        end = json.loads(text)["end"]
+        recv = end["sum_received"]
+        return (recv["bits_per_second"] / 1e9,
+                end["sum_sent"].get("retransmits"), recv["bytes"])
+    m = re.search(r"^RESULT .*bytes=(\d+) .*gbps=([0-9.]+)", text, re.M)
+    if not m:
+        raise ValueError("no RESULT line")
+    retr = re.search(r"tcpi_total_retrans=(\d+)", text)
+    return (float(m.group(2)), int(retr.group(1)) if retr else None,
+            int(m.group(1)))
+
+
+res = {}
+for name, status, kind, raw, out in modes:
+    if status != "ok":
+        res[name] = status
+        continue
+    try:
+        res[name] = measure(kind, raw)
+    except (OSError, ValueError, KeyError) as e:
+        res[name] = "n/a (unreadable result: %s)" % e
+print("TCP single-stream throughput:")
+print()
+print("| mode | Gbit/s | ratio vs kernel | bytes | retransmitted segments |")
+print("|---|---:|---:|---:|---:|")
+for name, _, _, _, _ in modes:
+    r = res[name]
+    label = labels.get(name, name)
+    if not isinstance(r, tuple):
+        print("| %s | %s | | | |" % (label, r))
+        continue
+    ref = res.get(refs[name])
+    ratio = "%.2f" % (r[0] / ref[0]) if isinstance(ref, tuple) else "n/a"
+    print("| %s | %.3f | %s | %d | %s |" % (
+        label, r[0], ratio, r[2], "-" if r[1] is None else r[1]))
+print()
+print("iperf3: what the server received over the client's -t seconds, "
+      "from the client's JSON. bulk: a fixed number of bytes, timed by "
+      "the sender from the connection's establishment to the receiver's "
+      "close (so every byte was read); neither end hashes. Ratios are "
+      "against the kernel row of the same tool.")
+PY
+	echo
 	echo "Commands:"
 	echo
-	for m in "${MODES[@]}"; do
+	for m in "${MODES[@]}" "${TPUT_MODES[@]}"; do
 		if [[ -n "${CMD[$m]:-}" ]]; then
 			echo "- $m:"
 			echo '  ```'
@@ -456,7 +807,7 @@ PY
 # The same samples as a picture: CDFs, kernel and anyload side by side.
 mkdir -p "$RESULTS_DIR"
 if python3 "$REPO/bench/latency_cdf.py" "$WORK/cdf.svg" \
-	"anyload UDP round-trip latency, $DATE" "${STATS_ARGS[@]}"; then
+	"anyload round-trip latency, $DATE" "${STATS_ARGS[@]}"; then
 	cp "$WORK/cdf.svg" "$RESULTS_DIR/latency-$STAMP.svg"
 	cp "$WORK/cdf.svg" "$RESULTS_DIR/latest.svg"
 	printf '\n![latency CDFs](latency-%s.svg)\n' "$STAMP" >>"$TABLE"

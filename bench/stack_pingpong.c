@@ -354,6 +354,11 @@ int main(int argc, char **argv)
 
 	if (kp_parse_args(argc, argv, &o, true) < 0)
 		return 2;
+	if (o.tcp) {
+		fprintf(stderr, "stack_pingpong: UDP only; the TCP ping-pong"
+			" over the stack is stack_tcp_pingpong\n");
+		return 2;
+	}
 	printf("# stack_pingpong\n");
 	printf("# mode: %s\n", o.ping ? "ping" : "pong");
 	printf("# interface: %s\n", o.ifname);
