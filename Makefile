@@ -199,6 +199,15 @@ $(BUILD)/share/anyload/profiles/%: tools/anyload/profiles/%
 	$(Q)cp $< $@
 -include $(PRELOAD_OBJS:.o=.d)
 
+# Unit tests of transparent mode link its objects, which then interpose on
+# the test's own calls as libanyload.so does on a program's.
+$(BUILD)/tests/unit/preload/%: tests/unit/preload/%.c $(PRELOAD_OBJS) $(LIB_A) \
+                               $(wildcard tests/harness/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(PRELOAD_OBJS) $(LIB_A) \
+	  $(LDLIBS_VI) -ldl -lm $(LDFLAGS)
+
 deps:
 	$(Q)bash scripts/install-deps.sh
 

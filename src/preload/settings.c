@@ -9,6 +9,7 @@
  */
 #include "preload/settings.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +48,13 @@ int pl_setting_find(const char* name)
   return -ENOENT;
 }
 
-/* parse_int: a whole decimal integer (optional sign), or -EINVAL. */
+/* parse_int: a whole decimal integer (optional sign, no blanks: strtoll
+ * would skip leading ones), or -EINVAL. */
 static int parse_int(const char* s, long long* out)
 {
   char* end;
 
-  if (!*s)
+  if (!*s || isspace((unsigned char)*s))
     return -EINVAL;
   errno = 0;
   *out = strtoll(s, &end, 10);
