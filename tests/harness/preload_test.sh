@@ -5,8 +5,17 @@
 # (tests/integration/preload_*.sh). Source it after netns.sh and
 # efvi_test.sh, and after itest_init; it runs nothing by itself.
 #
-#   preload_init          AL (the launcher), PROG (progs/preload_prog.py);
-#                         skips (77) when libanyload.so is not built
+#   preload_init          AL (the launcher), PROG (progs/preload_prog.py),
+#                         PL_PRELOAD (what a bare LD_PRELOAD holds to load
+#                         libanyload.so); skips (77) when it is not built.
+#                         In a sanitizer build (BUILD/asan of `make test`),
+#                         the ASan runtime must be first in the initial
+#                         library list of a program that is not
+#                         instrumented: PL_PRELOAD puts it first (the
+#                         launcher, built with ASan too, does the same), and
+#                         ASAN_OPTIONS gets detect_leaks=0, because foreign
+#                         programs (python, sockperf, socat) leak at exit by
+#                         design and LeakSanitizer would fail them
 #   check_accel FILE RX TX   FILE (stderr of a run with
 #                         ANYLOAD_STATS_AT_EXIT=1) has a socket summary with
 #                         an accelerated socket, at least RX datagrams
@@ -25,9 +34,16 @@ preload_init()
 	AL=$BUILD/bin/anyload
 	[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
 		skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
-	itest_sanitized && skip "preload tests need a build without sanitizers"
 	PROG=$REPO/tests/integration/progs/preload_prog.py
-	export AL PROG
+	PL_PRELOAD=$BUILD/lib/libanyload.so
+	if itest_sanitized; then
+		local rt
+		rt=$(readlink -f "$(cc -print-file-name=libasan.so)")
+		[[ -f "$rt" ]] || skip "sanitizer build: no ASan runtime ($rt)"
+		PL_PRELOAD="$rt $PL_PRELOAD"
+		export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	fi
+	export AL PROG PL_PRELOAD
 }
 
 check_accel()

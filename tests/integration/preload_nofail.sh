@@ -26,7 +26,6 @@ itest_init
 preload_init
 require_cmd setpriv
 ns_setup_pair
-LIB=$BUILD/lib/libanyload.so
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
 
 bg_start ksrv "$NS_B" python3 "$PROG" server --port 9730 --mode blocking \
@@ -109,18 +108,18 @@ launcher_refuses "launcher, unprivileged, EF_NO_FAIL=0" \
 log "---- 3. bare LD_PRELOAD, missing interface"
 runs_on_kernel "LD_PRELOAD, no interface" \
 	"cannot start the stack on nosuchif0: No such device; sockets stay with the kernel" \
-	env ANYLOAD_INTERFACE=nosuchif0 LD_PRELOAD="$LIB"
+	env ANYLOAD_INTERFACE=nosuchif0 LD_PRELOAD="$PL_PRELOAD"
 preload_fails "LD_PRELOAD, no interface, EF_NO_FAIL=0" ENODEV \
 	"cannot start the stack on nosuchif0: No such device; EF_NO_FAIL=0" \
-	env EF_NO_FAIL=0 ANYLOAD_INTERFACE=nosuchif0 LD_PRELOAD="$LIB"
+	env EF_NO_FAIL=0 ANYLOAD_INTERFACE=nosuchif0 LD_PRELOAD="$PL_PRELOAD"
 
 log "---- 4. bare LD_PRELOAD, unprivileged"
 runs_on_kernel "LD_PRELOAD, unprivileged" \
 	"cannot start the stack on $IF_A: Operation not permitted; sockets stay" \
-	"${NOBODY[@]}" env ANYLOAD_INTERFACE="$IF_A" LD_PRELOAD="$LIB"
+	"${NOBODY[@]}" env ANYLOAD_INTERFACE="$IF_A" LD_PRELOAD="$PL_PRELOAD"
 preload_fails "LD_PRELOAD, unprivileged, EF_NO_FAIL=0" EPERM \
 	"cannot start the stack on $IF_A: Operation not permitted; EF_NO_FAIL=0" \
 	"${NOBODY[@]}" env EF_NO_FAIL=0 ANYLOAD_INTERFACE="$IF_A" \
-	LD_PRELOAD="$LIB"
+	LD_PRELOAD="$PL_PRELOAD"
 bg_stop ksrv
 log "PASS"

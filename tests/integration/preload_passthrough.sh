@@ -23,13 +23,10 @@
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/preload_test.sh"
 
 itest_init
-AL=$BUILD/bin/anyload
-[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
-	skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
-itest_sanitized && skip "preload tests need a build without sanitizers"
-PROG=$REPO/tests/integration/progs/preload_prog.py
+preload_init
 
 # expect_rc WHAT RC REGEX CMD...: CMD exits RC and stderr matches REGEX.
 expect_rc()

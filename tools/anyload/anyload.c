@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <link.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -185,6 +186,34 @@ static int load_profile(const char* name)
   return 0;
 }
 
+#ifdef __SANITIZE_ADDRESS__
+static int find_asan(struct dl_phdr_info* info, size_t size, void* out)
+{
+  (void)size;
+  if (info->dlpi_name && strstr(info->dlpi_name, "/libasan.so")) {
+    snprintf(out, PATH_MAX, "%s", info->dlpi_name);
+    return 1;
+  }
+  return 0;
+}
+#endif
+
+/* asan_runtime: in an AddressSanitizer build (the launcher and
+ * libanyload.so built with -fsanitize=address, as `make test` does for its
+ * second pass), the path of the ASan runtime, which must come first in
+ * LD_PRELOAD for an instrumented libanyload.so to load into a program that
+ * is not instrumented; "" otherwise. */
+static const char* asan_runtime(void)
+{
+  static char path[PATH_MAX];
+
+#ifdef __SANITIZE_ADDRESS__
+  if (!path[0])
+    dl_iterate_phdr(find_asan, path);
+#endif
+  return path;
+}
+
 /* has_caps: the effective capabilities include what AF_XDP needs. */
 static int has_caps(void)
 {
@@ -297,12 +326,13 @@ int main(int argc, char** argv)
   }
   {
     const char* old = getenv("LD_PRELOAD");
-    size_t len = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    const char* rt = asan_runtime();
+    size_t len = strlen(lib) + (old ? strlen(old) : 0) + strlen(rt) + 3;
     pre = malloc(len);
     if (!pre)
       return 1;
-    snprintf(pre, len, "%s%s%s", lib, old && *old ? " " : "",
-             old ? old : "");
+    snprintf(pre, len, "%s%s%s%s%s", rt, *rt ? " " : "", lib,
+             old && *old ? " " : "", old ? old : "");
     setenv("LD_PRELOAD", pre, 1);
     free(pre);
   }

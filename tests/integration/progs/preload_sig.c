@@ -348,30 +348,36 @@ static int sock2 = -1, ep2 = -1;
 static void* block_recv(void* arg)
 {
   char b[64];
+  ssize_t n;
 
   (void)arg;
-  recv(sock_fd, b, sizeof(b), 0);
-  printf("ERROR recv returned\n");
+  n = recv(sock_fd, b, sizeof(b), 0);
+  printf("ERROR recv returned %zd (%s)\n", n, n < 0 ? strerror(errno) : "-");
   return NULL;
 }
 
 static void* block_epoll(void* arg)
 {
   struct epoll_event e;
+  int n;
 
   (void)arg;
-  epoll_wait(ep2, &e, 1, -1);
-  printf("ERROR epoll_wait returned\n");
+  memset(&e, 0, sizeof(e));
+  n = epoll_wait(ep2, &e, 1, -1);
+  printf("ERROR epoll_wait returned %d (%s) events 0x%x data %d\n", n,
+         n < 0 ? strerror(errno) : "-", e.events, e.data.fd);
   return NULL;
 }
 
 static void* block_recvfrom(void* arg)
 {
   char b[64];
+  ssize_t n;
 
   (void)arg;
-  recvfrom(sock2, b, sizeof(b), 0, NULL, NULL);
-  printf("ERROR recvfrom returned\n");
+  n = recvfrom(sock2, b, sizeof(b), 0, NULL, NULL);
+  printf("ERROR recvfrom returned %zd (%s)\n", n,
+         n < 0 ? strerror(errno) : "-");
   return NULL;
 }
 
