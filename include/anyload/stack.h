@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * anyload/stack.h: anyload's user-space network stack, its own C API. A
- * stack runs IPv4 and UDP on one network interface through one ef_vi VI:
- * packet buffers in memory registered with the VI, RX demultiplexing to
- * sockets, TX with headers built once per connected socket, IPv4
- * reassembly and fragmentation, ICMP errors delivered to the sockets they
- * concern, multicast with the kernel doing IGMP. It is what transparent
- * mode (libanyload.so) calls for each accelerated UDP socket, and it can
- * be used directly.
+ * stack runs IPv4, UDP and TCP on one network interface through one ef_vi
+ * VI: packet buffers in memory registered with the VI, RX demultiplexing
+ * to sockets and connections, TX with headers built once per connected
+ * UDP socket, IPv4 reassembly and fragmentation (UDP), ICMP errors
+ * delivered to the sockets they concern, multicast with the kernel doing
+ * IGMP, and TCP connections with their own send and receive buffers (see
+ * "TCP sockets" below). It is what transparent mode (libanyload.so) calls
+ * for each accelerated socket, and it can be used directly.
  *
  * Time and I/O. The stack reads no clock and never blocks: every call
  * that can start a timer takes `now` (nanoseconds on any monotonic clock
  * the caller chooses, the same clock for every call of a stack), and
  * anyload_stack_next_deadline() tells when it next wants to be polled.
  * Frames move only inside anyload_stack_poll() (receive, transmit
- * completions, timers) and anyload_udp_sendmsg() (transmit). A caller
+ * completions, timers), anyload_udp_sendmsg() (transmit) and the TCP
+ * calls that take now_ns (segments, ACKs, RSTs). A caller
  * that wants to sleep waits for anyload_stack_wait_fd() to be readable or
  * for the deadline, whichever comes first, then polls again.
  *
@@ -278,6 +280,12 @@ struct anyload_stack_info {
   unsigned filters;         /* filters installed on the VI */
   unsigned reasm_datagrams; /* datagrams being reassembled */
   unsigned neigh_waits;     /* next hops with packets waiting */
+  unsigned tcp_sockets;     /* TCP sockets the application holds */
+  unsigned tcp_connections; /* TCP connections in any state but CLOSED
+                               and LISTEN (background ones included) */
+  unsigned tcp_listening;   /* listening TCP sockets */
+  unsigned tcp_time_wait;   /* connections in TIME_WAIT */
+  uint64_t tcp_buf_bytes;   /* bytes of TCP send and receive buffers */
 };
 
 /* anyload_stack_info: fill *out. */

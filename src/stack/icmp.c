@@ -26,7 +26,9 @@
  *   - source quench is ignored (RFC 6633), redirects too (RFC 1122
  *     §3.2.2.2 lets a host ignore them; the kernel's routes rule).
  * Errors are only matched when they quote a first fragment of a UDP
- * datagram (later fragments carry no ports).
+ * datagram or TCP segment (later fragments carry no ports). TCP's go to
+ * st__tcp_icmp_err (tcp_in.c), which checks the quoted sequence (RFC
+ * 5927) before it lowers a path MTU or aborts a connection attempt.
  *
  * Path MTU (RFC 1191): a fragmentation-needed message that quotes a
  * datagram of one of our sockets lowers the path MTU towards the quoted
@@ -150,6 +152,27 @@ static void icmp_error(struct anyload_stack* st, const struct st_icmp_repr* r,
 
   if (st_icmp_parse_quote(r, &q) != ST_ICMP_OK || q.frag_off != 0) {
     ST_INC(st, rx_drop_icmp_quote);
+    return;
+  }
+  if (q.proto == ST_IPPROTO_TCP) {
+    unsigned mtu = 0;
+    if (r->type == ST_ICMP_DEST_UNREACH && r->code == ST_ICMP_FRAG_NEEDED) {
+      mtu = st_icmp_mtu(r);
+      if (mtu == 0)
+        mtu = plateau(q.tot_len);
+      err = EMSGSIZE;
+      hard = 0;
+    } else if (r->type == ST_ICMP_DEST_UNREACH) {
+      err = unreach_err(r->code, &hard);
+    } else if (r->type == ST_ICMP_PARAM_PROBLEM) {
+      err = EPROTO;
+      hard = 1;
+    } else {
+      err = EHOSTUNREACH;
+      hard = 0;
+    }
+    st__tcp_icmp_err(st, q.src_be32, q.sport_be16, q.dst_be32, q.dport_be16,
+                     q.tcp_seq, err, hard, mtu, now);
     return;
   }
   if (q.proto != ST_IPPROTO_UDP) {

@@ -6,8 +6,8 @@
  * Layer: stack. RX order: stack.c polls the VI -> st__rx_frame (Ethernet
  * type, IPv4 checks through wire/ipv4.h, source address sanity, the
  * destination is ours) ->
- * st__reasm_in for fragments -> st__udp_rx (udp_rx.c) or st__icmp_rx
- * (icmp.c). TX: udp_tx.c and icmp.c call st__ip_build_hdr per frame.
+ * st__reasm_in for fragments -> st__udp_rx (udp_rx.c), st__tcp_rx
+ * (tcp_in.c) or st__icmp_rx (icmp.c). TX: udp_tx.c and icmp.c call st__ip_build_hdr per frame.
  *
  * Reassembly (RFC 791 §3.2, RFC 1122 §3.3.2, RFC 815's hole idea reduced
  * to "no overlaps, count the bytes"): datagrams are keyed by source,
@@ -29,7 +29,8 @@
  *     fragment is dropped (default 30 s as Linux; RFC 1122 §3.3.2 asks
  *     for 60 to 120 s: a deviation in favour of memory). The stack sends
  *     no ICMP time exceeded for it (it sends no ICMP errors at all).
- * Only UDP is reassembled; fragmented ICMP is dropped. Fragments are
+ * Only UDP is reassembled; fragmented ICMP and TCP are dropped (TCP is
+ * sent with DF and an MSS that fits, by us and by every modern stack). Fragments are
  * only taken in with ANYLOAD_STACK_F_RX_FRAGMENTS (or from our own
  * multicast loop): without it the VI's filters give us first fragments
  * only, and they are dropped at once and counted.
@@ -143,11 +144,18 @@ void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
   p->saddr_be32 = ip.src_be32;
   p->daddr_be32 = ip.dst_be32;
 
-  if (ip.proto != ST_IPPROTO_UDP && ip.proto != ST_IPPROTO_ICMP) {
+  if (ip.proto != ST_IPPROTO_UDP && ip.proto != ST_IPPROTO_ICMP &&
+      ip.proto != ST_IPPROTO_TCP) {
     ST_INC(st, rx_drop_ip_proto);
     goto drop;
   }
   if (st_ipv4_is_frag(&ip)) {
+    if (ip.proto == ST_IPPROTO_TCP) {
+      /* We send TCP with DF and an MSS that fits; a fragmented segment
+       * is rare enough (a middlebox) to leave to the retransmission. */
+      ST_INC(st, rx_drop_tcp_frag);
+      goto drop;
+    }
     if (ip.proto != ST_IPPROTO_UDP) {
       ST_INC(st, rx_drop_ip_proto);
       goto drop;
@@ -166,6 +174,8 @@ void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
   }
   if (ip.proto == ST_IPPROTO_UDP)
     st__udp_rx(st, i, &ip, now);
+  else if (ip.proto == ST_IPPROTO_TCP)
+    st__tcp_rx(st, i, &ip, now);
   else
     st__icmp_rx(st, i, &ip, now);
   return;

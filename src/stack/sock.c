@@ -52,7 +52,7 @@ int st__sock_init(struct anyload_stack* st)
   unsigned k;
 
   st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
-  st->n_filters_max = st->cfg.max_sockets + 16;
+  st->n_filters_max = 2 * st->cfg.max_sockets + 16;  /* UDP and TCP */
   st->filters = calloc(st->n_filters_max, sizeof(*st->filters));
   if (!st->socks || !st->filters) {
     free(st->socks);
@@ -159,23 +159,28 @@ int st__sock_is_member(const struct st_sock* s, uint32_t group_be32,
 /* ---- filters ---------------------------------------------------------- */
 
 static struct st_filter* filter_find(struct anyload_stack* st, uint8_t proto,
-                                     uint32_t laddr_be32, uint16_t lport_be16)
+                                     uint32_t laddr_be32, uint16_t lport_be16,
+                                     uint32_t raddr_be32, uint16_t rport_be16)
 {
   unsigned k;
 
   for (k = 0; k < st->n_filters_max; k++) {
     struct st_filter* f = &st->filters[k];
     if (f->used && f->proto == proto && f->laddr_be32 == laddr_be32 &&
-        f->lport_be16 == lport_be16)
+        f->lport_be16 == lport_be16 && f->raddr_be32 == raddr_be32 &&
+        f->rport_be16 == rport_be16)
       return f;
   }
   return NULL;
 }
 
-int st__filter_get(struct anyload_stack* st, uint8_t proto,
-                   uint32_t laddr_be32, uint16_t lport_be16)
+/* filter_get: a reference on the ip4_local (raddr 0) or ip4_full filter. */
+static int filter_get(struct anyload_stack* st, uint8_t proto,
+                      uint32_t laddr_be32, uint16_t lport_be16,
+                      uint32_t raddr_be32, uint16_t rport_be16)
 {
-  struct st_filter* f = filter_find(st, proto, laddr_be32, lport_be16);
+  struct st_filter* f = filter_find(st, proto, laddr_be32, lport_be16,
+                                    raddr_be32, rport_be16);
   ef_filter_spec fs;
   unsigned k;
   int rc;
@@ -190,7 +195,11 @@ int st__filter_get(struct anyload_stack* st, uint8_t proto,
     return -ENOSPC;
   f = &st->filters[k];
   ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
-  rc = ef_filter_spec_set_ip4_local(&fs, proto, laddr_be32, lport_be16);
+  if (raddr_be32)
+    rc = ef_filter_spec_set_ip4_full(&fs, proto, laddr_be32, lport_be16,
+                                     raddr_be32, rport_be16);
+  else
+    rc = ef_filter_spec_set_ip4_local(&fs, proto, laddr_be32, lport_be16);
   if (rc == 0)
     rc = ef_vi_filter_add(&st->vi, st->dh, &fs, &f->cookie);
   if (rc < 0) {
@@ -201,21 +210,52 @@ int st__filter_get(struct anyload_stack* st, uint8_t proto,
   f->proto = proto;
   f->laddr_be32 = laddr_be32;
   f->lport_be16 = lport_be16;
+  f->raddr_be32 = raddr_be32;
+  f->rport_be16 = rport_be16;
   f->refs = 1;
   st->n_filters++;
   return 0;
 }
 
-void st__filter_put(struct anyload_stack* st, uint8_t proto,
-                    uint32_t laddr_be32, uint16_t lport_be16)
+static void filter_put(struct anyload_stack* st, uint8_t proto,
+                       uint32_t laddr_be32, uint16_t lport_be16,
+                       uint32_t raddr_be32, uint16_t rport_be16)
 {
-  struct st_filter* f = filter_find(st, proto, laddr_be32, lport_be16);
+  struct st_filter* f = filter_find(st, proto, laddr_be32, lport_be16,
+                                    raddr_be32, rport_be16);
 
   if (!f || --f->refs)
     return;
   ef_vi_filter_del(&st->vi, st->dh, &f->cookie);
   memset(f, 0, sizeof(*f));
   st->n_filters--;
+}
+
+int st__filter_get(struct anyload_stack* st, uint8_t proto,
+                   uint32_t laddr_be32, uint16_t lport_be16)
+{
+  return filter_get(st, proto, laddr_be32, lport_be16, 0, 0);
+}
+
+void st__filter_put(struct anyload_stack* st, uint8_t proto,
+                    uint32_t laddr_be32, uint16_t lport_be16)
+{
+  filter_put(st, proto, laddr_be32, lport_be16, 0, 0);
+}
+
+int st__filter_get_full(struct anyload_stack* st, uint8_t proto,
+                        uint32_t laddr_be32, uint16_t lport_be16,
+                        uint32_t raddr_be32, uint16_t rport_be16)
+{
+  return filter_get(st, proto, laddr_be32, lport_be16, raddr_be32,
+                    rport_be16);
+}
+
+void st__filter_put_full(struct anyload_stack* st, uint8_t proto,
+                         uint32_t laddr_be32, uint16_t lport_be16,
+                         uint32_t raddr_be32, uint16_t rport_be16)
+{
+  filter_put(st, proto, laddr_be32, lport_be16, raddr_be32, rport_be16);
 }
 
 /* ---- open, bind, close ------------------------------------------------ */

@@ -228,6 +228,8 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
   if (st->n_nwait)
     st__nwait_poll(st, now_ns);
   st__pub_poll(st, now_ns);
+  if (st->tcp_tx_blocked)
+    st__tcp_poll(st, now_ns);
   return handled;
 }
 
@@ -358,6 +360,7 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
   ef_vi_receive_set_discards(&st->vi, discards);
 
   if ((rc = st__pkt_init(st)) < 0 || (rc = st__sock_init(st)) < 0 ||
+      (rc = st__tcp_init(st)) < 0 ||
       (rc = st__reasm_init(st)) < 0 || (rc = st__nwait_init(st)) < 0)
     goto fail;
 
@@ -418,6 +421,7 @@ void anyload_stack_destroy(struct anyload_stack* st)
   if (!st)
     return;
   st__pub_close(st);
+  st__tcp_fini(st);
   st__sock_fini(st);
   st__reasm_fini(st);
   st__nwait_fini(st);
@@ -517,4 +521,9 @@ void anyload_stack_info(const struct anyload_stack* st,
                  (unsigned)st->have_icmp;
   out->reasm_datagrams = st->n_reasm;
   out->neigh_waits = st->n_nwait;
+  out->tcp_sockets = st->n_tcp_app;
+  out->tcp_connections = st->tcp_n_conn;
+  out->tcp_listening = st->tcp_n_listen;
+  out->tcp_time_wait = st->tcp_n_tw;
+  out->tcp_buf_bytes = st->tcp_buf_bytes;
 }

@@ -9,12 +9,15 @@
  * Receive order: stack.c polls the VI and hands each frame to
  * st__rx_frame (ip.c: Ethernet and IPv4 checks, reassembly), which calls
  * st__udp_rx (udp_rx.c: checksum, demultiplexing through sock.c, socket
- * queues) or st__icmp_rx (icmp.c: errors to sockets, path MTU, echo).
+ * queues), st__tcp_rx (tcp_in.c: connections, listeners, see tcp_int.h)
+ * or st__icmp_rx (icmp.c: errors to sockets, path MTU, echo).
  * Transmit order: anyload_udp_sendmsg (udp_tx.c) routes through the
  * environment, builds the headers (once per connected socket), fragments
  * (ip.c: st__ip_frag_count, st__ip_build_hdr), and hands the frames to
  * st__tx_frames (arp.c), which sends them (st__vi_send, stack.c) or
- * queues them until the next hop's MAC is known.
+ * queues them until the next hop's MAC is known. TCP (tcp_out.c) cuts
+ * segments from a connection's send ring at (re)transmit time and hands
+ * them to st__tx_frames the same way; its timers run from timer.c.
  *
  * Ownership: every packet buffer is in exactly one place, recorded in its
  * state: the pool, the receive ring, the transmit ring, a socket queue,
@@ -105,7 +108,7 @@ struct st_pq {
 
 /* ---- timers (timer.c) ------------------------------------------------- */
 
-enum st_timer_kind { ST_TIMER_REASM, ST_TIMER_NEIGH };
+enum st_timer_kind { ST_TIMER_REASM, ST_TIMER_NEIGH, ST_TIMER_TCP };
 
 /* A timer embedded in the object it belongs to; kept in a list sorted by
  * time (few timers: reassemblies and next-hop waits). */
@@ -219,11 +222,15 @@ struct st_filter {
   uint8_t  proto;
   uint16_t lport_be16;
   uint32_t laddr_be32;
+  uint32_t raddr_be32;   /* ip4_full filters; 0 for ip4_local */
+  uint16_t rport_be16;
   unsigned refs;
   ef_filter_cookie cookie;
 };
 
 /* ---- the stack -------------------------------------------------------- */
+
+struct st_tcp;   /* tcp_int.h */
 
 struct anyload_stack {
   struct anyload_stack_config cfg;
@@ -262,6 +269,16 @@ struct anyload_stack {
   unsigned n_filters_max;
   unsigned n_filters;
   uint16_t ephem_next;
+  /* TCP (tcp_int.h): connections, their port and 4-tuple hashes. */
+  struct st_tcp* tcps;
+  unsigned n_tcps;           /* slots in use */
+  unsigned n_tcp_app;        /* sds the application holds */
+  unsigned tcp_n_listen, tcp_n_tw, tcp_n_conn;
+  uint64_t tcp_buf_bytes;    /* bytes held in send and receive rings */
+  uint32_t tcp_port_hash[ST_PORT_HASH];
+  uint32_t* tcp_conn_hash;
+  uint64_t tcp_secret[2];    /* ISNs and SYN cookies, from cfg.seed */
+  unsigned tcp_tx_blocked;   /* connections waiting for ring room */
   /* Reassembly. */
   struct st_reasm* reasm;
   unsigned n_reasm;
@@ -494,6 +511,39 @@ int st__filter_get(struct anyload_stack* st, uint8_t proto,
                    uint32_t laddr_be32, uint16_t lport_be16);
 void st__filter_put(struct anyload_stack* st, uint8_t proto,
                     uint32_t laddr_be32, uint16_t lport_be16);
+
+/* st__filter_get_full / put_full: the same for an ip4_full filter on a
+ * 4-tuple (a connecting TCP socket). */
+int st__filter_get_full(struct anyload_stack* st, uint8_t proto,
+                        uint32_t laddr_be32, uint16_t lport_be16,
+                        uint32_t raddr_be32, uint16_t rport_be16);
+void st__filter_put_full(struct anyload_stack* st, uint8_t proto,
+                         uint32_t laddr_be32, uint16_t lport_be16,
+                         uint32_t raddr_be32, uint16_t rport_be16);
+
+/* ---- tcp_*.c (tcp_int.h has the rest) ---------------------------------- */
+
+int st__tcp_init(struct anyload_stack* st);
+void st__tcp_fini(struct anyload_stack* st);
+
+/* st__tcp_rx: a TCP segment (buffer i BUSY; off/dlen = the IP payload)
+ * from ip. Consumes the buffer. */
+void st__tcp_rx(struct anyload_stack* st, uint32_t i,
+                const struct st_ipv4_repr* ip, int64_t now);
+
+/* st__tcp_timeout: a connection's timer fired. */
+void st__tcp_timeout(struct anyload_stack* st, struct st_timer* t);
+
+/* st__tcp_poll: retry output of connections that found no ring room. */
+void st__tcp_poll(struct anyload_stack* st, int64_t now);
+
+/* st__tcp_icmp_err: an ICMP error quoting a TCP segment we sent (seq:
+ * its sequence): err/hard as for UDP, frag_mtu the next-hop MTU of a
+ * fragmentation needed (else 0). Counts its outcome. */
+void st__tcp_icmp_err(struct anyload_stack* st, uint32_t laddr_be32,
+                      uint16_t lport_be16, uint32_t raddr_be32,
+                      uint16_t rport_be16, uint32_t seq, int err, int hard,
+                      unsigned frag_mtu, int64_t now);
 
 /* ---- udp_tx.c --------------------------------------------------------- */
 

@@ -4,9 +4,10 @@
  * embedded in the object it belongs to (a reassembly, a next-hop wait)
  * and armed with an absolute time; armed timers form one list sorted by
  * time, so the next deadline is its head and running the due ones takes
- * them from the front. Insertion walks the list, which stays short: its
- * length is bounded by the reassembly and next-hop tables (tens of
- * entries), not by traffic.
+ * them from the front. Insertion walks the list from its tail: its
+ * length is bounded by the reassembly and next-hop tables and by the TCP
+ * connections (one timer each), not by traffic, and new deadlines are
+ * mostly the latest.
  *
  * Layer: stack. anyload_stack_poll calls st__timer_run with its `now`;
  * a fired timer is disarmed before its owner's handler runs, so the
@@ -69,6 +70,9 @@ void st__timer_run(struct anyload_stack* st, int64_t now)
       break;
     case ST_TIMER_NEIGH:
       st__nwait_timeout(st, t);
+      break;
+    case ST_TIMER_TCP:
+      st__tcp_timeout(st, t);
       break;
     }
   }

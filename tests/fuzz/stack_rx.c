@@ -284,21 +284,23 @@ static void check_counters(void)
   icmp = S(rx_drop_icmp_trunc) + S(rx_drop_icmp_csum) +
          S(rx_drop_icmp_quote) + S(rx_drop_icmp_type) +
          S(rx_drop_icmp_no_sock) + S(icmp_err_hard) + S(icmp_err_soft) +
-         S(icmp_err_unconnected) + S(icmp_echo_replies);
+         S(icmp_err_unconnected) + S(icmp_echo_replies) +
+         S(tcp_icmp_out_of_window) + S(tcp_icmp_frag_needed);
   if (icmp != S(rx_icmp))
     fail("ICMP messages without exactly one outcome");
   l3 = S(rx_drop_multibuf) + S(rx_drop_eth_trunc) + S(rx_drop_not_ip) +
        S(rx_drop_ip_trunc) + S(rx_drop_ip_version) + S(rx_drop_ip_ihl) +
        S(rx_drop_ip_len) + S(rx_drop_ip_csum) + S(rx_drop_ip_frag) +
        S(rx_drop_ip_src) + S(rx_drop_ip_dst) + S(rx_drop_ip_proto) +
-       S(rx_drop_ip_frag_unclaimed);
+       S(rx_drop_ip_frag_unclaimed) + S(rx_drop_tcp_frag);
   udp = S(rx_drop_udp_trunc) + S(rx_drop_udp_len) + S(rx_drop_udp_csum) +
         S(rx_drop_udp_no_sock) + S(rx_drop_rcvbuf) + S(rx_drop_pool_low) +
         S(rx_udp_datagrams);
-  if (S(rx_frames) + S(reasm_done) > l3 + S(reasm_frags) + udp + S(rx_icmp))
+  if (S(rx_frames) + S(reasm_done) >
+      l3 + S(reasm_frags) + udp + S(rx_icmp) + S(rx_tcp_segs))
     fail("a frame vanished without a counter");
   if (S(icmp_pmtu_learnt) + S(icmp_pmtu_ignored) >
-      S(icmp_err_hard) + S(icmp_err_unconnected))
+      S(icmp_err_hard) + S(icmp_err_unconnected) + S(tcp_icmp_frag_needed))
     fail("a path MTU was learnt from an error about no socket of ours");
 }
 

@@ -65,6 +65,7 @@ struct st_icmp_quote {
   uint32_t dst_be32;
   uint16_t sport_be16;  /* UDP/TCP ports (first 4 of the 8 bytes) */
   uint16_t dport_be16;
+  uint32_t tcp_seq;     /* the next 4 bytes: a TCP segment's sequence */
   uint16_t frag_off;    /* bytes; ports are only there at offset 0 */
   uint16_t tot_len;     /* the quoted datagram's total length */
   uint8_t  proto;
@@ -123,6 +124,7 @@ static inline int st_icmp_parse_quote(const struct st_icmp_repr* r,
                             ST_IPV4_FRAG_MASK) * 8u);
   q->sport_be16 = st_get_raw16(p + hlen);
   q->dport_be16 = st_get_raw16(p + hlen + 2);
+  q->tcp_seq = st_get_be32(p + hlen + 4);
   return ST_ICMP_OK;
 }
 

@@ -39,6 +39,7 @@
 
 #define ST_IPPROTO_ICMP     1
 #define ST_IPPROTO_UDP      17
+#define ST_IPPROTO_TCP      6
 
 /* Why st_ipv4_parse refused a header (0: it did not). */
 enum st_ipv4_err {

@@ -200,7 +200,7 @@ static void test_ip_rx_malformed(void)
   rx_mutated(st, 12, 127, 1, 0);                  /* loopback source */
   rx_mutated(st, 12, 0, 1, 0);                    /* zero-net source */
   CHECK(stat(st, "rx_drop_ip_src"), ==, 3);
-  rx_mutated(st, 9, 6, 1, 0);                     /* TCP */
+  rx_mutated(st, 9, 132, 1, 0);                   /* SCTP */
   CHECK(stat(st, "rx_drop_ip_proto"), ==, 1);
   {
     unsigned len;
