@@ -417,7 +417,13 @@ static __attribute__((unused)) void tw_connect_pair(struct tw* w, uint16_t port,
   CHECK(*ca, >=, 0);
   CHECK(anyload_tcp_connect(w->st[0], *ca, &b, sizeof(b), tw_now()), ==,
         -EINPROGRESS);
-  tw_run(w, 5 * TW_MS);
+  /* Until both ends are up (a lossy link may lose the handshake). */
+  {
+    int64_t end = tw_now() + 30 * TW_SEC;
+    while (anyload_tcp_state(w->st[0], *ca) != TCP_ESTABLISHED ||
+           !(anyload_tcp_poll(w->st[1], *ls) & POLLIN))
+      CHECK(tw_step(w, end), ==, 1);
+  }
   CHECK(anyload_tcp_state(w->st[0], *ca), ==, TCP_ESTABLISHED);
   *cb = anyload_tcp_accept(w->st[1], *ls, NULL, tw_now());
   CHECK(*cb, >=, 0);
