@@ -208,7 +208,8 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
       if (!(f & ST_TCP_RST)) {
         ST_INC(st, tcp_rx_drop_out_of_window);
         ST_TCP_INC(c, rx_drop_out_of_window);
-        if (c->state == TCP_SYN_RECV && (f & ST_TCP_SYN) &&
+        if (c->state == TCP_SYN_RECV && c->parent >= 0 &&
+            (f & (ST_TCP_SYN | ST_TCP_ACK)) == ST_TCP_SYN &&
             h->seq == c->irs) {
           /* Our SYN-ACK was lost: the SYN again. */
           tcp__send_ctl(st, c, c->iss, ST_TCP_SYN | ST_TCP_ACK, now);
@@ -295,6 +296,11 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
     c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = h->seq;
     c->snd_wl2 = h->ack;
+    if (c->rtt_timing && tcp_seq_ge(h->ack, c->rtt_seq)) {
+      int64_t us = (now - c->rtt_start) / 1000;
+      tcp_rtt_sample(&c->rtt, us > 0 ? (uint32_t)us : 0);
+    }
+    c->rtt_timing = 0;
     c->rto_at = 0;
     c->syn_retries = 0;
     tcp_sack_reset(&c->sb, c->snd_una);

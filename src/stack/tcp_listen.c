@@ -15,8 +15,8 @@
  * secret (derived from cfg.seed). ISN = a 4-microsecond clock + the hash
  * of the 4-tuple (RFC 6528 §3). A cookie is the hash of the 4-tuple, the
  * peer's ISN and a 64-second counter, with its low 8 bits replaced by
- * the counter's 5 low bits and a 3-bit index into a table of MSS values;
- * it is valid for two counter periods. A cookie connection has no window
+ * the counter's 5 low bits and a 3-bit index into a table of MSS values
+ * (the index is hashed too, so that it cannot be changed); it is valid for two counter periods. A cookie connection has no window
  * scale, SACK or timestamps (the SYN's options are not kept), like
  * Linux's cookies without timestamps.
  */
@@ -93,7 +93,8 @@ static uint32_t cookie_make(struct anyload_stack* st,
                                   tuple_a(sg->daddr_be32, sg->saddr_be32),
                                   tuple_b(sg->h.dport_be16, sg->h.sport_be16,
                                           count),
-                                  2 | (uint64_t)sg->h.seq << 32);
+                                  2 | (uint64_t)(mss_idx & 7u) << 8 |
+                                  (uint64_t)sg->h.seq << 32);
 
   return (h & ~0xffu) | ((count & 0x1fu) << 3) | (mss_idx & 7u);
 }
@@ -295,6 +296,9 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
   l->synq_n++;
   c->in_queue = 1;
   tcp__send_ctl(st, c, c->iss, ST_TCP_SYN | ST_TCP_ACK, now);
+  c->rtt_timing = 1;
+  c->rtt_seq = c->iss + 1;
+  c->rtt_start = now;
   tcp__arm_rto(st, c, now);
 }
 

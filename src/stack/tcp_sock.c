@@ -644,6 +644,9 @@ int anyload_tcp_connect(struct anyload_stack* st, int sd,
   c->connect_reported = 1;   /* the first call's answer is EINPROGRESS */
   ST_INC(st, tcp_active_opens);
   tcp__send_ctl(st, c, c->iss, ST_TCP_SYN, now_ns);
+  c->rtt_timing = 1;          /* the SYN's RTT is the first sample */
+  c->rtt_seq = c->iss + 1;
+  c->rtt_start = now_ns;
   tcp__arm_rto(st, c, now_ns);
   return -EINPROGRESS;
 

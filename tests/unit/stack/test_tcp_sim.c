@@ -330,6 +330,900 @@ static void test_tcp_stacks_exchange(void)
 }
 
 
+/* ---- against the raw peer: an established connection ------------------ */
+
+/* A connection A -> peer:80 with the peer's options (SACK, timestamps,
+ * no window scale); the peer's ISN is 5000. */
+struct conn {
+  int      sd;
+  uint16_t lport;
+  uint32_t a_nxt;      /* A's next sequence */
+  uint32_t p_nxt;      /* the peer's next sequence */
+  uint32_t tsval;      /* the peer's clock */
+  int      ts, sack;
+};
+
+static struct tw_seg cseg(struct conn* c, uint8_t flags)
+{
+  struct tw_seg s = tw_seg_init(80, c->lport);
+
+  s.flags = flags;
+  s.seq = c->p_nxt;
+  s.ack = c->a_nxt;
+  s.ts = c->ts;
+  s.tsval = ++c->tsval;
+  s.win = 65535;
+  return s;
+}
+
+static void est_active(struct tw* w, struct conn* c, int ts, int sack)
+{
+  struct anyload_stack* a = w->st[0];
+  struct sockaddr_in b = tw_sin(TW_IP_B, 80), name;
+  socklen_t len = sizeof(name);
+  struct tw_got g;
+  struct tw_seg s;
+
+  memset(c, 0, sizeof(*c));
+  c->sd = anyload_tcp_open(a);
+  CHECK(c->sd, >=, 0);
+  CHECK(anyload_tcp_connect(a, c->sd, &b, sizeof(b), tw_now()), ==,
+        -EINPROGRESS);
+  CHECK(anyload_tcp_getsockname(a, c->sd, &name, &len), ==, 0);
+  c->lport = ntohs(name.sin_port);
+  tw_peer_expect(w, &g, ST_TCP_SYN);
+  c->a_nxt = g.h.seq + 1;
+  c->p_nxt = 5000;
+  c->ts = ts;
+  c->sack = sack;
+  c->tsval = 1000;
+  s = cseg(c, ST_TCP_SYN | ST_TCP_ACK);
+  s.mss = 1000;
+  s.sack_ok = sack;
+  s.tsecr = g.h.tsval;
+  tw_peer_send(w, &s);
+  c->p_nxt++;
+  tw_peer_expect(w, &g, ST_TCP_ACK);
+  CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
+}
+
+static void test_tcp_closed_port_rst(void)
+{
+  struct tw w;
+  struct tw_got g;
+  struct tw_seg s;
+  struct conn c;
+  int ls;
+
+  tw_open(&w, "cp", NULL, TW_PEER);
+  /* A sim interface gives what no filter claims to its oldest VI without
+   * filters: the stack's, while it has none, as a host's kernel would
+   * get it. A SYN to a port nobody listens on: RST|ACK, seq 0, ack
+   * SEG.SEQ + 1 (RFC 9293 §3.10.7.1). */
+  s = tw_seg_init(PA, 81);
+  s.flags = ST_TCP_SYN;
+  s.seq = 777;
+  s.mss = 1460;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(g.h.seq, ==, 0);
+  CHECK(g.h.ack, ==, 778);
+  CHECK(g.sport, ==, 81);
+  CHECK(g.dport, ==, PA);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_no_sock"), ==, 1);
+  /* An RST is never answered. */
+  s.flags = ST_TCP_RST;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_no_sock"), ==, 2);
+
+  ls = tw_listen(w.st[0], 81, 1);
+  /* An ACK to a listener without a cookie: RST with seq = SEG.ACK. */
+  s.flags = ST_TCP_ACK;
+  s.seq = 800;
+  s.ack = 12345;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST);
+  CHECK(g.h.seq, ==, 12345);
+  CHECK(tw_stat(w.st[0], "tcp_syncookies_bad"), ==, 1);
+  /* A listener ignores RSTs. */
+  s.flags = ST_TCP_RST;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(w.st[0], "tcp_rx_drop_listen_rst"), ==, 1);
+  CHECK(anyload_tcp_close(w.st[0], ls, tw_now()), ==, 0);
+
+  /* SO_LINGER 0: close resets; then data from the peer on the old
+   * 4-tuple finds no connection: RST with seq = SEG.ACK. */
+  est_active(&w, &c, 0, 0);
+  CHECK(anyload_tcp_setsockopt(w.st[0], c.sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w.st[0], c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_stat(w.st[0], "tcp_resets_sent_abort"), ==, 1);
+  s = cseg(&c, ST_TCP_ACK);
+  s.data = "late";
+  s.len = 4;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  tw_close(&w);
+}
+
+/* RSTs and SYNs in ESTABLISHED: exact RST resets, in-window RST and SYN
+ * get challenge ACKs, out-of-window RST is dropped (RFC 5961). */
+static void test_tcp_rst_established(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  char buf[16];
+
+  tw_open(&w, "re", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 1, 1);
+  s = cseg(&c, ST_TCP_RST);
+  s.seq = c.p_nxt + 100;             /* in the window, not exact */
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_stat(a, "tcp_challenge_acks"), ==, 1);
+  s.seq = c.p_nxt + 10000000;        /* out of the window */
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_rx_drop_rst_out_of_window"), ==, 1);
+  s = cseg(&c, ST_TCP_SYN);         /* SYN in ESTABLISHED */
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_stat(a, "tcp_challenge_acks"), ==, 2);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_ESTABLISHED);
+  /* Out-of-window data: an ACK, nothing delivered. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.seq = c.p_nxt - 5000;
+  s.data = "old";
+  s.len = 3;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -EAGAIN);
+  /* An ACK for data never sent: an ACK back, dropped. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.ack = c.a_nxt + 100;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(tw_stat(a, "tcp_rx_drop_ack_future"), ==, 1);
+  /* The exact RST: reset. */
+  s = cseg(&c, ST_TCP_RST);
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE);
+  CHECK(anyload_tcp_poll(a, c.sd) & (POLLERR | POLLHUP), ==,
+        POLLERR | POLLHUP);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -ECONNRESET);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, 0);
+  CHECK(tw_send(a, c.sd, "x", 1), ==, -EPIPE);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_close(&w);
+}
+
+/* RSTs in the other states. */
+static void test_tcp_rst_states(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g, sa;
+  struct tw_seg s;
+  struct sockaddr_in b = tw_sin(TW_IP_B, 80);
+  int sd, ls, e;
+  socklen_t len = sizeof(e);
+
+  tw_open(&w, "rs", NULL, TW_PEER);
+  a = w.st[0];
+  /* SYN_SENT: an RST without ACK is ignored, one with an acceptable ACK
+   * refuses the connection. */
+  sd = anyload_tcp_open(a);
+  CHECK(anyload_tcp_connect(a, sd, &b, sizeof(b), tw_now()), ==,
+        -EINPROGRESS);
+  tw_peer_expect(&w, &g, ST_TCP_SYN);
+  {
+    struct sockaddr_in n;
+    socklen_t nl = sizeof(n);
+    CHECK(anyload_tcp_getsockname(a, sd, &n, &nl), ==, 0);
+    s = tw_seg_init(80, ntohs(n.sin_port));
+  }
+  s.flags = ST_TCP_RST;
+  s.seq = 1;
+  tw_peer_send(&w, &s);
+  CHECK(anyload_tcp_state(a, sd), ==, TCP_SYN_SENT);
+  s.flags = ST_TCP_RST | ST_TCP_ACK;
+  s.ack = g.h.seq + 5;        /* not acceptable: an RST? no: dropped */
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(anyload_tcp_state(a, sd), ==, TCP_SYN_SENT);
+  s.ack = g.h.seq + 1;
+  tw_peer_send(&w, &s);
+  CHECK(anyload_tcp_state(a, sd), ==, TCP_CLOSE);
+  CHECK(anyload_tcp_poll(a, sd) & POLLERR, ==, POLLERR);
+  CHECK(anyload_tcp_connect(a, sd, &b, sizeof(b), tw_now()), ==,
+        -ECONNREFUSED);
+  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+
+  /* SYN_RECV (passive): the exact RST removes the embryonic child. */
+  ls = tw_listen(a, 90, 4);
+  s = tw_seg_init(PA, 90);
+  s.flags = ST_TCP_SYN;
+  s.seq = 300;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &sa, ST_TCP_SYN | ST_TCP_ACK);
+  s.flags = ST_TCP_RST;
+  s.seq = 301;
+  tw_peer_send(&w, &s);
+  {
+    struct anyload_stack_info in;
+    anyload_stack_info(a, &in);
+    CHECK(in.tcp_connections, ==, 0);
+  }
+  CHECK(anyload_tcp_accept(a, ls, NULL, tw_now()), ==, -EAGAIN);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+
+  /* FIN_WAIT1: the exact RST ends it; SO_ERROR tells ECONNRESET. */
+  est_active(&w, &c, 1, 0);
+  CHECK(anyload_tcp_shutdown(a, c.sd, SHUT_WR, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_FIN_WAIT1);
+  s = cseg(&c, ST_TCP_RST);
+  tw_peer_send(&w, &s);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE);
+  CHECK(anyload_tcp_getsockopt(a, c.sd, SOL_SOCKET, SO_ERROR, &e, &len), ==,
+        0);
+  CHECK(e, ==, ECONNRESET);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+
+  /* CLOSE_WAIT then LAST_ACK: RST in LAST_ACK closes quietly. */
+  est_active(&w, &c, 1, 0);
+  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
+  tw_peer_send(&w, &s);
+  c.p_nxt++;
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE_WAIT);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  s = cseg(&c, ST_TCP_RST);
+  tw_peer_send(&w, &s);
+  {
+    struct anyload_stack_info in;
+    anyload_stack_info(a, &in);
+    CHECK(in.tcp_connections, ==, 0);
+    CHECK(in.filters, ==, 0);
+  }
+  CHECK(tw_stat(a, "tcp_rx_rst"), ==, 4);
+  tw_close(&w);
+}
+
+/* PAWS drops a segment with an old timestamp (and ACKs); out-of-order
+ * segments are held, SACKed, and assembled when the hole fills. */
+static void test_tcp_paws_ooo(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[3000], buf[4000];
+
+  tw_open(&w, "pa", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 1, 1);
+  tw_fill(data, sizeof(data), 0, 5);
+  /* PAWS: tsval older than TS.Recent. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.tsval = c.tsval - 500;
+  s.data = data;
+  s.len = 100;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_stat(a, "tcp_rx_drop_paws"), ==, 1);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -EAGAIN);
+
+  /* Three 1000-byte pieces: the third, then the second, then the first. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.seq = c.p_nxt + 2000;
+  s.data = data + 2000;
+  s.len = 1000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(g.h.nsack, ==, 1);
+  CHECK(g.h.sack[0][0], ==, c.p_nxt + 2000);
+  CHECK(g.h.sack[0][1], ==, c.p_nxt + 3000);
+  s = cseg(&c, ST_TCP_ACK);
+  s.seq = c.p_nxt + 500;      /* a second hole: [500, 1000) comes later */
+  s.data = data + 1000;
+  s.len = 0;
+  s.seq = c.p_nxt + 1000;
+  s.len = 500;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.nsack, ==, 2);
+  CHECK(g.h.sack[0][0], ==, c.p_nxt + 1000);   /* the latest first */
+  CHECK(g.h.sack[0][1], ==, c.p_nxt + 1500);
+  CHECK(g.h.sack[1][0], ==, c.p_nxt + 2000);
+  CHECK(g.h.sack[1][1], ==, c.p_nxt + 3000);
+  s = cseg(&c, ST_TCP_ACK);
+  s.seq = c.p_nxt + 1500;
+  s.data = data + 1500;
+  s.len = 500;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.nsack, ==, 1);
+  CHECK(g.h.sack[0][0], ==, c.p_nxt + 1000);
+  CHECK(g.h.sack[0][1], ==, c.p_nxt + 3000);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -EAGAIN);
+  s = cseg(&c, ST_TCP_ACK);
+  s.data = data;
+  s.len = 1000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, c.p_nxt + 3000);
+  CHECK(g.h.nsack, ==, 0);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, 3000);
+  CHECK(tw_check(buf, 3000, 0, 5), ==, 1);
+  CHECK(tw_sstat(a, c.sd, "rx_ooo_segs"), ==, 3);
+  c.p_nxt += 3000;
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
+  s.ack = c.a_nxt + 1;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  tw_run(&w, 61 * TW_SEC);
+  tw_close(&w);
+}
+
+/* Close with unread data resets (RFC 2525 §2.17). */
+static void test_tcp_close_unread_rst(void)
+{
+  struct tw w;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+
+  tw_open(&w, "cu", NULL, TW_PEER);
+  est_active(&w, &c, 0, 0);
+  s = cseg(&c, ST_TCP_ACK | ST_TCP_PSH);
+  s.data = "unread";
+  s.len = 6;
+  tw_peer_send(&w, &s);
+  c.p_nxt += 6;
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(anyload_tcp_close(w.st[0], c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  CHECK(g.h.ack, ==, c.p_nxt);
+  CHECK(tw_stat(w.st[0], "tcp_close_unread"), ==, 1);
+  tw_close(&w);
+}
+
+/* RTO: the peer never ACKs; retransmissions at RTO, 2 RTO, 4 RTO ... of
+ * the first segment only (cwnd is one segment after an RTO), then the
+ * peer ACKs and the rest follows; TCP_USER_TIMEOUT ends a second
+ * attempt with ETIMEDOUT. */
+static void test_tcp_rto_backoff(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[3000];
+  int64_t t0, rto;
+  int k;
+  char buf[8];
+
+  tw_open(&w, "rt", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  tw_fill(data, sizeof(data), 0, 7);
+  CHECK(tw_send(a, c.sd, data, 3000), ==, 3000);
+  t0 = tw_now();
+  for (k = 0; k < 3; k++) {
+    tw_peer_expect(&w, &g, k == 2 ? ST_TCP_ACK | ST_TCP_PSH : ST_TCP_ACK);
+    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
+  }
+  tw_peer_none(&w);
+  /* The handshake took no time on this link: RTO is the 200 ms floor. */
+  rto = 200 * TW_MS;
+  for (k = 0; k < 4; k++) {
+    int64_t due = t0 + rto * ((2ll << k) - 1);
+    tw_run(&w, due - tw_now() - 1);
+    tw_peer_none(&w);
+    tw_run(&w, 1);
+    tw_peer_expect(&w, &g, ST_TCP_ACK);
+    CHECK(g.h.seq, ==, c.a_nxt);
+    CHECK(g.len, ==, 1000);
+    tw_peer_none(&w);
+  }
+  CHECK(tw_sstat(a, c.sd, "rto_fired"), ==, 4);
+  s = cseg(&c, ST_TCP_ACK);
+  s.ack = c.a_nxt + 1000;
+  tw_peer_send(&w, &s);
+  /* Slow start from one segment: two more now. */
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt + 1000);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.h.seq, ==, c.a_nxt + 2000);
+  s.ack = c.a_nxt + 3000;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 3000;
+  tw_peer_none(&w);
+
+  /* TCP_USER_TIMEOUT 3 s: the connection gives up. */
+  k = 3000;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_USER_TIMEOUT, &k,
+                               sizeof(k), tw_now()), ==, 0);
+  CHECK(tw_send(a, c.sd, data, 10), ==, 10);
+  tw_run(&w, 10 * TW_SEC);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -ETIMEDOUT);
+  CHECK(tw_stat(a, "tcp_timeouts"), ==, 1);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  while (tw_peer_next(&w, &g))
+    CHECK(g.h.seq, ==, c.a_nxt);
+  tw_close(&w);
+}
+
+/* Fast retransmit after three duplicate ACKs (no SACK: NewReno). */
+static void test_tcp_fast_retransmit(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[6000];
+  int k;
+
+  tw_open(&w, "fr", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  k = 1;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
+                               sizeof(k), tw_now()), ==, 0);
+  tw_fill(data, sizeof(data), 0, 8);
+  CHECK(tw_send(a, c.sd, data, 6000), ==, 6000);
+  for (k = 0; k < 6; k++) {
+    tw_peer_next(&w, &g);
+    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
+  }
+  /* Segment 1 was "lost": ACK of 0, then 3 duplicates for 2, 3, 4. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.ack = c.a_nxt + 1000;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  for (k = 0; k < 2; k++) {
+    tw_peer_send(&w, &s);
+    tw_peer_none(&w);
+  }
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt + 1000);
+  CHECK(g.len, ==, 1000);
+  CHECK(tw_check(g.data, 1000, 1000, 8), ==, 1);
+  CHECK(tw_sstat(a, c.sd, "fast_retrans"), ==, 1);
+  CHECK(tw_sstat(a, c.sd, "rto_fired"), ==, 0);
+  /* A partial ACK (up to 3, 3 was lost too): 3 goes at once. */
+  s.ack = c.a_nxt + 3000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt + 3000);
+  s.ack = c.a_nxt + 6000;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 6000;
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
+  s.ack = c.a_nxt + 1;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  tw_run(&w, 61 * TW_SEC);
+  tw_close(&w);
+}
+
+/* SACK recovery (RFC 6675) with three holes: exactly the holes are
+ * retransmitted, the SACKed segments are not. */
+static void test_tcp_sack_holes(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[10000];
+  int k, seen[10];
+  unsigned m;
+
+  tw_open(&w, "sh", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 1);
+  k = 1;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
+                               sizeof(k), tw_now()), ==, 0);
+  tw_fill(data, sizeof(data), 0, 9);
+  CHECK(tw_send(a, c.sd, data, 10000), ==, 10000);
+  for (k = 0; k < 10; k++) {
+    CHECK(tw_peer_next(&w, &g), ==, 1);
+    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
+  }
+  tw_peer_none(&w);
+  /* Segments 1, 4 and 7 lost: the peer SACKs the rest as it arrives. */
+  s = cseg(&c, ST_TCP_ACK);
+  s.ack = c.a_nxt + 1000;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  s.nsack = 1;
+  s.sack[0][0] = c.a_nxt + 2000;
+  s.sack[0][1] = c.a_nxt + 3000;
+  tw_peer_send(&w, &s);
+  s.sack[0][1] = c.a_nxt + 4000;
+  tw_peer_send(&w, &s);
+  s.nsack = 2;
+  s.sack[0][0] = c.a_nxt + 5000;
+  s.sack[0][1] = c.a_nxt + 6000;
+  s.sack[1][0] = c.a_nxt + 2000;
+  s.sack[1][1] = c.a_nxt + 4000;
+  tw_peer_send(&w, &s);
+  s.sack[0][1] = c.a_nxt + 7000;
+  tw_peer_send(&w, &s);
+  s.nsack = 3;
+  s.sack[0][0] = c.a_nxt + 8000;
+  s.sack[0][1] = c.a_nxt + 9000;
+  s.sack[1][0] = c.a_nxt + 5000;
+  s.sack[1][1] = c.a_nxt + 7000;
+  s.sack[2][0] = c.a_nxt + 2000;
+  s.sack[2][1] = c.a_nxt + 4000;
+  tw_peer_send(&w, &s);
+  s.sack[0][1] = c.a_nxt + 10000;
+  tw_peer_send(&w, &s);
+  memset(seen, 0, sizeof(seen));
+  while (tw_peer_next(&w, &g)) {
+    m = (g.h.seq - c.a_nxt) / 1000;
+    CHECK(m, <, 10);
+    CHECK(g.len, ==, 1000);
+    CHECK(tw_check(g.data, 1000, m * 1000, 9), ==, 1);
+    seen[m]++;
+  }
+  CHECK(seen[1], ==, 1);
+  CHECK(seen[4], ==, 1);
+  CHECK(seen[7], ==, 1);
+  for (k = 0; k < 10; k++)
+    if (k != 1 && k != 4 && k != 7)
+      CHECK(seen[k], ==, 0);
+  CHECK(tw_sstat(a, c.sd, "fast_retrans"), ==, 1);
+  CHECK(tw_sstat(a, c.sd, "sack_retrans"), ==, 3);
+  CHECK(tw_sstat(a, c.sd, "rto_fired"), ==, 0);
+  s.nsack = 0;
+  s.ack = c.a_nxt + 10000;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 10000;
+  tw_peer_none(&w);
+  {
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    CHECK(anyload_tcp_getsockopt(a, c.sd, IPPROTO_TCP, TCP_INFO, &ti, &len),
+          ==, 0);
+    CHECK(ti.tcpi_ca_state, ==, 0);
+    CHECK(ti.tcpi_unacked, ==, 0);
+    CHECK(ti.tcpi_total_retrans, ==, 3);
+  }
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
+  s.ack = c.a_nxt + 1;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  tw_run(&w, 61 * TW_SEC);
+  tw_close(&w);
+}
+
+/* Zero window: A probes with SND.UNA - 1 at RTO, 2 RTO ... and sends
+ * again once the window opens. */
+static void test_tcp_zero_window(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[3000];
+  int64_t t0;
+
+  tw_open(&w, "zw", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  s = cseg(&c, ST_TCP_ACK);
+  s.win = 0;
+  tw_peer_send(&w, &s);
+  tw_fill(data, sizeof(data), 0, 10);
+  CHECK(tw_send(a, c.sd, data, 3000), ==, 3000);
+  tw_peer_none(&w);
+  t0 = tw_now();
+  tw_run(&w, 200 * TW_MS - 1);
+  tw_peer_none(&w);
+  tw_run(&w, 1);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt - 1);
+  CHECK(g.len, ==, 0);
+  tw_peer_send(&w, &s);          /* still zero */
+  tw_run(&w, t0 + 600 * TW_MS - 1 - tw_now());
+  tw_peer_none(&w);
+  tw_run(&w, 1);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt - 1);
+  CHECK(tw_sstat(a, c.sd, "persist_probes"), ==, 2);
+  /* The window opens to 1500: one full segment and 500 bytes... Nagle
+   * holds the 500 with one in flight. */
+  s.win = 1500;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  CHECK(g.len, ==, 1000);
+  tw_peer_none(&w);
+  s.ack = c.a_nxt + 1000;
+  s.win = 65535;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.len, ==, 1000);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.h.seq, ==, c.a_nxt + 2000);
+  s.ack = c.a_nxt + 3000;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 3000;
+  tw_peer_none(&w);
+  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
+/* Keepalive: probes after KEEPIDLE, every KEEPINTVL; an answer resets
+ * the count; KEEPCNT unanswered probes end the connection with RST. */
+static void test_tcp_keepalive(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  int v, k;
+  char buf[4];
+
+  tw_open(&w, "ka", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  v = 1;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_KEEPALIVE, &v,
+                               sizeof(v), tw_now()), ==, 0);
+  v = 10;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPIDLE, &v,
+                               sizeof(v), tw_now()), ==, 0);
+  v = 2;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPINTVL, &v,
+                               sizeof(v), tw_now()), ==, 0);
+  v = 3;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPCNT, &v,
+                               sizeof(v), tw_now()), ==, 0);
+  /* The idle time restarts with the option. */
+  tw_run(&w, 10 * TW_SEC - 1);
+  tw_peer_none(&w);
+  tw_run(&w, 1);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt - 1);
+  CHECK(g.len, ==, 0);
+  /* Answered: idle again. */
+  s = cseg(&c, ST_TCP_ACK);
+  tw_peer_send(&w, &s);
+  tw_run(&w, 10 * TW_SEC - 1);
+  tw_peer_none(&w);
+  for (k = 0; k < 3; k++) {
+    tw_run(&w, k ? 2 * TW_SEC : 1);
+    tw_peer_expect(&w, &g, ST_TCP_ACK);
+    CHECK(g.h.seq, ==, c.a_nxt - 1);
+  }
+  tw_run(&w, 2 * TW_SEC);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE);
+  CHECK(tw_recv(a, c.sd, buf, sizeof(buf)), ==, -ETIMEDOUT);
+  CHECK(tw_stat(a, "tcp_keepalive_probes"), ==, 4);
+  CHECK(tw_stat(a, "tcp_keepalive_deaths"), ==, 1);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_close(&w);
+}
+
+/* SYN cookies: with the SYN queue full (128 embryonic connections), a
+ * SYN gets a cookie SYN-ACK (MSS only) and the ACK completes it. */
+static void test_tcp_syn_cookies(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct tw_got g;
+  struct tw_seg s;
+  int ls, k, sd;
+  char buf[8];
+
+  tw_open(&w, "sc", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 1);
+  for (k = 0; k < 128; k++) {
+    s = tw_seg_init((uint16_t)(20000 + k), 80);
+    s.flags = ST_TCP_SYN;
+    s.seq = 100u * (unsigned)k;
+    s.mss = 1460;
+    s.ts = 1;
+    s.tsval = 5;
+    s.sack_ok = 1;
+    s.ws = 3;
+    tw_peer_send(&w, &s);
+    tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+    CHECK(g.h.ts_ok, ==, 1);
+  }
+  CHECK(tw_stat(a, "tcp_syncookies_sent"), ==, 0);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN;
+  s.seq = 9000;
+  s.mss = 1400;
+  s.ts = 1;
+  s.tsval = 5;
+  s.sack_ok = 1;
+  s.ws = 3;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(tw_stat(a, "tcp_syncookies_sent"), ==, 1);
+  CHECK(g.h.mss, ==, 1460);
+  CHECK(g.h.ts_ok, ==, 0);
+  CHECK(g.h.ws_ok, ==, 0);
+  CHECK(g.h.sack_ok, ==, 0);
+  CHECK(g.h.ack, ==, 9001);
+  /* A wrong cookie: RST. */
+  s.flags = ST_TCP_ACK;
+  s.seq = 9001;
+  s.ts = 0;
+  s.ack = g.h.seq + 2;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST);
+  CHECK(tw_stat(a, "tcp_syncookies_bad"), ==, 1);
+  /* The right one, with data. */
+  s.ack = g.h.seq - 1;      /* = cookie + 1: g.h.seq was cookie + 2 */
+  s.data = "hi";
+  s.len = 2;
+  s.win = 1000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 9003);
+  CHECK(tw_stat(a, "tcp_syncookies_ok"), ==, 1);
+  sd = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd, >=, 0);
+  CHECK(tw_recv(a, sd, buf, sizeof(buf)), ==, 2);
+  CHECK(tw_send(a, sd, "yo", 2), ==, 2);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.len, ==, 2);
+  CHECK(g.h.win, ==, 65535);      /* no window scale */
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  /* The 128 embryonic children were reset with the listener. */
+  for (k = 0; k < 128; k++)
+    tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(anyload_tcp_setsockopt(a, sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
+/* Simultaneous open between two stacks (RFC 9293 figure 8). */
+static void test_tcp_simultaneous_open(void)
+{
+  struct tw w;
+  struct anyload_stack *a, *b;
+  struct sockaddr_in la = tw_sin(TW_IP_A, 5000), lb = tw_sin(TW_IP_B, 6000);
+  int sa, sb;
+  char buf[8];
+
+  tw_open(&w, "so", NULL, TW_STACK);
+  a = w.st[0];
+  b = w.st[1];
+  sa = anyload_tcp_open(a);
+  sb = anyload_tcp_open(b);
+  CHECK(anyload_tcp_bind(a, sa, &la, sizeof(la)), ==, 0);
+  CHECK(anyload_tcp_bind(b, sb, &lb, sizeof(lb)), ==, 0);
+  CHECK(anyload_tcp_connect(a, sa, &lb, sizeof(lb), tw_now()), ==,
+        -EINPROGRESS);
+  CHECK(anyload_tcp_connect(b, sb, &la, sizeof(la), tw_now()), ==,
+        -EINPROGRESS);
+  tw_run(&w, 10 * TW_MS);
+  CHECK(anyload_tcp_state(a, sa), ==, TCP_ESTABLISHED);
+  CHECK(anyload_tcp_state(b, sb), ==, TCP_ESTABLISHED);
+  CHECK(tw_stat(a, "tcp_simultaneous_opens"), ==, 1);
+  CHECK(tw_stat(b, "tcp_simultaneous_opens"), ==, 1);
+  CHECK(tw_send(a, sa, "ab", 2), ==, 2);
+  CHECK(tw_send(b, sb, "ba", 2), ==, 2);
+  tw_run(&w, 10 * TW_MS);
+  CHECK(tw_recv(a, sa, buf, sizeof(buf)), ==, 2);
+  CHECK_MEM(buf, "ba", 2);
+  CHECK(tw_recv(b, sb, buf, sizeof(buf)), ==, 2);
+  CHECK_MEM(buf, "ab", 2);
+  /* Simultaneous close: both in TIME_WAIT. */
+  CHECK(anyload_tcp_close(a, sa, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(b, sb, tw_now()), ==, 0);
+  tw_run(&w, 10 * TW_MS);
+  {
+    struct anyload_stack_info ia, ib;
+    anyload_stack_info(a, &ia);
+    anyload_stack_info(b, &ib);
+    CHECK(ia.tcp_time_wait, ==, 1);
+    CHECK(ib.tcp_time_wait, ==, 1);
+  }
+  tw_run(&w, 61 * TW_SEC);
+  tw_close(&w);
+}
+
+/* A literal loss mask between two stacks: the first data segment and
+ * its first retransmission are lost; the data arrives intact after RTOs
+ * and the sender counts them. */
+static void test_tcp_loss_mask(void)
+{
+  struct anyload_sim_config cfg;
+  struct tw w;
+  struct anyload_stack *a, *b;
+  int ls, ca, cb;
+  uint8_t data[20000], buf[20000];
+  static const uint8_t none[1] = { 0 };
+  struct anyload_sim_dir_config dir;
+  ssize_t n, got = 0;
+
+  anyload_sim_config_init(&cfg);
+  cfg.a_to_b.latency_ns = cfg.b_to_a.latency_ns = 1 * TW_MS;
+  tw_open(&w, "lm", &cfg, TW_STACK);
+  a = w.st[0];
+  b = w.st[1];
+  tw_connect_pair(&w, 7002, &ls, &ca, &cb);
+  /* The next frame from A (the first data segment) and the one after
+   * the next three (its retransmission after the three others) die. */
+  memset(&dir, 0, sizeof(dir));
+  dir.latency_ns = 1 * TW_MS;
+  {
+    static const uint8_t mask[1] = { 0x11 };
+    dir.loss_mask = mask;
+    dir.loss_mask_bits = 8;
+  }
+  (void)none;
+  CHECK(anyload_sim_link_set_faults(w.ifn[0], &dir), ==, 0);
+  tw_fill(data, sizeof(data), 0, 13);
+  CHECK(tw_send(a, ca, data, 4 * 1448), ==, 4 * 1448);
+  tw_run(&w, 5 * TW_SEC);
+  while ((n = tw_recv(b, cb, buf + got, sizeof(buf) - (size_t)got)) > 0)
+    got += n;
+  CHECK(got, ==, 4 * 1448);
+  CHECK(tw_check(buf, (size_t)got, 0, 13), ==, 1);
+  CHECK(tw_sstat(a, ca, "retrans_segs"), >=, 2);
+  CHECK(tw_stat(b, "tcp_rx_ooo_segs"), >=, 3);
+  CHECK(anyload_tcp_close(a, ca, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(b, cb, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(b, ls, tw_now()), ==, 0);
+  tw_run(&w, 61 * TW_SEC);
+  tw_close(&w);
+}
+
 /* pump: move data through a pair of connections until each direction
  * has delivered its total, every byte checked at the receiver; the
  * virtual time is bounded. */
@@ -459,6 +1353,19 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
   UNIT_TEST(test_tcp_stacks_exchange),
+  UNIT_TEST(test_tcp_closed_port_rst),
+  UNIT_TEST(test_tcp_rst_established),
+  UNIT_TEST(test_tcp_rst_states),
+  UNIT_TEST(test_tcp_paws_ooo),
+  UNIT_TEST(test_tcp_close_unread_rst),
+  UNIT_TEST(test_tcp_rto_backoff),
+  UNIT_TEST(test_tcp_fast_retransmit),
+  UNIT_TEST(test_tcp_sack_holes),
+  UNIT_TEST(test_tcp_zero_window),
+  UNIT_TEST(test_tcp_keepalive),
+  UNIT_TEST(test_tcp_syn_cookies),
+  UNIT_TEST(test_tcp_simultaneous_open),
+  UNIT_TEST(test_tcp_loss_mask),
   UNIT_TEST(test_tcp_bulk_clean),
   UNIT_TEST(test_tcp_bulk_loss1),
   UNIT_TEST(test_tcp_bulk_loss5),
