@@ -450,10 +450,12 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
     c = NULL;
   }
   if (c) {
+    ST_INC(st, tcp_rx_conn_segs);
     tcp__rx_conn(st, c, &sg, now);
   } else {
     struct st_tcp* l = tcp__listener(st, ip->dst_be32, sg.h.dport_be16);
     if (l) {
+      ST_INC(st, tcp_rx_listen_segs);
       tcp__listen_rx(st, l, &sg, now);
     } else {
       ST_INC(st, rx_drop_tcp_no_sock);

@@ -90,6 +90,7 @@ struct st_tcp {
   uint8_t  syn_retries;
   uint8_t  keep_probes;
   uint8_t  persist_backoff;
+  uint8_t  persist_unanswered; /* probes without an ACK since */
   uint8_t  dupacks;
   uint8_t  quickacks;    /* segments still to ACK at once */
   uint8_t  ack_pending;  /* segments received since the last ACK */

@@ -456,6 +456,8 @@ void tcp__ack_rx(struct anyload_stack* st, struct st_tcp* c,
   uint32_t flight_before = tcp__flight(c);
   int dup = 0;
 
+  c->persist_unanswered = 0;
+
   if (c->sack_ok && sg->h.nsack) {
     struct tcp_sack_range blk[ST_TCP_MAX_SACK];
     unsigned j;
@@ -617,6 +619,15 @@ void tcp__persist_fire(struct anyload_stack* st, struct st_tcp* c,
     tcp__output(st, c, now);
     return;
   }
+  /* A peer that never answers (gone, or an orphan's peer that stopped
+   * reading and talking): give up as the retransmission timer would
+   * (Linux's tcp_probe_timer: tcp_retries2, 8 for an orphan). */
+  if (c->persist_unanswered >= (c->app ? ST_TCP_RETRIES2 : 8)) {
+    ST_INC(st, tcp_timeouts);
+    tcp__done(st, c, ETIMEDOUT);
+    return;
+  }
+  c->persist_unanswered++;
   /* A zero-window probe: an old sequence, no data (Linux's choice; RFC
    * 9293 §3.8.6.1 allows one byte too). The peer answers with an ACK that
    * carries its window. */
