@@ -352,7 +352,7 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
     } else if (!c->app && c->shut_rd) {
       /* Data for a closed socket: RFC 9293 §3.10.7.4 and Linux reset. */
       ST_INC(st, tcp_rx_drop_data_after_close);
-      tcp__send_ctl(st, c, c->snd_nxt, ST_TCP_RST | ST_TCP_ACK, now);
+      tcp__send_ctl(st, c, c->snd_max, ST_TCP_RST | ST_TCP_ACK, now);
       tcp__done(st, c, ECONNRESET);
       return;
     } else {

@@ -189,7 +189,11 @@ int tcp__send_ctl(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
 
 void tcp__send_ack(struct anyload_stack* st, struct st_tcp* c, int64_t now)
 {
-  if (tcp__send_ctl(st, c, c->snd_nxt, ST_TCP_ACK, now) == 0)
+  /* SND.MAX, not SND.NXT: after an RTO went back to SND.UNA, the peer has
+   * seen sequences up to SND.MAX, and an ACK below its RCV.NXT would be
+   * unacceptable to it (RFC 9293 §3.10.7.4's test on an empty segment):
+   * two ends recovering at once would drop each other's ACKs forever. */
+  if (tcp__send_ctl(st, c, c->snd_max, ST_TCP_ACK, now) == 0)
     ST_TCP_INC(c, tx_acks);
   tcp__timer_update(st, c);
 }

@@ -276,7 +276,7 @@ static void abort_children(struct anyload_stack* st, struct st_tcp* l,
       struct st_tcp* ch = &st->tcps[k];
       k = ch->q_next;
       if (send_rst)
-        tcp__send_ctl(st, ch, ch->snd_nxt, ST_TCP_RST | ST_TCP_ACK, now);
+        tcp__send_ctl(st, ch, ch->snd_max, ST_TCP_RST | ST_TCP_ACK, now);
       tcp__free(st, ch);
     }
 }
@@ -717,7 +717,7 @@ static void reset_conn(struct anyload_stack* st, struct st_tcp* c,
 {
   if (c->state != TCP_CLOSE && c->state != TCP_SYN_SENT &&
       c->state != TCP_LISTEN && c->state != TCP_TIME_WAIT) {
-    tcp__send_ctl(st, c, c->snd_nxt, ST_TCP_RST | ST_TCP_ACK, now);
+    tcp__send_ctl(st, c, c->snd_max, ST_TCP_RST | ST_TCP_ACK, now);
     ST_INC(st, tcp_resets_sent_abort);
   }
   tcp__free(st, c);

@@ -82,7 +82,7 @@ static void keepalive_fire(struct anyload_stack* st, struct st_tcp* c,
   }
   if (c->keep_probes >= c->keepcnt) {
     ST_INC(st, tcp_keepalive_deaths);
-    tcp__send_ctl(st, c, c->snd_nxt, ST_TCP_RST | ST_TCP_ACK, now);
+    tcp__send_ctl(st, c, c->snd_max, ST_TCP_RST | ST_TCP_ACK, now);
     tcp__done(st, c, ETIMEDOUT);
     return;
   }
