@@ -491,7 +491,19 @@ int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
  *
  * States are the kernel's numbers from <netinet/tcp.h> (TCP_ESTABLISHED
  * ... TCP_CLOSING), so that TCP_INFO and tools read them as they would
- * the kernel's. */
+ * the kernel's.
+ *
+ * Where this TCP differs from Linux's: SO_LINGER with a non-zero timeout
+ * does not block close (the FIN goes out in the background as without
+ * it); TCP_CORK holds a partial segment until uncorked (no 200 ms
+ * ceiling); urgent data is delivered inline; challenge ACKs are not
+ * rate-limited; a handshake whose accept queue is full has its final ACK
+ * dropped (the peer retransmits); SO_SNDBUF and SO_RCVBUF take effect at
+ * connect or at the passive open (the buffers are allocated then, and
+ * the window scale follows SO_RCVBUF); fragmented TCP segments are
+ * dropped (counted as rx_drop_tcp_frag); SYN cookie connections have no
+ * window scale, SACK or timestamps. ISNs and SYN cookies are keyed by
+ * anyload_stack_config.seed: give a random seed for unpredictable ones. */
 
 /* anyload_tcp_open: a new TCP socket, closed, with the stack's default
  * buffers (rcvbuf, 16384 * 4 send), Nagle on, congestion control

@@ -291,6 +291,9 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
         return;
     }
     tcp__set_state(st, c, TCP_ESTABLISHED);
+    /* connect() reports 0 once for an active open (simultaneous), never
+     * for an accepted connection (-EISCONN, as the kernel). */
+    c->connect_reported = c->parent >= 0;
     c->snd_una = h->ack;
     c->snd_wnd = (uint32_t)h->win << c->snd_ws;
     c->max_snd_wnd = c->snd_wnd;

@@ -225,6 +225,10 @@ void tcp__apply_syn_opts(struct anyload_stack* st, struct st_tcp* c,
                          int ours_ts, int ours_sack);
 
 /* ---- tcp_out.c -------------------------------------------------------- */
+/* tcp__path_fresh: re-route c if the environment or the learnt path MTUs
+ * changed since its path was cached; the MSS follows a new path MTU.
+ * Returns 0 or the route's error. */
+int tcp__path_fresh(struct anyload_stack* st, struct st_tcp* c, int64_t now);
 /* tcp__output: send what the windows, Nagle and cork allow. */
 void tcp__output(struct anyload_stack* st, struct st_tcp* c, int64_t now);
 /* tcp__send_ctl: a segment without data (SYN, SYN-ACK, ACK, FIN, RST)

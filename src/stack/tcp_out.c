@@ -35,9 +35,9 @@ uint32_t tcp__rcv_wnd(const struct st_tcp* c)
   return w > max ? max : w;
 }
 
-/* path_fresh: the cached path of c, re-routed when the environment or
+/* tcp__path_fresh: the cached path of c, re-routed when the environment or
  * the path MTUs moved; the MSS follows a lower path MTU. */
-static int path_fresh(struct anyload_stack* st, struct st_tcp* c, int64_t now)
+int tcp__path_fresh(struct anyload_stack* st, struct st_tcp* c, int64_t now)
 {
   int rc;
 
@@ -73,7 +73,7 @@ static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   unsigned tlen;
   int rc;
 
-  if ((rc = path_fresh(st, c, now)) < 0) {
+  if ((rc = tcp__path_fresh(st, c, now)) < 0) {
     ST_INC(st, tcp_tx_route_err);
     return rc;
   }
@@ -349,9 +349,7 @@ static void sack_send(struct anyload_stack* st, struct st_tcp* c, int64_t now)
       break;
     if (tcp__xmit(st, c, seq, len, now) < 0)
       break;
-    tcp_sack_sent(&c->sb, seq, len, is_rxt,
-                  is_rxt && tcp_seq_ge(seq, tcp_sack_highest(&c->sb,
-                                                             c->snd_una)));
+    tcp_sack_sent(&c->sb, seq, len, is_rxt, is_rxt == 2);
     if (is_rxt)
       ST_TCP_INC(c, sack_retrans);
   }
@@ -370,6 +368,9 @@ void tcp__output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
     return;
   }
   if (c->tx_blocked || !c->sbuf)
+    return;
+  /* The MSS of this round follows the path MTU (RFC 1191 §6.4). */
+  if (tcp__path_fresh(st, c, now) < 0)
     return;
   if (c->in_recovery && c->sack_ok) {
     sack_send(st, c, now);
@@ -444,7 +445,7 @@ static void enter_recovery(struct anyload_stack* st, struct st_tcp* c,
   ST_INC(st, tcp_fast_retrans);
   ST_TCP_INC(c, fast_retrans);
   if (c->sack_ok) {
-    c->sb.high_rxt = c->snd_una;
+    tcp_sack_enter_recovery(&c->sb, c->snd_una, c->snd_max);
     sack_send(st, c, now);
   } else {
     c->cwnd_infl = TCP_DUPTHRESH * c->mss;
