@@ -64,6 +64,8 @@ int stack_shm_open(const char* path, struct stack_shm* out)
         sizeof(struct anyload_shm_filter) > h->file_size ||
       (uint64_t)h->settings_off + h->settings_size > h->file_size ||
       (uint64_t)h->hist_off + sizeof(struct anyload_shm_hist) > h->file_size ||
+      (uint64_t)h->sock_hist_off + (uint64_t)h->n_sock_hist *
+        sizeof(struct anyload_shm_hist) > h->file_size ||
       (uint64_t)h->cap_off + sizeof(struct anyload_shm_cap) + h->cap_size >
         h->file_size) {
     rc = -EPROTO;

@@ -23,7 +23,9 @@
  *   socks       the sockets, under `seq`
  *   filters     the VI filters, under `seq`
  *   settings    a text blob (NAME=value lines), under `seq`
- *   hist        the latency histogram, written on the fast path with
+ *   hist        the latency histogram of the stack, then one per UDP
+ *               socket number (sock_hist_off, n_sock_hist; valid for the
+ *               socket whose gen it holds), written on the fast path with
  *               relaxed atomic stores (single writer; a reader may see a
  *               count one ahead of the buckets, which is harmless)
  *   cap         the capture ring: a single-producer single-consumer byte
@@ -66,6 +68,8 @@
                                 + 1u) * ANYLOAD_HIST_SUB)
 
 struct anyload_shm_hist {
+  uint32_t gen;        /* per socket: the socket generation it counts */
+  uint32_t pad;
   uint64_t count;
   uint64_t sum_ns;
   uint64_t min_ns;
@@ -100,20 +104,26 @@ struct anyload_shm_sock {
   uint32_t n_mships;
   int32_t  err;            /* pending error (positive errno) or 0 */
   uint32_t n_stats;
+  uint32_t gen;            /* UDP: matches its histogram's gen */
+  uint32_t pad;
   uint64_t stats[ANYLOAD_SHM_SOCK_STATS];
 };
 
 /* anyload_shm_filter.kind */
 #define ANYLOAD_SHM_FILTER_LOCAL 1  /* ip4_local: proto, laddr, lport */
 #define ANYLOAD_SHM_FILTER_PROTO 2  /* all of an IP protocol */
+#define ANYLOAD_SHM_FILTER_FULL  3  /* ip4_full: and raddr, rport */
 
 struct anyload_shm_filter {
   uint8_t  kind;
   uint8_t  proto;
   uint16_t lport_be16;
   uint32_t laddr_be32;
+  uint32_t raddr_be32;
+  uint16_t rport_be16;
+  uint16_t pad;
   uint32_t refs;           /* sockets sharing it */
-  uint32_t pad;
+  uint32_t pad2;
 };
 
 /* The stack's resources (anyload_stack_info). */
@@ -181,9 +191,10 @@ struct anyload_shm_hdr {
   uint32_t settings_off;
   uint32_t settings_size;
   uint32_t hist_off;
+  uint32_t sock_hist_off;  /* n_sock_hist struct anyload_shm_hist */
+  uint32_t n_sock_hist;
   uint32_t cap_off;
   uint32_t cap_size;       /* of the data area */
-  uint32_t pad1;
   /* Dynamic, under seq. */
   uint32_t seq;
   uint32_t pad2;

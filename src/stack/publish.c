@@ -129,7 +129,7 @@ static void fill_names(struct st_pub* p)
 
 /* layout: compute the sections for this stack and the total size. */
 static size_t layout(struct anyload_shm_hdr* h, unsigned max_socks,
-                     unsigned max_filters)
+                     unsigned max_filters, unsigned n_sock_hist)
 {
   size_t off = align_up(sizeof(*h), 64);
 
@@ -153,7 +153,11 @@ static size_t layout(struct anyload_shm_hdr* h, unsigned max_socks,
   h->settings_size = ST_PUB_SETTINGS_BYTES;
   off = align_up(off + h->settings_size, 64);
   h->hist_off = (uint32_t)off;
-  off = align_up(off + sizeof(struct anyload_shm_hist), 4096);
+  off = align_up(off + sizeof(struct anyload_shm_hist), 64);
+  h->sock_hist_off = (uint32_t)off;
+  h->n_sock_hist = n_sock_hist;
+  off = align_up(off + (size_t)n_sock_hist * sizeof(struct anyload_shm_hist),
+                 4096);
   h->cap_off = (uint32_t)off;
   h->cap_size = ST_CAP_RING_BYTES;
   off = align_up(off + sizeof(struct anyload_shm_cap) + h->cap_size, 4096);
@@ -172,6 +176,7 @@ static void set_pointers(struct st_pub* p)
   p->filters = (struct anyload_shm_filter*)(void*)(b + h->filters_off);
   p->settings = (char*)(b + h->settings_off);
   p->hist = (struct anyload_shm_hist*)(void*)(b + h->hist_off);
+  p->sock_hist = (struct anyload_shm_hist*)(void*)(b + h->sock_hist_off);
   p->cap = (struct anyload_shm_cap*)(void*)(b + h->cap_off);
   p->cap_data = b + h->cap_off + sizeof(struct anyload_shm_cap);
 }
@@ -258,7 +263,8 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
   for (k = 0; k < st->n_pkts; k++)
     p->rx_ns[k] = -1;
   memset(&proto, 0, sizeof(proto));
-  len = layout(&proto, st->cfg.max_sockets * 2u, st->n_filters_max + 2u);
+  len = layout(&proto, st->cfg.max_sockets * 2u, st->n_filters_max + 2u,
+               st->cfg.max_sockets);
 
   pthread_mutex_lock(&pub_lock);
   id = pub_next_id++;
@@ -359,6 +365,7 @@ static void pub_sock_udp(const struct anyload_stack* st, int sd,
   o->n_mships = s->n_mships;
   o->err = s->err;
   o->n_stats = n;
+  o->gen = s->gen;
   for (k = 0; k < n; k++)
     o->stats[k] = s->stats[k];
 }
@@ -405,6 +412,8 @@ void st__pub_update(struct anyload_stack* st, int64_t now)
     p->filters[nf].proto = f->proto;
     p->filters[nf].laddr_be32 = f->laddr_be32;
     p->filters[nf].lport_be16 = f->lport_be16;
+    p->filters[nf].raddr_be32 = 0;
+    p->filters[nf].rport_be16 = 0;
     p->filters[nf].refs = f->refs;
     nf++;
   }

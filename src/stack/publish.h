@@ -32,6 +32,7 @@ struct st_pub {
   struct anyload_shm_filter* filters;
   char*    settings;
   struct anyload_shm_hist* hist;
+  struct anyload_shm_hist* sock_hist;  /* per UDP socket number */
   struct anyload_shm_cap* cap;
   uint8_t* cap_data;
   int64_t  next_ns;             /* next publication from poll */
@@ -93,8 +94,9 @@ static inline void st__lat_stamp(struct anyload_stack* st, uint32_t head)
     st->pub->rx_ns[head] = st->now;
 }
 
-/* st__lat_read: datagram head was read by the program at now (< 0:
- * unknown, nothing recorded). */
-void st__lat_read(struct anyload_stack* st, uint32_t head, int64_t now);
+/* st__lat_read: datagram head was read from socket s by the program at
+ * now (< 0: unknown, nothing recorded). */
+void st__lat_read(struct anyload_stack* st, const struct st_sock* s,
+                  uint32_t head, int64_t now);
 
 #endif /* ANYLOAD_STACK_PUBLISH_H */

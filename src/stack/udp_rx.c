@@ -262,7 +262,7 @@ ssize_t anyload_udp_recvmsg_at(struct anyload_stack* st, int sd,
   {
     ssize_t ret = (in & MSG_TRUNC) ? (ssize_t)p->total : (ssize_t)copied;
     if (!(in & MSG_PEEK)) {
-      st__lat_read(st, head, now_ns);
+      st__lat_read(st, s, head, now_ns);
       st__pq_pop(st, &s->rxq);
       s->rxq_bytes -= chain_bufs(st, head) * st->buf_size;
       st__pkt_free_chain(st, head);

@@ -225,6 +225,7 @@ socks = {s["local"]: s for s in d["sockets"]}
 e = socks["*:47000"]["counters"]
 assert e["rx_datagrams"] == 8 and e["tx_datagrams"] == 8, e
 assert e["rx_bytes"] == 88 and e["tx_bytes"] == 88, e
+assert socks["*:47000"]["latency"]["count"] == 8, socks["*:47000"]
 k = socks[sys.argv[1] + ":47001"]
 assert k["remote"] == sys.argv[2] + ":46001" and k["state"] == "CONNECTED", k
 assert k["counters"]["tx_datagrams"] == 2, k

@@ -282,6 +282,23 @@ static double age_s(const struct anyload_shm_hdr* h)
 
 /* ---- sections ----------------------------------------------------------- */
 
+/* sock_hist: the latency histogram of UDP socket o, or NULL. */
+static const struct anyload_shm_hist*
+sock_hist(const struct stack_shm* m, const struct anyload_shm_sock* o)
+{
+  const struct anyload_shm_hdr* h = stack_shm_hdr(m);
+  const struct anyload_shm_hist* sh;
+
+  if (o->proto != ANYLOAD_SHM_UDP || o->sd < 0 ||
+      (uint32_t)o->sd >= h->n_sock_hist)
+    return NULL;
+  sh = (const void*)((const uint8_t*)m->base + h->sock_hist_off +
+                     (size_t)o->sd * sizeof(*sh));
+  if (sh->gen != o->gen || !sh->count)
+    return NULL;
+  return sh;
+}
+
 static void print_sockets(const struct stack_shm* m, const struct snap* s)
 {
   unsigned k, j;
@@ -306,7 +323,20 @@ static void print_sockets(const struct stack_shm* m, const struct snap* s)
         json_str(sock_stat_name(m, o->proto, j));
         printf(":%llu", (unsigned long long)o->stats[j]);
       }
-      printf("}}");
+      printf("}");
+      {
+        const struct anyload_shm_hist* sh = sock_hist(m, o);
+        if (sh)
+          printf(",\"latency\":{\"count\":%llu,\"p50_ns\":%llu,"
+                 "\"p99_ns\":%llu,\"max_ns\":%llu}",
+                 (unsigned long long)sh->count,
+                 (unsigned long long)anyload_hist_percentile(
+                   sh->buckets, sh->count, 0.5, sh->max_ns),
+                 (unsigned long long)anyload_hist_percentile(
+                   sh->buckets, sh->count, 0.99, sh->max_ns),
+                 (unsigned long long)sh->max_ns);
+      }
+      printf("}");
     }
     printf("]");
     return;
@@ -327,25 +357,42 @@ static void print_sockets(const struct stack_shm* m, const struct snap* s)
                (unsigned long long)o->stats[j]);
     if (o->err)
       printf(" pending_error=%s", strerror(o->err));
+    {
+      const struct anyload_shm_hist* sh = sock_hist(m, o);
+      if (sh)
+        printf(" latency: n=%llu p50=%.3fus p99=%.3fus",
+               (unsigned long long)sh->count,
+               (double)anyload_hist_percentile(sh->buckets, sh->count, 0.5,
+                                               sh->max_ns) / 1e3,
+               (double)anyload_hist_percentile(sh->buckets, sh->count, 0.99,
+                                               sh->max_ns) / 1e3);
+    }
     printf("\n");
   }
   if (!s->h.n_socks)
     printf("  (no sockets)\n");
 }
 
+static const char* filter_kind(const struct anyload_shm_filter* f)
+{
+  return f->kind == ANYLOAD_SHM_FILTER_PROTO ? "ip_proto" :
+         f->kind == ANYLOAD_SHM_FILTER_FULL ? "ip4_full" : "ip4_local";
+}
+
 static void print_filters(const struct snap* s)
 {
   unsigned k;
-  char la[40];
+  char la[40], ra[40];
 
   if (opt_json) {
     printf("[");
     for (k = 0; k < s->h.n_filters; k++) {
       const struct anyload_shm_filter* f = &s->filters[k];
       printf("%s{\"kind\":\"%s\",\"proto\":%u,\"local\":\"%s\","
-             "\"refs\":%u}", k ? "," : "",
-             f->kind == ANYLOAD_SHM_FILTER_PROTO ? "ip_proto" : "ip4_local",
-             f->proto, addr_str(f->laddr_be32, f->lport_be16, la, sizeof(la)),
+             "\"remote\":\"%s\",\"refs\":%u}", k ? "," : "",
+             filter_kind(f), f->proto,
+             addr_str(f->laddr_be32, f->lport_be16, la, sizeof(la)),
+             addr_str(f->raddr_be32, f->rport_be16, ra, sizeof(ra)),
              f->refs);
     }
     printf("]");
@@ -358,9 +405,11 @@ static void print_filters(const struct snap* s)
              f->proto == 17 ? "udp" : f->proto == 1 ? "icmp" :
              f->proto == 6 ? "tcp" : "?");
     else
-      printf("  ip4_local  %-4s %-21s sockets=%u\n",
+      printf("  %-10s %-4s %-21s %-21s sockets=%u\n", filter_kind(f),
              f->proto == 17 ? "udp" : f->proto == 6 ? "tcp" : "?",
              addr_str(f->laddr_be32, f->lport_be16, la, sizeof(la)),
+             f->kind == ANYLOAD_SHM_FILTER_FULL
+               ? addr_str(f->raddr_be32, f->rport_be16, ra, sizeof(ra)) : "",
              f->refs);
   }
   if (!s->h.n_filters)

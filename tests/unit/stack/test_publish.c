@@ -282,6 +282,14 @@ static void test_publish_counters_sockets_latency(void)
         1000);
   CHECK(anyload_hist_percentile(hist->buckets, 3, 0.5, hist->max_ns), <,
         1063);
+  /* The socket's own histogram: the same samples, under its gen. */
+  hist = (const void*)((const uint8_t*)s.base + c.h.sock_hist_off +
+                       (size_t)sa * sizeof(*hist));
+  CHECK(c.h.n_sock_hist, >, (unsigned)sa);
+  CHECK(hist->gen, ==, c.socks[0].gen);
+  CHECK(hist->count, ==, 3);
+  CHECK(hist->sum_ns, ==, 5000);
+  CHECK(hist->buckets[anyload_hist_bucket(3000)], ==, 1);
   (void)t0;
 
   /* Counters move at the next publication (at most 5 ms later). */
@@ -313,6 +321,20 @@ static void test_publish_counters_sockets_latency(void)
   CHECK(stack_shm_read_consistent(s.base, copy_fn, &c, 10), ==, 0);
   CHECK(c.h.n_socks, ==, 0);
   CHECK(c.h.n_filters, ==, 0);
+  /* A new socket on the same number starts its histogram again. */
+  CHECK(anyload_udp_open(p.st[0]), ==, sa);
+  CHECK(anyload_udp_bind(p.st[0], sa, &a, sizeof(a)), ==, 0);
+  CHECK(anyload_udp_sendto(p.st[1], sb = anyload_udp_open(p.st[1]), "x", 1,
+                           0, &b, anyload_sim_clock_now()), ==, 1);
+  poll_both(&p);
+  fl = 0;
+  CHECK(anyload_udp_recvfrom_at(p.st[0], sa, buf, sizeof(buf), &fl, NULL,
+                                anyload_sim_clock_now() + 500), ==, 1);
+  CHECK(hist->count, ==, 1);
+  CHECK(hist->sum_ns, ==, 500);
+  CHECK(hist->gen, !=, c.socks[0].gen);
+  CHECK(anyload_udp_close(p.st[0], sa), ==, 0);
+  CHECK(anyload_udp_close(p.st[1], sb), ==, 0);
   stack_shm_close(&s);
   pair_close(&p);
 }
