@@ -56,7 +56,7 @@
 #define ANYLOAD_SHM_MAGIC     0x314b54534c594e41ull /* "ANYLSTK1" */
 #define ANYLOAD_SHM_VERSION   1u
 #define ANYLOAD_SHM_NAME_LEN  40u
-#define ANYLOAD_SHM_SOCK_STATS 32u  /* per-socket counters kept at most */
+#define ANYLOAD_SHM_SOCK_STATS 48u  /* per-socket counters kept at most */
 
 /* Latency histogram: values in ns. Below 16 one bucket per value; above,
  * 16 buckets per power of two (a relative error of at most 1/16), up to
