@@ -12,6 +12,10 @@
  * clock once (the start time shown by the tools) and /proc/self (the
  * command line, the process's start time for the liveness check).
  *
+ * The file's pages are reserved at creation (about 4 MiB with the default
+ * 1024 sockets: the socket table, 256 socket histograms, a 2 MiB capture
+ * ring), so that the fast path never meets a full tmpfs.
+ *
  * The one piece of mutable file-scope state of the stack lives here: the
  * list of this process's files, so that an atexit handler can remove
  * them when the program exits without destroying its stacks (a stack
@@ -228,7 +232,10 @@ static void* create_file(struct st_pub* p, const char* dir, unsigned id,
   fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return NULL;
-  if (ftruncate(fd, (off_t)len) < 0)
+  /* Reserve every page now: a page of a sparse file that tmpfs cannot
+   * supply later would kill the program with SIGBUS on the fast path.
+   * Without room, the stack works unpublished. */
+  if (posix_fallocate(fd, 0, (off_t)len) != 0)
     goto fail;
   base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED)
@@ -264,7 +271,8 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
     p->rx_ns[k] = -1;
   memset(&proto, 0, sizeof(proto));
   len = layout(&proto, st->cfg.max_sockets * 2u, st->n_filters_max + 2u,
-               st->cfg.max_sockets);
+               st->cfg.max_sockets < ST_PUB_SOCK_HISTS ? st->cfg.max_sockets
+                                                       : ST_PUB_SOCK_HISTS);
 
   pthread_mutex_lock(&pub_lock);
   id = pub_next_id++;

@@ -17,7 +17,9 @@
 /* How often anyload_stack_poll publishes at most. */
 #define ST_PUB_INTERVAL_NS 5000000ll
 /* Bytes of the capture ring's data area. */
-#define ST_CAP_RING_BYTES  (4u << 20)
+#define ST_CAP_RING_BYTES  (2u << 20)
+/* UDP socket numbers that get a latency histogram of their own. */
+#define ST_PUB_SOCK_HISTS  256u
 /* Bytes kept for the settings text. */
 #define ST_PUB_SETTINGS_BYTES 8192u
 

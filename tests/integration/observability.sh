@@ -114,6 +114,11 @@ for i in 0 1 2 3 4; do
 done
 rc=0
 wait $TD || rc=$?
+if ((rc != 0)); then
+	log "anyload_tcpdump: $(cat "$TMPD/td1.err")"
+	log "$("$SDUMP" "$PID" counters --nonzero 2>&1)"
+	log "$(ip -n "$NS_A" neigh show dev "$IF_A"; cat "$TMPD/st.out")"
+fi
 expect_eq "anyload_tcpdump -c 10 exit status" "$rc" 0
 log "$(cat "$TMPD/td1.err")"
 grep -q "^10 packets captured" "$TMPD/td1.err" ||
