@@ -267,9 +267,7 @@ expect_eq "watch rounds" "$(grep -c "^stack $PID.0, " "$TMPD/watch.out")" 2
 "$SDUMP" --json lots | $PY -m json.tool >/dev/null || fail "lots --json"
 
 # ---- 5. transparent mode publishes its settings ------------------------------
-if itest_sanitized; then
-	log "sanitizer build: part 5 (a preloaded program) skipped"
-elif [[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]]; then
+if [[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]]; then
 	# In NS_B on IF_B: IF_A's queue is stack_echo's.
 	bg_start pl "$NS_B" env ANYLOAD_STATS_AT_EXIT=1 "$AL" \
 		--interface="$IF_B" $PY "$UDPTOOL" recv --port 47100 --secs 30
