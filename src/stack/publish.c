@@ -22,6 +22,7 @@
  * belongs to its process, the files to the machine).
  */
 #include "stack/publish.h"
+#include "stack/tcp_int.h"
 
 #include <anyload/stack_obs.h>
 #include <anyload/vi_ext.h>
@@ -129,6 +130,8 @@ static void fill_names(struct st_pub* p)
     snprintf(n, ANYLOAD_SHM_NAME_LEN, "%s", anyload_stack_stat_name(k));
   for (k = 0; k < h->n_udp_stats; k++, n += ANYLOAD_SHM_NAME_LEN)
     snprintf(n, ANYLOAD_SHM_NAME_LEN, "%s", anyload_udp_stat_name(k));
+  for (k = 0; k < h->n_tcp_stats; k++, n += ANYLOAD_SHM_NAME_LEN)
+    snprintf(n, ANYLOAD_SHM_NAME_LEN, "%s", anyload_tcp_stat_name(k));
 }
 
 /* layout: compute the sections for this stack and the total size. */
@@ -139,7 +142,7 @@ static size_t layout(struct anyload_shm_hdr* h, unsigned max_socks,
 
   h->n_stats = anyload_stack_stat_count();
   h->n_udp_stats = anyload_udp_stat_count();
-  h->n_tcp_stats = 0;   /* TCP sockets are not published yet */
+  h->n_tcp_stats = anyload_tcp_stat_count();
   h->names_off = (uint32_t)off;
   off = align_up(off + (size_t)(h->n_stats + h->n_udp_stats +
                                 h->n_tcp_stats) * ANYLOAD_SHM_NAME_LEN, 64);
@@ -378,6 +381,38 @@ static void pub_sock_udp(const struct anyload_stack* st, int sd,
     o->stats[k] = s->stats[k];
 }
 
+/* pub_sock_tcp: one TCP socket's entry (connections in a listener's
+ * queues included: they have no sd of the application's yet). */
+static void pub_sock_tcp(const struct anyload_stack* st, int sd,
+                         struct anyload_shm_sock* o)
+{
+  const struct st_tcp* c = &st->tcps[sd];
+  unsigned k, n = ST_TCP_SOCK_N_STATS < ANYLOAD_SHM_SOCK_STATS ?
+                  ST_TCP_SOCK_N_STATS : ANYLOAD_SHM_SOCK_STATS;
+
+  memset(o, 0, sizeof(*o));
+  o->sd = sd;
+  o->proto = ANYLOAD_SHM_TCP;
+  o->state = c->state;
+  o->flags = (uint16_t)((c->reuse ? ANYLOAD_SHM_SOCK_REUSE : 0) |
+                        (c->filter ? ANYLOAD_SHM_SOCK_FILTERED : 0));
+  o->laddr_be32 = c->laddr_be32;
+  o->lport_be16 = c->lport_be16;
+  o->raddr_be32 = c->raddr_be32;
+  o->rport_be16 = c->rport_be16;
+  /* A listener's queue is its accept queue; a connection's its bytes. */
+  o->rxq_count = c->state == TCP_LISTEN ? c->acceptq_n : 0;
+  o->rxq_bytes = c->rcv_len;
+  o->rcvbuf = c->rcvbuf;
+  o->txq_bytes = c->snd_len;
+  o->sndbuf = c->sndbuf;
+  o->err = c->err;
+  o->gen = c->gen;
+  o->n_stats = n;
+  for (k = 0; k < n; k++)
+    o->stats[k] = c->stats[k];
+}
+
 void st__pub_update(struct anyload_stack* st, int64_t now)
 {
   struct st_pub* p = st->pub;
@@ -409,6 +444,9 @@ void st__pub_update(struct anyload_stack* st, int64_t now)
   for (k = 0; st->socks && k < st->cfg.max_sockets && ns < h->max_socks; k++)
     if (st->socks[k].used)
       pub_sock_udp(st, (int)k, &p->socks[ns++]);
+  for (k = 0; st->tcps && k < st->cfg.max_sockets && ns < h->max_socks; k++)
+    if (st->tcps[k].used)
+      pub_sock_tcp(st, (int)k, &p->socks[ns++]);
   h->n_socks = ns;
 
   for (k = 0; st->filters && k < st->n_filters_max && nf < h->max_filters;
@@ -416,12 +454,13 @@ void st__pub_update(struct anyload_stack* st, int64_t now)
     const struct st_filter* f = &st->filters[k];
     if (!f->used)
       continue;
-    p->filters[nf].kind = ANYLOAD_SHM_FILTER_LOCAL;
+    p->filters[nf].kind = f->raddr_be32 ? ANYLOAD_SHM_FILTER_FULL
+                                        : ANYLOAD_SHM_FILTER_LOCAL;
     p->filters[nf].proto = f->proto;
     p->filters[nf].laddr_be32 = f->laddr_be32;
     p->filters[nf].lport_be16 = f->lport_be16;
-    p->filters[nf].raddr_be32 = 0;
-    p->filters[nf].rport_be16 = 0;
+    p->filters[nf].raddr_be32 = f->raddr_be32;
+    p->filters[nf].rport_be16 = f->rport_be16;
     p->filters[nf].refs = f->refs;
     nf++;
   }

@@ -26,6 +26,7 @@
  * object of this stack holds.
  */
 #include "stack/tcp_int.h"
+#include "stack/publish.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -242,6 +243,7 @@ void tcp__set_state(struct anyload_stack* st, struct st_tcp* c, int state)
   tally(st, state, 1);
   if (state == TCP_ESTABLISHED)
     c->was_connected = 1;
+  st__pub_changed(st);
 }
 
 static void release_filter(struct anyload_stack* st, struct st_tcp* c)

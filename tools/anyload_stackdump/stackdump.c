@@ -341,15 +341,16 @@ static void print_sockets(const struct stack_shm* m, const struct snap* s)
     printf("]");
     return;
   }
-  printf("  %-4s %-4s %-11s %-21s %-21s %6s %8s %8s\n", "sd", "prot",
-         "state", "local", "remote", "rxq", "rxq_B", "rcvbuf");
+  printf("  %-4s %-4s %-11s %-21s %-21s %6s %8s %8s %8s %8s\n", "sd",
+         "prot", "state", "local", "remote", "rxq", "rxq_B", "rcvbuf",
+         "txq_B", "sndbuf");
   for (k = 0; k < s->h.n_socks; k++) {
     const struct anyload_shm_sock* o = &s->socks[k];
-    printf("  %-4d %-4s %-11s %-21s %-21s %6u %8u %8u\n", o->sd,
+    printf("  %-4d %-4s %-11s %-21s %-21s %6u %8u %8u %8u %8u\n", o->sd,
            o->proto == ANYLOAD_SHM_TCP ? "tcp" : "udp", sock_state(o),
            addr_str(o->laddr_be32, o->lport_be16, la, sizeof(la)),
            addr_str(o->raddr_be32, o->rport_be16, ra, sizeof(ra)),
-           o->rxq_count, o->rxq_bytes, o->rcvbuf);
+           o->rxq_count, o->rxq_bytes, o->rcvbuf, o->txq_bytes, o->sndbuf);
     printf("       ");
     for (j = 0; j < o->n_stats && j < ANYLOAD_SHM_SOCK_STATS; j++)
       if (o->stats[j] || !opt_nonzero)
