@@ -19,11 +19,15 @@
  * UDP member is reported once per new arrival (the stack socket's
  * rx_datagrams count moved since the last look), after ADD or MOD if it
  * is ready then, and when POLLOUT comes back; not while datagrams merely
- * stay queued. Deviations: a nested epoll member is level-triggered; an
- * fd closed while registered is forgotten by every set (the kernel does
- * the same when its last reference goes).
+ * stay queued; a TCP member (fd_tcp.c, pl_tcp_edge) once per readiness
+ * bit until the program meets EAGAIN on it. Deviations: a nested epoll
+ * member is level-triggered; an fd closed while registered is forgotten
+ * by every set (the kernel does the same when its last reference goes).
+ * An accelerated TCP connection is not in the kernel set at all (its
+ * kernel socket, unconnected, would report EPOLLHUP for ever): its
+ * readiness is the stack's alone.
  */
-#include "preload/pl_int.h"
+#include "preload/pl_tcp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -67,13 +71,27 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
 {
   struct pl_obj *eo, *o;
   struct pl_ep_item* it;
-  int rc = PL_REAL(epoll_ctl)(ep, op, fd, ev);
+  int rc, no_kernel;
 
-  if (rc < 0 || pl_lock() < 0)
-    return rc;
+  if (pl_lock() < 0)
+    return PL_REAL(epoll_ctl)(ep, op, fd, ev);
   eo = pl_obj_of(ep);
   o = pl_obj_of(fd);
-  if (!eo || eo->kind != PL_EPOLL || !o)
+  it = eo && eo->kind == PL_EPOLL ? find_item(eo, fd) : NULL;
+  no_kernel = op == EPOLL_CTL_ADD ? pl_tcp_stack_conn(o)
+                                  : it && it->no_kernel;
+  if (!no_kernel) {
+    rc = PL_REAL(epoll_ctl)(ep, op, fd, ev);
+  } else if (!eo || eo->kind != PL_EPOLL || (op != EPOLL_CTL_DEL && !ev)) {
+    rc = -1;
+    errno = eo ? EFAULT : EINVAL;
+  } else if (op == EPOLL_CTL_ADD && it) {
+    rc = -1;
+    errno = EEXIST;
+  } else {
+    rc = 0;
+  }
+  if (rc < 0 || !eo || eo->kind != PL_EPOLL || !o)
     goto out;
   switch (op) {
   case EPOLL_CTL_ADD:
@@ -95,6 +113,9 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
     it->events = ev->events;
     it->data = ev->data;
     it->et_due = 1;
+    it->no_kernel = no_kernel;
+    it->et_mask = 0;
+    it->et_gen = o->et_gen;
     break;
   case EPOLL_CTL_MOD:
     it = find_item(eo, fd);
@@ -102,6 +123,7 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
       it->events = ev->events;
       it->data = ev->data;
       it->et_due = 1;
+      it->et_mask = 0;   /* MOD re-arms an edge-triggered member */
     }
     break;
   case EPOLL_CTL_DEL:
@@ -111,6 +133,23 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
 out:
   pl_unlock();
   return rc;
+}
+
+void pl_epoll_kernel_detach(int fd)
+{
+  int k;
+
+  for (k = 0; k < PL_MAX_FDS; k++) {
+    struct pl_obj* eo = pl_fds[k];
+    struct pl_ep_item* it;
+    if (!eo || eo->kind != PL_EPOLL || !eo->n_items)
+      continue;
+    it = find_item(eo, fd);
+    if (it && !it->no_kernel) {
+      PL_REAL(epoll_ctl)(k, EPOLL_CTL_DEL, fd, NULL);
+      it->no_kernel = 1;
+    }
+  }
 }
 
 void pl_epoll_forget_fd(int fd)
@@ -133,6 +172,8 @@ static short item_ready(struct pl_ep_item* it, int depth)
     return 0;
   if (o->kind == PL_UDP)
     return pl_udp_ready(o);
+  if (o->kind == PL_TCP)
+    return pl_tcp_ready(o);
   return pl_epoll_ready(o, depth + 1);
 }
 
@@ -186,6 +227,8 @@ static int collect(struct pl_obj* eo, struct epoll_event* ev, int max)
     if ((it->events & EPOLLET) && !et_edge(it, (short)r, 1))
       continue;
     r &= it->events | EPOLLERR | EPOLLHUP;
+    if (it->events & EPOLLET)
+      r = pl_tcp_edge(it, r);
     if (!r)
       continue;
     ev[n].events = r;
@@ -228,16 +271,31 @@ static int merge(struct pl_obj* eo, struct epoll_event* ev, int n, int nk)
   return out;
 }
 
+static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
+                     const sigset_t* m);
+
 int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
                   const sigset_t* m)
 {
   struct pl_obj* eo = pl_obj_of(ep);
+  int rc;
+
+  if (!eo || eo->kind != PL_EPOLL || !eo->n_items || max <= 0)
+    return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
+  pl_waiter_enter();
+  rc = wait_loop(ep, ev, max, timeout, m);
+  pl_waiter_leave();
+  return rc;
+}
+
+static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
+                     const sigset_t* m)
+{
+  struct pl_obj* eo;
   struct anyload_stack* st;
   int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl;
   int n, nk, tmo;
 
-  if (!eo || eo->kind != PL_EPOLL || !eo->n_items || max <= 0)
-    return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
   deadline = timeout < 0 ? INT64_MAX : now + (int64_t)timeout * 1000000;
   spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
                                   : now + pl_cfg.spin_usec * 1000;

@@ -14,7 +14,7 @@
  * image starts without it; its inherited sockets are plain kernel sockets)
  * and never in a forked child (see fork_exec.c).
  */
-#include "preload/pl_int.h"
+#include "preload/pl_tcp.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +28,7 @@ struct pl_settings pl_cfg;
 struct pl_counts pl_count;
 struct pl_obj* pl_fds[PL_MAX_FDS];
 __thread int pl_depth;
+int pl_waiters;
 
 static pthread_mutex_t pl_mu = PTHREAD_MUTEX_INITIALIZER;
 /* The stack: state 0 not tried, 1 up, -1 failed (err), -2 gone for good
@@ -159,6 +160,8 @@ void pl_fd_release(int fd)
     return;
   if (o->kind == PL_UDP)
     pl_udp_close_sd(o);
+  else if (o->kind == PL_TCP)
+    pl_tcp_close_sd(o);
   free(o->items);
   free(o);
 }
@@ -180,7 +183,8 @@ struct anyload_stack* pl_stack(int* err)
     *err = pl_st_err;
     return NULL;
   }
-  if (pl_st_state == -2 || !pl_cfg.interface[0] || !pl_cfg.udp) {
+  if (pl_st_state == -2 || !pl_cfg.interface[0] ||
+      (!pl_cfg.udp && !pl_cfg.tcp)) {
     *err = -ENODEV;
     return NULL;
   }
@@ -222,8 +226,13 @@ struct anyload_stack* pl_stack(int* err)
 
 void pl_progress(struct anyload_stack* st)
 {
-  if (st)
-    anyload_stack_poll(st, pl_now(), (int)pl_cfg.evs_per_poll);
+  int64_t now;
+
+  if (st) {
+    now = pl_now();
+    anyload_stack_poll(st, now, (int)pl_cfg.evs_per_poll);
+    pl_tcp_note_progress(now);   /* the TCP poller need not */
+  }
 }
 
 static void dump_stats(void)
@@ -235,13 +244,19 @@ static void dump_stats(void)
 
   fprintf(stderr,
           "anyload[%d]: sockets: udp_accelerated=%llu udp_kernel=%llu "
-          "rx_stack=%llu rx_kernel=%llu tx_stack=%llu tx_kernel=%llu\n",
+          "rx_stack=%llu rx_kernel=%llu tx_stack=%llu tx_kernel=%llu "
+          "tcp_accelerated=%llu tcp_kernel=%llu tcp_rx_bytes=%llu "
+          "tcp_tx_bytes=%llu\n",
           (int)getpid(), (unsigned long long)pl_count.udp_accel,
           (unsigned long long)pl_count.udp_kernel,
           (unsigned long long)pl_count.rx_stack,
           (unsigned long long)pl_count.rx_kernel,
           (unsigned long long)pl_count.tx_stack,
-          (unsigned long long)pl_count.tx_kernel);
+          (unsigned long long)pl_count.tx_kernel,
+          (unsigned long long)pl_count.tcp_accel,
+          (unsigned long long)pl_count.tcp_kernel,
+          (unsigned long long)pl_count.tcp_rx_bytes,
+          (unsigned long long)pl_count.tcp_tx_bytes);
   if (!pl_st)
     return;
   anyload_stack_stats(pl_st, v, n < 256 ? n : 256, 0);
@@ -268,6 +283,15 @@ void pl_stacks_drop(const char* why)
       pl_log(2, "fd %d: back to the kernel (%s)", fd, why);
       pl_udp_close_sd(o);
     }
+    if (o && o->kind == PL_TCP && o->sd >= 0) {
+      pl_log(2, "fd %d: TCP %s (%s)", fd, o->tcp == PL_TCP_LISTEN
+             ? "listener back to the kernel" : "connection closed", why);
+      pl_tcp_close_sd(o);
+      if (o->tcp == PL_TCP_LISTEN)
+        o->tcp = PL_TCP_KERNEL;
+      else
+        o->tcp = PL_TCP_ORPHAN;
+    }
   }
   anyload_stack_destroy(pl_st);
   pl_st = NULL;
@@ -288,6 +312,7 @@ static void pl_at_exit(void)
   if (pl_cfg.stats_at_exit ||
       (pl_cfg.log >= 3 && (pl_st || pl_count.udp_accel || pl_count.udp_kernel)))
     dump_stats();
+  pl_tcp_exit_drain();
   pl_stacks_drop("exit");
   pl_st_state = -2;
   pl_unlock();
@@ -316,6 +341,8 @@ void pl_child_forget(void)
       o->sd = -1;
       pl_log(2, "fd %d: inherited by a forked child: kernel socket", fd);
     }
+    if (o && o->kind == PL_TCP)
+      pl_tcp_child(fd, o);
     if (o && o->kind == PL_EPOLL)
       o->wait_fd_added = 0;
   }

@@ -12,7 +12,10 @@
  * through the kernel; datagrams for the port keep going to the parent's
  * stack while the parent has it), and the child's own new sockets get a
  * stack of the child's when the interface allows a second one (else they
- * stay with the kernel, logged).
+ * stay with the kernel, logged). TCP (pl_tcp.h, fd_tcp.c): before the
+ * fork, the stack's listeners are closed and their kernel sockets (which
+ * listen already) serve parent and children; accelerated connections
+ * stay the parent's and fail with ENOTCONN in the child.
  *
  * exec: before the new image starts, every accelerated socket goes back
  * to the kernel (its stack socket and filter go, so its traffic reaches
@@ -22,7 +25,7 @@
  * image runs under anyload too. If exec fails, the process goes on with
  * kernel sockets, and later sockets get a new stack.
  */
-#include "preload/pl_int.h"
+#include "preload/pl_tcp.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,15 +40,22 @@ void pl_lock_fork_parent(void);
 void pl_lock_child_reset(void);
 void pl_child_forget(void);
 
+static void prepare(void)
+{
+  pl_lock_fork_prepare();
+  pl_tcp_fork_prepare();
+}
+
 static void child(void)
 {
   pl_lock_child_reset();
+  pl_tcp_poller_child();
   pl_child_forget();
 }
 
 void pl_fork_init(void)
 {
-  pthread_atfork(pl_lock_fork_prepare, pl_lock_fork_parent, child);
+  pthread_atfork(prepare, pl_lock_fork_parent, child);
 }
 
 static void before_exec(void)

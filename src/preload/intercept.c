@@ -4,15 +4,16 @@
  * common/syscalls.def into the pointers to the next definitions
  * (dlsym(RTLD_NEXT), looked up once, lazily if a call comes before the
  * constructor), and defines every intercepted call: an fd without an
- * object in the fd table (the common case for everything but UDP sockets
- * and epoll sets) goes straight to the next definition; the others are
- * dispatched to fd_udp.c, fd_epoll.c and poll_select.c. A call made while
+ * object in the fd table (the common case for everything but UDP and TCP
+ * sockets and epoll sets) goes straight to the next definition; the
+ * others are dispatched to fd_udp.c, fd_tcp.c, fd_tcp_io.c, fd_epoll.c
+ * and poll_select.c. A call made while
  * this thread is already inside the library (a signal handler, or the
  * stack's own kernel calls) always goes to the kernel. glibc's fortified
  * entries (__recv_chk ...) check their buffer and call ours.
  */
 #undef _FORTIFY_SOURCE
-#include "preload/pl_int.h"
+#include "preload/pl_tcp.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -65,9 +66,64 @@ static inline int accel(int fd)
   return o && (o->sd >= 0 || !(o->flags & PL_F_DECIDED));
 }
 
+/* The UDP data calls may sleep on the stack's wait fd: counted waiters
+ * (pl_int.h), as the TCP ones count themselves in fd_tcp_io.c. */
+static ssize_t udp_recvmsg(int fd, struct msghdr* m, int f)
+{
+  ssize_t rc;
+
+  pl_waiter_enter();
+  rc = pl_udp_recvmsg(fd, m, f);
+  pl_waiter_leave();
+  return rc;
+}
+
+static ssize_t udp_sendmsg(int fd, const struct msghdr* m, int f)
+{
+  ssize_t rc;
+
+  pl_waiter_enter();
+  rc = pl_udp_sendmsg(fd, m, f);
+  pl_waiter_leave();
+  return rc;
+}
+
+/* tcp_io: fd is an accelerated TCP connection (or a forked child's
+ * orphan of one): its data calls go to fd_tcp_io.c. */
+static inline int tcp_io(int fd)
+{
+  struct pl_obj* o = pl_tcp_obj(fd);
+
+  return o && ((o->tcp == PL_TCP_CONN && o->sd >= 0) ||
+               o->tcp == PL_TCP_ORPHAN);
+}
+
 int socket(int d, int t, int p)
 {
+  if (d == AF_INET && (t & 0xf) == SOCK_STREAM)
+    return pl_tcp_socket(d, t, p);
   return pl_udp_socket(d, t, p);
+}
+
+int listen(int fd, int n)
+{
+  if (!pl_tcp_obj(fd))
+    return PL_REAL(listen)(fd, n);
+  return pl_tcp_listen(fd, n);
+}
+
+int accept(int fd, struct sockaddr* a, socklen_t* l)
+{
+  if (!pl_tcp_obj(fd))
+    return PL_REAL(accept)(fd, a, l);
+  return pl_tcp_accept(fd, a, l, 0);
+}
+
+int accept4(int fd, struct sockaddr* a, socklen_t* l, int f)
+{
+  if (!pl_tcp_obj(fd))
+    return PL_REAL(accept4)(fd, a, l, f);
+  return pl_tcp_accept(fd, a, l, f);
 }
 
 int bind(int fd, const struct sockaddr* a, socklen_t l)
@@ -79,6 +135,8 @@ int bind(int fd, const struct sockaddr* a, socklen_t l)
 
 int connect(int fd, const struct sockaddr* a, socklen_t l)
 {
+  if (pl_tcp_obj(fd))
+    return pl_tcp_connect(fd, a, l);
   if (!udp_obj(fd))
     return PL_REAL(connect)(fd, a, l);
   return pl_udp_connect(fd, a, l);
@@ -86,12 +144,17 @@ int connect(int fd, const struct sockaddr* a, socklen_t l)
 
 int getsockname(int fd, struct sockaddr* a, socklen_t* l)
 {
-  /* The kernel socket holds the same address and port. */
+  /* The kernel socket holds the same address and port, except for TCP
+   * connections (an accepted one's kernel socket is unbound). */
+  if (tcp_io(fd))
+    return pl_tcp_getname(fd, a, l, 0);
   return PL_REAL(getsockname)(fd, a, l);
 }
 
 int getpeername(int fd, struct sockaddr* a, socklen_t* l)
 {
+  if (tcp_io(fd))
+    return pl_tcp_getname(fd, a, l, 1);
   return PL_REAL(getpeername)(fd, a, l);
 }
 
@@ -102,11 +165,21 @@ static ssize_t send_one(int fd, const void* b, size_t n, int f,
   struct msghdr m = { .msg_name = (void*)a, .msg_namelen = a ? l : 0,
                       .msg_iov = &iov, .msg_iovlen = 1 };
 
-  return pl_udp_sendmsg(fd, &m, f);
+  return udp_sendmsg(fd, &m, f);
+}
+
+static ssize_t tcp_send_one(int fd, const void* b, size_t n, int f)
+{
+  struct iovec iov = { (void*)b, n };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+  return pl_tcp_sendmsg(fd, &m, f);
 }
 
 ssize_t send(int fd, const void* b, size_t n, int f)
 {
+  if (tcp_io(fd))
+    return tcp_send_one(fd, b, n, f);
   if (!accel(fd))
     return PL_REAL(send)(fd, b, n, f);
   return send_one(fd, b, n, f, NULL, 0);
@@ -115,6 +188,8 @@ ssize_t send(int fd, const void* b, size_t n, int f)
 ssize_t sendto(int fd, const void* b, size_t n, int f,
                const struct sockaddr* a, socklen_t l)
 {
+  if (tcp_io(fd))   /* a connected stream ignores the address */
+    return tcp_send_one(fd, b, n, f);
   if (!accel(fd))
     return PL_REAL(sendto)(fd, b, n, f, a, l);
   return send_one(fd, b, n, f, a, l);
@@ -122,9 +197,11 @@ ssize_t sendto(int fd, const void* b, size_t n, int f,
 
 ssize_t sendmsg(int fd, const struct msghdr* m, int f)
 {
+  if (tcp_io(fd))
+    return pl_tcp_sendmsg(fd, m, f);
   if (!accel(fd))
     return PL_REAL(sendmsg)(fd, m, f);
-  return pl_udp_sendmsg(fd, m, f);
+  return udp_sendmsg(fd, m, f);
 }
 
 int sendmmsg(int fd, struct mmsghdr* v, unsigned n, int f)
@@ -132,10 +209,11 @@ int sendmmsg(int fd, struct mmsghdr* v, unsigned n, int f)
   unsigned k;
   ssize_t rc;
 
-  if (!accel(fd))
+  if (!accel(fd) && !tcp_io(fd))
     return PL_REAL(sendmmsg)(fd, v, n, f);
   for (k = 0; k < n; k++) {
-    rc = pl_udp_sendmsg(fd, &v[k].msg_hdr, f);
+    rc = tcp_io(fd) ? pl_tcp_sendmsg(fd, &v[k].msg_hdr, f)
+                    : udp_sendmsg(fd, &v[k].msg_hdr, f);
     if (rc < 0)
       return k ? (int)k : -1;
     v[k].msg_len = (unsigned)rc;
@@ -145,6 +223,8 @@ int sendmmsg(int fd, struct mmsghdr* v, unsigned n, int f)
 
 ssize_t write(int fd, const void* b, size_t n)
 {
+  if (tcp_io(fd))
+    return tcp_send_one(fd, b, n, 0);
   if (!accel(fd))
     return PL_REAL(write)(fd, b, n);
   return send_one(fd, b, n, 0, NULL, 0);
@@ -154,9 +234,11 @@ ssize_t writev(int fd, const struct iovec* v, int n)
 {
   struct msghdr m = { .msg_iov = (struct iovec*)v, .msg_iovlen = (size_t)n };
 
+  if (tcp_io(fd) && n >= 0)
+    return pl_tcp_sendmsg(fd, &m, 0);
   if (!accel(fd) || n < 0)
     return PL_REAL(writev)(fd, v, n);
-  return pl_udp_sendmsg(fd, &m, 0);
+  return udp_sendmsg(fd, &m, 0);
 }
 
 static inline int rx_accel(int fd)
@@ -172,15 +254,29 @@ static ssize_t recv_one(int fd, void* b, size_t n, int f, struct sockaddr* a,
   struct iovec iov = { b, n };
   struct msghdr m = { .msg_name = a, .msg_namelen = a && l ? *l : 0,
                       .msg_iov = &iov, .msg_iovlen = 1 };
-  ssize_t rc = pl_udp_recvmsg(fd, &m, f);
+  ssize_t rc = udp_recvmsg(fd, &m, f);
 
   if (rc >= 0 && a && l)
     *l = m.msg_namelen;
   return rc;
 }
 
+static ssize_t tcp_recv_one(int fd, void* b, size_t n, int f,
+                            socklen_t* l)
+{
+  struct iovec iov = { b, n };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+  ssize_t rc = pl_tcp_recvmsg(fd, &m, f);
+
+  if (rc >= 0 && l)
+    *l = 0;   /* a stream has no source address */
+  return rc;
+}
+
 ssize_t recv(int fd, void* b, size_t n, int f)
 {
+  if (tcp_io(fd))
+    return tcp_recv_one(fd, b, n, f, NULL);
   if (!rx_accel(fd))
     return PL_REAL(recv)(fd, b, n, f);
   return recv_one(fd, b, n, f, NULL, NULL);
@@ -189,6 +285,8 @@ ssize_t recv(int fd, void* b, size_t n, int f)
 ssize_t recvfrom(int fd, void* b, size_t n, int f, struct sockaddr* a,
                  socklen_t* l)
 {
+  if (tcp_io(fd))
+    return tcp_recv_one(fd, b, n, f, a ? l : NULL);
   if (!rx_accel(fd))
     return PL_REAL(recvfrom)(fd, b, n, f, a, l);
   return recv_one(fd, b, n, f, a, l);
@@ -196,9 +294,11 @@ ssize_t recvfrom(int fd, void* b, size_t n, int f, struct sockaddr* a,
 
 ssize_t recvmsg(int fd, struct msghdr* m, int f)
 {
+  if (tcp_io(fd))
+    return pl_tcp_recvmsg(fd, m, f);
   if (!rx_accel(fd))
     return PL_REAL(recvmsg)(fd, m, f);
-  return pl_udp_recvmsg(fd, m, f);
+  return udp_recvmsg(fd, m, f);
 }
 
 int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
@@ -209,6 +309,16 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
   int fl = f & ~MSG_WAITFORONE;
   int64_t end = 0, left;
 
+  if (tcp_io(fd)) {
+    /* A stream fills one message per call, as the kernel's does. */
+    if (!n)
+      return 0;
+    rc = pl_tcp_recvmsg(fd, &v[0].msg_hdr, fl);
+    if (rc < 0)
+      return -1;
+    v[0].msg_len = (unsigned)rc;
+    return 1;
+  }
   if (!rx_accel(fd))
     return PL_REAL(recvmmsg)(fd, v, n, f, t);
   if (t) {
@@ -223,7 +333,7 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
    * time left, after each datagram only; after the first, MSG_WAITFORONE
    * takes only what is already there. */
   for (k = 0; k < n; k++) {
-    rc = pl_udp_recvmsg(fd, &v[k].msg_hdr, fl);
+    rc = udp_recvmsg(fd, &v[k].msg_hdr, fl);
     if (rc < 0)
       return k ? (int)k : -1;
     v[k].msg_len = (unsigned)rc;
@@ -244,6 +354,8 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
 
 ssize_t read(int fd, void* b, size_t n)
 {
+  if (tcp_io(fd))
+    return tcp_recv_one(fd, b, n, 0, NULL);
   if (!rx_accel(fd))
     return PL_REAL(read)(fd, b, n);
   return recv_one(fd, b, n, 0, NULL, NULL);
@@ -253,9 +365,11 @@ ssize_t readv(int fd, const struct iovec* v, int n)
 {
   struct msghdr m = { .msg_iov = (struct iovec*)v, .msg_iovlen = (size_t)n };
 
+  if (tcp_io(fd) && n >= 0)
+    return pl_tcp_recvmsg(fd, &m, 0);
   if (!rx_accel(fd) || n < 0)
     return PL_REAL(readv)(fd, v, n);
-  return pl_udp_recvmsg(fd, &m, 0);
+  return udp_recvmsg(fd, &m, 0);
 }
 
 int close(int fd)
@@ -269,8 +383,13 @@ int close(int fd)
 
 int shutdown(int fd, int how)
 {
-  int rc = PL_REAL(shutdown)(fd, how);
-  struct pl_obj* o = udp_obj(fd);
+  int rc;
+  struct pl_obj* o;
+
+  if (tcp_io(fd))
+    return pl_tcp_shutdown(fd, how);
+  rc = PL_REAL(shutdown)(fd, how);
+  o = udp_obj(fd);
 
   /* The kernel marks even an unconnected UDP socket (and wakes its
    * readers) although it answers ENOTCONN. */
@@ -282,6 +401,8 @@ int shutdown(int fd, int how)
 
 int setsockopt(int fd, int lv, int nm, const void* v, socklen_t l)
 {
+  if (pl_tcp_obj(fd))
+    return pl_tcp_setsockopt(fd, lv, nm, v, l);
   if (!udp_obj(fd))
     return PL_REAL(setsockopt)(fd, lv, nm, v, l);
   return pl_udp_setsockopt(fd, lv, nm, v, l);
@@ -289,6 +410,8 @@ int setsockopt(int fd, int lv, int nm, const void* v, socklen_t l)
 
 int getsockopt(int fd, int lv, int nm, void* v, socklen_t* l)
 {
+  if (pl_tcp_obj(fd))
+    return pl_tcp_getsockopt(fd, lv, nm, v, l);
   if (!udp_obj(fd))
     return PL_REAL(getsockopt)(fd, lv, nm, v, l);
   return pl_udp_getsockopt(fd, lv, nm, v, l);
@@ -360,8 +483,18 @@ int ioctl(int fd, unsigned long req, ...)
   va_start(ap, req);
   arg = va_arg(ap, void*);
   va_end(ap);
+  if (tcp_io(fd) && req == FIONREAD && arg) {
+    rc = pl_tcp_ioctl_fionread(fd, arg);
+    if (rc < 0) {
+      errno = -rc;
+      return -1;
+    }
+    return 0;
+  }
   o = udp_obj(fd);
-  if (o && req == FIONREAD && o->sd >= 0 && arg &&
+  if (!o)
+    o = pl_tcp_obj(fd);
+  if (o && o->kind == PL_UDP && req == FIONREAD && o->sd >= 0 && arg &&
       pl_udp_ioctl_fionread(fd, arg) == 0)
     return 0;
   rc = PL_REAL(ioctl)(fd, req, arg);
@@ -560,6 +693,27 @@ int dup2(int fd, int nfd)
 int dup3(int fd, int nfd, int fl)
 {
   return do_dup3(fd, nfd, fl, 1);
+}
+
+ssize_t sendfile(int o, int i, off_t* off, size_t n)
+{
+  if (!tcp_io(o))
+    return PL_REAL(sendfile)(o, i, off, n);
+  return pl_tcp_sendfile(o, i, off, n);
+}
+
+ssize_t sendfile64(int o, int i, off64_t* off, size_t n)
+{
+  if (!tcp_io(o))
+    return PL_REAL(sendfile64)(o, i, off, n);
+  return pl_tcp_sendfile(o, i, (off_t*)off, n);
+}
+
+ssize_t splice(int i, loff_t* oi, int o, loff_t* oo, size_t n, unsigned f)
+{
+  if (!tcp_io(i) && !tcp_io(o))
+    return PL_REAL(splice)(i, oi, o, oo, n, f);
+  return pl_tcp_splice(i, oi, o, oo, n, f);
 }
 
 pid_t fork(void)

@@ -47,7 +47,7 @@ void pl_resolve(void);
 
 #define PL_MAX_FDS 65536
 
-enum pl_kind { PL_UDP = 1, PL_EPOLL = 2 };
+enum pl_kind { PL_UDP = 1, PL_EPOLL = 2, PL_TCP = 3 };
 
 /* pl_obj.flags */
 #define PL_F_NONBLOCK 0x1u  /* O_NONBLOCK on the file */
@@ -64,14 +64,19 @@ struct pl_ep_item {
    * and whether POLLOUT was seen. */
   uint64_t           et_arrivals;
   int                et_due, et_out;
+  int                no_kernel; /* not in the kernel set (fd_tcp.c) */
+  uint32_t           et_mask;   /* EPOLLET of TCP: reported since et_gen */
+  uint32_t           et_gen;
 };
 
 struct pl_obj {
   int      kind;
   int      refs;          /* fd numbers that point at it */
   unsigned flags;
-  /* PL_UDP */
+  /* PL_UDP, PL_TCP */
   int      sd;            /* the stack's socket, or -1: kernel only */
+  int      tcp;           /* PL_TCP: enum pl_tcp_role (pl_tcp.h) */
+  uint32_t et_gen;        /* PL_TCP: +1 at each EAGAIN (EPOLLET re-arm) */
   int64_t  rcvtimeo_ns;   /* 0: none */
   int64_t  sndtimeo_ns;
   int64_t  last_kcheck_ns;
@@ -83,12 +88,25 @@ struct pl_obj {
 
 struct pl_counts {
   uint64_t udp_accel, udp_kernel, rx_stack, rx_kernel, tx_stack, tx_kernel;
+  uint64_t tcp_accel, tcp_kernel, tcp_rx_bytes, tcp_tx_bytes;
 };
 
 extern struct pl_settings pl_cfg;
 extern struct pl_counts pl_count;
 extern struct pl_obj* pl_fds[PL_MAX_FDS];
 extern __thread int pl_depth;
+/* pl_waiters: threads inside a call that polls the stack and may sleep on
+ * its wait fd; the TCP poller (tcp_poller.c) leaves the stack to them, so
+ * that it never takes the frames that one of them is about to sleep for. */
+extern int pl_waiters;
+static inline void pl_waiter_enter(void)
+{
+  __atomic_add_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
+}
+static inline void pl_waiter_leave(void)
+{
+  __atomic_sub_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
+}
 
 /* fdtable.c */
 void pl_init(void);
@@ -125,6 +143,9 @@ void pl_signals_replay(void);
  * it failed with EINTR: 1 when the handler that ran has SA_RESTART. */
 void pl_signals_wait_begin(void);
 int pl_eintr_restarts(void);
+/* pl_signals_ran: a handler ran on this thread since the last
+ * pl_signals_wait_begin (a call that spins checks it between rounds). */
+int pl_signals_ran(void);
 
 /* fd_udp.c */
 int pl_udp_socket(int domain, int type, int proto);

@@ -9,9 +9,12 @@
  * two; while nothing is ready it spins ANYLOAD_SPIN_USEC, then sleeps in
  * the kernel on the same fds plus the stack's wait fd, in slices that end
  * at the stack's next deadline. A signal ends the call with EINTR, as the
- * kernel's poll and select do (they never restart).
+ * kernel's poll and select do (they never restart). An accelerated TCP
+ * connection is left out of the kernel's poll (its unconnected kernel
+ * socket reports POLLHUP): its readiness is the stack's alone; a TCP
+ * listener's is the stack's and the kernel's (loopback connections).
  */
-#include "preload/pl_int.h"
+#include "preload/pl_tcp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ int pl_is_special(int fd)
 
   if (!o)
     return 0;
-  if (o->kind == PL_UDP)
+  if (o->kind == PL_UDP || o->kind == PL_TCP)
     return o->sd >= 0;
   return o->n_items > 0;
 }
@@ -64,6 +67,7 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
   deadline = timeout_ns < 0 ? INT64_MAX : now + timeout_ns;
   spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
                                   : now + pl_cfg.spin_usec * 1000;
+  pl_waiter_enter();
   for (;;) {
     ready = 0;
     if (pl_lock() == 0) {
@@ -75,6 +79,8 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
         acc[i] = 0;
         if (o && o->kind == PL_UDP)
           acc[i] = pl_udp_ready(o);
+        else if (o && o->kind == PL_TCP)
+          acc[i] = pl_tcp_ready(o);
         else if (o && o->kind == PL_EPOLL)
           acc[i] = pl_epoll_ready(o, 0);
         acc[i] &= (short)(f[i].events | POLLERR | POLLHUP);
@@ -100,6 +106,9 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
       continue;   /* spinning on the stack; the kernel every 20 us */
     }
     memcpy(tmp, f, n * sizeof(*f));
+    for (i = 0; i < n; i++)
+      if (pl_tcp_stack_conn(pl_obj_of(f[i].fd)))
+        tmp[i].fd = -1;
     tmp[n].fd = wfd;
     tmp[n].events = POLLIN;
     rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 1 : n, tsp, m);
@@ -119,6 +128,7 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     if (rc > 0 || last_k >= deadline)
       break;
   }
+  pl_waiter_leave();
   if (tmp != small) {
     free(tmp);
     free(acc);

@@ -107,6 +107,11 @@ void pl_signals_wait_begin(void)
   last_sig = 0;
 }
 
+int pl_signals_ran(void)
+{
+  return last_sig;
+}
+
 int pl_eintr_restarts(void)
 {
   struct sigaction sa;

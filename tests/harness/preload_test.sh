@@ -21,6 +21,9 @@
 #                         an accelerated socket, at least RX datagrams
 #                         received and TX sent through the stack, and none
 #                         received through the kernel
+#   check_tcp FILE RX TX  the same for TCP: an accelerated TCP socket, at
+#                         least RX bytes received and TX sent through the
+#                         stack
 #   no_xdp_left NS IF WHAT   fail if an XDP program is attached to IF
 #   udp_send NS IP PORT TEXT   one datagram TEXT from namespace NS (kernel)
 
@@ -72,4 +75,21 @@ udp_send()
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))' "$2" "$3" "$4"
+}
+
+# check_tcp FILE RX TX: FILE (stderr of a run with ANYLOAD_STATS_AT_EXIT=1)
+# has a socket summary with an accelerated TCP socket and at least RX
+# bytes received and TX bytes sent through the stack (the TCP tests).
+check_tcp()
+{
+	local f=$1 rx=$2 tx=$3 line
+
+	line=$(grep -E 'sockets: .* tcp_accelerated=[1-9]' "$f" | tail -n 1)
+	[[ -n "$line" ]] ||
+		fail "no accelerated TCP socket in $f: $(tail -n 5 "$f")"
+	[[ $(field "$line" tcp_rx_bytes) -ge $rx ]] ||
+		fail "tcp_rx_bytes < $rx: $line"
+	[[ $(field "$line" tcp_tx_bytes) -ge $tx ]] ||
+		fail "tcp_tx_bytes < $tx: $line"
+	log "counters: ${line#*sockets: }"
 }

@@ -1,0 +1,170 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# preload_tcp_servers: unmodified servers under anyload in netns+veth,
+# loaded from the kernel side (NS_B):
+#   1. nginx with its defaults `daemon on` and a master with 2 workers
+#      (fork after listen): the listener goes to the kernel at the fork
+#      (logged) and keeps serving in every worker; a 1 MB file fetched by
+#      curl (SHA-256) and wrk for 3 s without errors, also from loopback;
+#   2. nginx with `master_process off; daemon off;` (one process):
+#      accelerated (its counters at exit: the bytes of every response went
+#      through the stack), sendfile on, keepalive; curl and wrk as above;
+#   3. redis-server under anyload and redis-benchmark -t set,get -n 20000
+#      from NS_B: every request answered, no error, and the server's
+#      counters show the traffic through the stack.
+# Every server has a private prefix in the test's temporary directory and
+# is stopped by its pid in the trap.
+set -euo pipefail
+source "$(dirname "$0")/../harness/netns.sh"
+source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/preload_test.sh"
+
+itest_init
+preload_init
+require_cmd nginx curl wrk redis-server redis-benchmark
+
+# stop_pidfile FILE: stop the daemon whose pid FILE holds (bounded).
+stop_pidfile()
+{
+	local pid i
+
+	[[ -s "$1" ]] || return 0
+	pid=$(cat "$1")
+	kill -QUIT "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+servers_cleanup()
+{
+	stop_pidfile "$TMPD/ng1/nginx.pid"
+	stop_pidfile "$TMPD/ng2/nginx.pid"
+	itest__cleanup
+}
+trap servers_cleanup EXIT
+ns_setup_pair
+
+
+# nginx_conf DIR MASTER DAEMON: a private nginx prefix in DIR.
+nginx_conf()
+{
+	local d=$1
+
+	mkdir -p "$d/www" "$d/tmp"
+	head -c 1048576 /dev/urandom >"$d/www/f.bin"
+	chmod -R a+rX "$d"
+	cat >"$d/nginx.conf" <<-EOF
+		master_process $2;
+		daemon $3;
+		worker_processes 2;
+		user nobody nogroup;
+		pid $d/nginx.pid;
+		error_log $d/error.log info;
+		events { worker_connections 256; }
+		http {
+		    access_log off;
+		    client_body_temp_path $d/tmp/body;
+		    proxy_temp_path $d/tmp/proxy;
+		    fastcgi_temp_path $d/tmp/fastcgi;
+		    uwsgi_temp_path $d/tmp/uwsgi;
+		    scgi_temp_path $d/tmp/scgi;
+		    sendfile on;
+		    tcp_nopush on;
+		    keepalive_timeout 30;
+		    server {
+		        listen 8080;
+		        root $d/www;
+		    }
+		}
+	EOF
+}
+
+wait_port()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		ns_a ss -ltn | grep -q ":$1 " && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $1"
+}
+
+# fetch_and_load DIR: curl the file (checksum) from NS_B and from
+# loopback, then wrk for 3 s from NS_B without errors.
+fetch_and_load()
+{
+	local d=$1 want got
+
+	want=$(sha256sum <"$d/www/f.bin")
+	got=$(ns_b timeout 20 curl -sS "http://$IP_A:8080/f.bin" | sha256sum)
+	expect_eq "curl of the file through veth" "$got" "$want"
+	got=$(ns_a timeout 20 curl -sS "http://127.0.0.1:8080/f.bin" | sha256sum)
+	expect_eq "curl of the file through loopback" "$got" "$want"
+	ns_b timeout 20 wrk -t 2 -c 16 -d 3s "http://$IP_A:8080/f.bin" \
+		>"$TMPD/wrk.out" 2>&1 || fail "wrk: $(cat "$TMPD/wrk.out")"
+	log "wrk: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk.out" | xargs)"
+	grep -qE '[1-9][0-9]* requests in' "$TMPD/wrk.out" ||
+		fail "wrk made no request: $(cat "$TMPD/wrk.out")"
+	if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk.out"; then
+		fail "wrk saw errors: $(cat "$TMPD/wrk.out")"
+	fi
+}
+
+log "---- nginx, daemon on, master + 2 workers"
+D=$TMPD/ng1
+nginx_conf "$D" on on
+ns_a env ANYLOAD_LOG=2 "$AL" --interface="$IF_A" nginx -p "$D" \
+	-c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng1.err" ||
+	fail "nginx: $(cat "$TMPD/ng1.err" "$D/error.log")"
+wait_port 8080
+fetch_and_load "$D"
+# nginx forks (daemon) before it sends stderr to its error log.
+grep -q "TCP listener 0.0.0.0:8080 accelerated" "$TMPD/ng1.err" ||
+	fail "no listener line: $(cat "$TMPD/ng1.err")"
+grep -q "TCP listener handed to the kernel at fork" "$TMPD/ng1.err" ||
+	fail "no fork hand-over line: $(cat "$TMPD/ng1.err")"
+stop_pidfile "$D/nginx.pid"
+
+log "---- nginx, master_process off, daemon off: accelerated"
+D=$TMPD/ng2
+nginx_conf "$D" off off
+bg_start ng "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
+	--interface="$IF_A" nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log"
+wait_port 8080
+fetch_and_load "$D"
+requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
+stop_pidfile "$D/nginx.pid"
+bg_wait ng 10
+# The listener's line comes before nginx sends stderr to its error log.
+cat "$TMPD/ng.err" "$D/error.log" |
+	grep -q "TCP listener 0.0.0.0:8080 accelerated" ||
+	fail "nginx listener: $(grep -h anyload "$TMPD/ng.err" "$D/error.log")"
+check_tcp "$D/error.log" 0 $(((requests + 1) * 1048576))
+
+log "---- redis-server under anyload, redis-benchmark from the kernel"
+R=$TMPD/redis
+mkdir -p "$R"
+bg_start rd "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
+	--interface="$IF_A" redis-server --port 6390 --bind "$IP_A" \
+	--save "" --appendonly no --daemonize no --dir "$R" \
+	--protected-mode no --logfile ""
+wait_port 6390
+ns_b timeout 40 redis-benchmark -h "$IP_A" -p 6390 -t set,get -n 20000 \
+	-c 20 -q >"$TMPD/rb.out" 2>&1 || fail "redis-benchmark: $(cat "$TMPD/rb.out")"
+tr '\r' '\n' <"$TMPD/rb.out" | grep -E '^(SET|GET): [0-9.]+ requests' ||
+	fail "redis-benchmark: $(cat "$TMPD/rb.out")"
+for t in SET GET; do
+	tr '\r' '\n' <"$TMPD/rb.out" | grep -qE "^$t: [0-9.]+ requests per second" ||
+		fail "no $t result: $(cat "$TMPD/rb.out")"
+done
+if grep -qiE 'error|refused|reset' "$TMPD/rb.out"; then
+	fail "redis-benchmark errors: $(cat "$TMPD/rb.out")"
+fi
+kill -TERM "${BG_PID[rd]}"
+bg_wait rd 10
+check_tcp "$TMPD/rd.err" 40000 40000
+log "PASS"
