@@ -105,16 +105,21 @@ void pl_lock_child_reset(void)
 {
   pthread_mutex_init(&pl_mu, NULL);
   pl_depth = 0;
+  /* Signals deferred during the fork were the parent's. */
+  pl_sig_pending = 0;
 }
 void pl_lock_fork_prepare(void);
 void pl_lock_fork_prepare(void)
 {
+  /* As pl_lock: no handler runs while the mutex is held across fork. */
+  pl_depth++;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   pthread_mutex_lock(&pl_mu);
 }
 void pl_lock_fork_parent(void);
 void pl_lock_fork_parent(void)
 {
-  pthread_mutex_unlock(&pl_mu);
+  pl_unlock();
 }
 
 int64_t pl_now(void)

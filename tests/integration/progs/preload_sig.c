@@ -24,6 +24,8 @@
  *          returns the datagram the test then sends;
  *       4. SIGINT with its default action during recv: the process dies
  *          of signal 2 (prints "INT" before).
+ *     Before them: what sigaction() and signal() report back (the
+ *     program's handlers and flags), and SA_RESETHAND (runs once).
  *     Each step prints one line: the call, its result, the handlers run.
  *   preload_sig exit PORT COUNT exit|_exit
  *     binds two sockets, PORT and PORT+1; echoes COUNT datagrams on PORT;
@@ -222,6 +224,39 @@ static void count_usr1(int sig)
   n_usr1++;
 }
 
+static volatile sig_atomic_t n_usr2;
+
+static void count_usr2(int sig)
+{
+  (void)sig;
+  n_usr2++;
+}
+
+/* actions: what sigaction() and signal() report back (the program's own
+ * handlers and flags) and SA_RESETHAND, printed for the comparison. */
+static void actions(void)
+{
+  struct sigaction q;
+  sighandler_t prev, prev2;
+
+  on_signal(SIGUSR2, count_usr2, SA_RESETHAND);
+  raise(SIGUSR2);
+  sigaction(SIGUSR2, NULL, &q);
+  printf("SA_RESETHAND: ran %d, then %s\n", (int)n_usr2,
+         q.sa_handler == SIG_DFL ? "SIG_DFL" : "not reset");
+  sigaction(SIGUSR1, NULL, &q);
+  printf("SIGUSR1: %s, siginfo=%d restart=%d\n",
+         q.sa_handler == count_usr1 ? "our handler" : "another handler",
+         !!(q.sa_flags & SA_SIGINFO), !!(q.sa_flags & SA_RESTART));
+  prev = signal(SIGHUP, count_usr2);
+  sigaction(SIGHUP, NULL, &q);
+  prev2 = signal(SIGHUP, SIG_DFL);
+  printf("signal(): before %s, installed restart=%d, returned %s\n",
+         prev == SIG_IGN ? "SIG_IGN" : prev == SIG_DFL ? "SIG_DFL" : "other",
+         !!(q.sa_flags & SA_RESTART),
+         prev2 == count_usr2 ? "the handler" : "other");
+}
+
 static void count_term(int sig)
 {
   (void)sig;
@@ -302,6 +337,7 @@ static int cmd_intr(int port)
   on_signal(SIGTERM, count_term, SA_RESTART);
   /* A shell starts background commands with SIGINT ignored. */
   on_signal(SIGINT, SIG_DFL, 0);
+  actions();
   if (pthread_create(&th, NULL, intr_helper, NULL))
     die("pthread_create");
 
