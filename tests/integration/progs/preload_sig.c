@@ -30,7 +30,9 @@
  *   preload_sig exit PORT COUNT exit|_exit
  *     binds two sockets, PORT and PORT+1; echoes COUNT datagrams on PORT;
  *     then starts three threads blocked in the library: recv on PORT,
- *     epoll_wait on PORT+1, recvfrom on PORT+1; prints "THREADS", and
+ *     epoll_wait on PORT+1, recvfrom on PORT+1 (each retried on EINTR,
+ *     which a stop and resume gives epoll_wait even without a handler, as
+ *     LeakSanitizer's stop-the-world at exit does); prints "THREADS", and
  *     after 300 ms the main thread calls exit(7) or _exit(9).
  * Every loop is bounded except the blocking calls under test: the test
  * runs it under timeout(1).
@@ -387,7 +389,9 @@ static void* block_recv(void* arg)
   ssize_t n;
 
   (void)arg;
-  n = recv(sock_fd, b, sizeof(b), 0);
+  do   /* EINTR: e.g. LeakSanitizer stopping the threads at exit */
+    n = recv(sock_fd, b, sizeof(b), 0);
+  while (n < 0 && errno == EINTR);
   printf("ERROR recv returned %zd (%s)\n", n, n < 0 ? strerror(errno) : "-");
   return NULL;
 }
@@ -399,7 +403,9 @@ static void* block_epoll(void* arg)
 
   (void)arg;
   memset(&e, 0, sizeof(e));
-  n = epoll_wait(ep2, &e, 1, -1);
+  do   /* EINTR also after a stop and resume (signal(7)) */
+    n = epoll_wait(ep2, &e, 1, -1);
+  while (n < 0 && errno == EINTR);
   printf("ERROR epoll_wait returned %d (%s) events 0x%x data %d\n", n,
          n < 0 ? strerror(errno) : "-", e.events, e.data.fd);
   return NULL;
@@ -411,7 +417,9 @@ static void* block_recvfrom(void* arg)
   ssize_t n;
 
   (void)arg;
-  n = recvfrom(sock2, b, sizeof(b), 0, NULL, NULL);
+  do
+    n = recvfrom(sock2, b, sizeof(b), 0, NULL, NULL);
+  while (n < 0 && errno == EINTR);
   printf("ERROR recvfrom returned %zd (%s)\n", n,
          n < 0 ? strerror(errno) : "-");
   return NULL;
