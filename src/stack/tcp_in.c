@@ -32,7 +32,12 @@ void tcp__apply_syn_opts(struct anyload_stack* st, struct st_tcp* c,
   unsigned m;
 
   (void)st;
-  c->peer_mss = h->mss ? h->mss : 536;
+  /* An MSS option below ST_TCP_PEER_MSS_MIN is raised to it, as Linux
+   * floors its sending MSS at 48 bytes (CVE-2019-11479): an MSS of 1 made
+   * a segment per byte, and with timestamps (12 bytes of options) the
+   * MSS wrapped to 65525. RFC 9293 §3.7.1 sets no floor; 536 without. */
+  c->peer_mss = !h->mss ? 536
+                : h->mss < ST_TCP_PEER_MSS_MIN ? ST_TCP_PEER_MSS_MIN : h->mss;
   c->ws_ok = h->ws_ok && ours_ws;
   c->snd_ws = c->ws_ok ? h->ws : 0;
   if (!c->ws_ok)

@@ -45,6 +45,9 @@
 #define ST_TCP_QUICKACKS  16         /* segments ACKed at once at start */
 #define ST_TCP_DEFAULT_SNDBUF (16384u * 4u)
 #define ST_TCP_MIN_MSS    88         /* Linux's floor for TCP_MAXSEG */
+/* The smallest MSS option taken from a peer: 48 bytes of data (Linux's
+ * TCP_MIN_SND_MSS) after 12 bytes of timestamp option. */
+#define ST_TCP_PEER_MSS_MIN 60
 #define ST_TCP_PERSIST_MAX_NS 120000000000ll
 
 /* Per-connection counters. */
@@ -200,6 +203,10 @@ uint8_t tcp__rcv_ws(unsigned rcvbuf);
 /* tcp__path: route c (src/dst set) and learn its MTU. Returns 0 or the
  * route's error. */
 int tcp__path(struct anyload_stack* st, struct st_tcp* c, int64_t now);
+/* tcp__free_bufs: free the send and receive buffers of c (and forget
+ * their contents); tcp__rcv_wnd then announces SO_RCVBUF. */
+void tcp__free_bufs(struct anyload_stack* st, struct st_tcp* c);
+
 /* tcp__mss_for: the MSS to advertise and use for path MTU mtu. */
 uint16_t tcp__mss_for(const struct st_tcp* c, unsigned mtu);
 

@@ -256,7 +256,7 @@ static void release_filter(struct anyload_stack* st, struct st_tcp* c)
   c->filter = 0;
 }
 
-static void free_bufs(struct anyload_stack* st, struct st_tcp* c)
+void tcp__free_bufs(struct anyload_stack* st, struct st_tcp* c)
 {
   st->tcp_buf_bytes -= c->sbuf_size + c->rbuf_size;
   free(c->sbuf);
@@ -291,7 +291,7 @@ void tcp__free(struct anyload_stack* st, struct st_tcp* c)
   release_filter(st, c);
   conn_unlink(st, c);
   port_unlink(st, c);
-  free_bufs(st, c);
+  tcp__free_bufs(st, c);
   st__timer_cancel(st, &c->timer);
   if (c->tx_blocked)
     st->tcp_tx_blocked--;
@@ -744,7 +744,9 @@ int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns)
     tcp__free(st, c);
     return 0;
   case TCP_TIME_WAIT:
-    return 0;   /* finishes by its timer */
+    /* Finishes by its timer; nothing is left to send or to read. */
+    tcp__free_bufs(st, c);
+    return 0;
   default:
     break;
   }

@@ -66,6 +66,12 @@ void tcp__enter_time_wait(struct anyload_stack* st, struct st_tcp* c,
                           int64_t now)
 {
   tcp__set_state(st, c, TCP_TIME_WAIT);
+  /* Everything sent is acknowledged and the peer's FIN came: without
+   * the application, the buffers (SO_SNDBUF + SO_RCVBUF, 272 KiB by
+   * default) have no use for the 60 s of TIME_WAIT; a server that closes
+   * first kept them for every recent connection. */
+  if (!c->app)
+    tcp__free_bufs(st, c);
   c->rto_at = c->persist_at = c->keep_at = 0;
   c->end_at = now + ST_TCP_MSL2_NS;
   tcp__timer_update(st, c);
