@@ -1,0 +1,737 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""tcp_malformed.py: the TCP part of the malformed-traffic campaign of
+tests/integration/stack_tcp_malformed.sh (issue 5). Not a test by itself.
+
+Runs in the peer's namespace (root) against progs/stack_tcp_echo
+listening on --port in the other namespace, driven through its command
+fifo (--ctl-in, answers read from --ctl-out, command numbers continuing
+after --seq) as progs/malformed.py drives the UDP server.
+
+Two peers:
+  - a real kernel client: a TCP connection from --src to the server,
+    opened first; after every batch a message must come back on it
+    byte for byte (the server keeps serving an existing connection);
+  - a raw peer with an address nobody owns (--vip, reached through the
+    other namespace's permanent neighbour entry to --src-mac): its
+    segments are built by hand and sent on --ifname through an AF_PACKET
+    socket, and the server's answers are read from another one; the
+    kernel of this namespace drops them (not its address), so it never
+    answers for the raw peer.
+
+Batches (each checks every answer of the server, the state of every raw
+connection afterwards, the counters that the segments must move, the
+kernel client and the buffer pool):
+  options   SYNs with option garbage (bad and zero lengths, truncated
+            options, unknown kinds, repeated options, WS > 14, MSS 0 and
+            1, options running past the header, EOL then junk) and bad
+            data offsets: a valid header gets a SYN-ACK, then the
+            handshake completes and 3000 bytes are echoed in segments no
+            smaller than 48 bytes (Linux's floor, CVE-2019-11479) and no
+            larger than the MSS we announced; a bad data offset is a
+            counted drop with no answer;
+  listen    the 256 flag combinations to the listening port from fresh
+            ports (RFC 9293 §3.10.7.2: RST ignored, ACK answered with
+            <SEQ=SEG.ACK><CTL=RST>, SYN without FIN answered with a
+            SYN-ACK, the rest dropped);
+  syn_recv, established, close_wait
+            the 256 combinations on 256 raw connections in that state,
+            once with SEG.SEQ = RCV.NXT, once in the window but not
+            RCV.NXT, once out of the window (RFC 9293 §3.10.7.4 and RFC
+            5961: out of the window an ACK, or nothing for an RST; an RST
+            at RCV.NXT ends the connection silently, one elsewhere in the
+            window gets a challenge ACK; a SYN gets a challenge ACK; no ACK
+            bit: dropped; a FIN at RCV.NXT is acknowledged and the server,
+            at the end of the stream, closes; a FIN further on gets an
+            ACK); afterwards a probe (an out-of-window ACK) tells whether
+            each connection lives (an ACK) or not (the listener's RST).
+
+Prints "BATCH <name> segs=N ok" per batch, "CMDS <n>" and "TCP_MALFORMED
+ok"; exits 0, 1 on a failed check (a FAIL line says which).
+"""
+import argparse
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+F_FIN, F_SYN, F_RST, F_PSH, F_ACK, F_URG, F_ECE, F_CWR = (
+    1, 2, 4, 8, 16, 32, 64, 128)
+ETH_P_IP = 0x0800
+PACKET_OUTGOING = 4
+
+
+class Fail(Exception):
+    pass
+
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def fl(f):
+    return "".join(c for c, b in zip("FSRPAUEC", range(8)) if f >> b & 1) \
+        or "-"
+
+
+# ---- the server's command channel (as malformed.py's Ctl) -----------------
+
+class Ctl:
+    def __init__(self, fifo, out, seq):
+        self.fd = os.open(fifo, os.O_WRONLY)
+        self.out = out
+        self.seq = seq
+        self.issued = 0
+
+    def cmd(self, line, timeout=10.0):
+        self.seq += 1
+        self.issued += 1
+        os.write(self.fd, (line + "\n").encode())
+        want = "R%d " % self.seq
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.out, errors="replace") as f:
+                for ln in f:
+                    if ln.startswith(want):
+                        return ln.strip()
+            time.sleep(0.02)
+        raise Fail("no answer to '%s' in %.0f s" % (line, timeout))
+
+    def kv(self, line):
+        out = {}
+        for w in self.cmd(line).split()[2:]:
+            if "=" in w:
+                k, v = w.split("=", 1)
+                out[k] = int(v) if v.lstrip("-").isdigit() else v
+        return out
+
+
+def delta(before, after):
+    return {k: after.get(k, 0) - before.get(k, 0)
+            for k in set(before) | set(after)}
+
+
+# ---- the raw peer ------------------------------------------------------------
+
+class Seg:
+    __slots__ = ("sport", "dport", "seq", "ack", "flags", "win", "opts",
+                 "data")
+
+    def __repr__(self):
+        return "<%d->%d %s seq=%d ack=%d len=%d>" % (
+            self.sport, self.dport, fl(self.flags), self.seq, self.ack,
+            len(self.data))
+
+
+class Raw:
+    def __init__(self, a):
+        self.a = a
+        self.tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.tx.bind((a.ifname, 0))
+        self.rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                socket.htons(ETH_P_IP))
+        self.rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.rx.bind((a.ifname, ETH_P_IP))
+        self.rx.setblocking(False)
+        self.eth = (bytes.fromhex(a.dst_mac.replace(":", "")) +
+                    bytes.fromhex(a.src_mac.replace(":", "")) + b"\x08\x00")
+        self.vip = socket.inet_aton(a.vip)
+        self.dst = socket.inet_aton(a.dst)
+        self.ipid = 1
+        self.sent = 0
+
+    def frame(self, sport, dport, seq, ack, flags, win=65535, opts=b"",
+              data=b"", doff=None, src=None):
+        src = src or self.vip
+        hl = 20 + len(opts)
+        if doff is None:
+            doff = hl // 4
+        th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff,
+                         ack & 0xffffffff, doff << 4, flags, win, 0, 0)
+        th += opts + data
+        ph = src + self.dst + struct.pack("!BBH", 0, 6, len(th))
+        c = csum16(ph + th)
+        th = th[:16] + struct.pack("!H", c) + th[18:]
+        self.ipid = (self.ipid + 1) & 0xffff
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), self.ipid,
+                         0x4000, 64, 6, 0, src, self.dst)
+        ip = ip[:10] + struct.pack("!H", csum16(ip)) + ip[12:]
+        return self.eth + ip + th
+
+    def send(self, frames):
+        for k, f in enumerate(frames):
+            self.tx.send(f)
+            self.sent += 1
+            if k % 32 == 31:
+                time.sleep(0.001)
+
+    def collect(self, secs, want=None):
+        """The server's TCP segments to the raw peer for secs seconds (or
+        until want of them came)."""
+        got = []
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.rx], [], [], 0.02)
+            if not r:
+                continue
+            while True:
+                try:
+                    pkt, addr = self.rx.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                if addr[2] == PACKET_OUTGOING or len(pkt) < 34:
+                    continue
+                ip = pkt[14:]
+                if ip[9] != 6 or ip[16:20] != self.vip:
+                    continue
+                hl = (ip[0] & 0xf) * 4
+                tot = struct.unpack("!H", ip[2:4])[0]
+                t = ip[hl:tot]
+                s = Seg()
+                (s.sport, s.dport, s.seq, s.ack, off, s.flags,
+                 s.win) = struct.unpack("!HHIIBBH", t[:16])
+                s.opts = t[20:(off >> 4) * 4]
+                s.data = t[(off >> 4) * 4:]
+                got.append(s)
+            if want is not None and len(got) >= want:
+                break
+        return got
+
+
+def kernel_tcp_out():
+    """TCP segments this namespace's kernel has sent (OutSegs does not
+    count retransmissions)."""
+    with open("/proc/net/snmp") as f:
+        rows = [ln.split() for ln in f if ln.startswith("Tcp:")]
+    h = dict(zip(rows[0], rows[1]))
+    return int(h["OutSegs"]) + int(h["RetransSegs"])
+
+
+def by_port(segs):
+    out = {}
+    for s in segs:
+        out.setdefault(s.dport, []).append(s)
+    return out
+
+
+# ---- the campaign ------------------------------------------------------------
+
+class Campaign:
+    def __init__(self, a, ctl):
+        self.a = a
+        self.ctl = ctl
+        self.raw = Raw(a)
+        self.port = a.port
+        self.next_port = 20000
+        self.rnd = random.Random(a.seed)
+        self.kc = socket.create_connection((a.dst, a.port), timeout=3)
+        self.kc.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.kn = 0
+        self.idle = None
+
+    def ports(self, n):
+        p = self.next_port
+        self.next_port += n
+        if self.next_port > 60000:
+            raise Fail("out of source ports")
+        return list(range(p, p + n))
+
+    def kernel_client(self):
+        """The existing connection still echoes, byte for byte."""
+        self.kn += 1
+        msg = b"kernel-client-%06d" % self.kn
+        self.kc.sendall(msg)
+        got = b""
+        deadline = time.monotonic() + 3
+        while len(got) < len(msg) and time.monotonic() < deadline:
+            try:
+                got += self.kc.recv(len(msg) - len(got))
+            except socket.timeout:
+                break
+        if got != msg:
+            raise Fail("the kernel client got %r for %r" % (got, msg))
+
+    # -- raw connections --
+
+    def handshake(self, n, complete=True, opts=None):
+        """n raw connections: SYNs, SYN-ACKs, and (complete) the ACKs.
+        Returns [[port, our next seq, the server's SND.UNA, its
+        SND.NXT]]."""
+        ports = self.ports(n)
+        isn = {p: self.rnd.getrandbits(32) for p in ports}
+        mss = opts if opts is not None else struct.pack("!BBH", 2, 4, 1400)
+        self.raw.send([self.raw.frame(p, self.port, isn[p], 0, F_SYN,
+                                      opts=mss) for p in ports])
+        got = by_port(self.raw.collect(3, want=n))
+        conns = []
+        for p in ports:
+            sa = [s for s in got.get(p, []) if s.flags & (F_SYN | F_ACK)
+                  == F_SYN | F_ACK]
+            if not sa or sa[0].ack != (isn[p] + 1) & 0xffffffff:
+                raise Fail("handshake: no SYN-ACK for port %d (%s)" %
+                           (p, got.get(p)))
+            s1 = (sa[0].seq + 1) & 0xffffffff
+            conns.append([p, (isn[p] + 1) & 0xffffffff, s1, s1])
+        if complete:
+            self.raw.send([self.raw.frame(p, self.port, c, s, F_ACK)
+                           for p, c, s, _ in conns])
+        return conns
+
+    def alive(self, conns, secs=1.0):
+        """Which raw connections live: an out-of-window ACK gets an ACK
+        from a connection, an RST from the listener when there is none."""
+        frames = [self.raw.frame(p, self.port, c + (1 << 30), una, F_ACK)
+                  for p, c, una, _ in conns]
+        self.raw.send(frames)
+        got = by_port(self.raw.collect(secs, want=len(conns)))
+        out = {}
+        for p, c, _, _ in conns:
+            segs = got.get(p, [])
+            if any(x.flags & F_RST for x in segs):
+                out[p] = False
+            elif any(x.flags & F_ACK for x in segs):
+                out[p] = True
+            else:
+                raise Fail("probe: no answer on port %d" % p)
+        return out
+
+    def reset(self, conns):
+        self.raw.send([self.raw.frame(cn[0], self.port, cn[1], 0, F_RST)
+                       for cn in conns])
+
+    def check_idle(self, name):
+        """The server has no connection of the raw peer left and the pool
+        is back to its idle level."""
+        deadline = time.monotonic() + 5
+        while True:
+            info = self.ctl.kv("info")
+            # The kernel client's connection and those in TIME_WAIT
+            # (after fin_wait1's FIN exchanges).
+            if (info["tcp_connections"] - info["tcp_time_wait"] == 1 and
+                    info["pkt_free"] == self.idle["pkt_free"] and
+                    info["tcp_buf_bytes"] == self.idle["tcp_buf_bytes"]):
+                return info
+            if time.monotonic() > deadline:
+                raise Fail("%s: not back to idle: %s (idle: %s)" %
+                           (name, info, self.idle))
+            time.sleep(0.1)
+
+    # -- batches --
+
+    def b_listen(self):
+        ports = self.ports(256)
+        frames, want, cnt = [], {}, {}
+        for f in range(256):
+            p = ports[f]
+            seq, ack = self.rnd.getrandbits(32), self.rnd.getrandbits(32)
+            frames.append(self.raw.frame(p, self.port, seq, ack, f))
+            # RFC 9293 §3.10.7.2, in this order.
+            if f & F_RST:
+                want[p] = ("none",)
+                cnt["tcp_rx_drop_listen_rst"] = \
+                    cnt.get("tcp_rx_drop_listen_rst", 0) + 1
+            elif f & F_ACK:
+                want[p] = ("rst", ack)
+                cnt["tcp_rx_drop_listen_ack"] = \
+                    cnt.get("tcp_rx_drop_listen_ack", 0) + 1
+            elif f & F_SYN and not f & F_FIN:
+                want[p] = ("synack", seq + 1)
+            else:
+                want[p] = ("none",)
+                cnt["tcp_rx_drop_listen_other"] = \
+                    cnt.get("tcp_rx_drop_listen_other", 0) + 1
+        cnt["rx_tcp_segs"] = 256
+        before = self.ctl.kv("stats")
+        self.raw.send(frames)
+        got = by_port(self.raw.collect(1.0))
+        after = self.ctl.kv("stats")
+        d = delta(before, after)
+        synacks = []
+        for f in range(256):
+            p = ports[f]
+            segs = got.get(p, [])
+            w = want[p]
+            if w[0] == "none":
+                ok = not segs
+            elif w[0] == "rst":
+                ok = (len(segs) == 1 and segs[0].flags & F_RST and
+                      segs[0].seq == w[1])
+            else:
+                ok = (len(segs) >= 1 and all(
+                    s.flags & (F_SYN | F_ACK | F_RST) == F_SYN | F_ACK and
+                    s.ack == w[1] & 0xffffffff for s in segs))
+                if ok:
+                    synacks.append([p, w[1] & 0xffffffff])
+            if not ok:
+                raise Fail("listen: flags %s: got %s, expected %s" %
+                           (fl(f), segs, w[0]))
+        self.check_counters("listen", d, cnt)
+        # The embryonic connections: an RST at RCV.NXT ends each.
+        self.reset(synacks)
+        return 256
+
+    def b_closed_port(self):
+        """The 256 combinations to a port nobody listens on: the stack has
+        no filter there, so they are the kernel's (RFC 9293 §3.10.7.1: an
+        RST is dropped; otherwise <SEQ=SEG.ACK><CTL=RST> with ACK, else
+        <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>), and the stack sees
+        none of them."""
+        ports = self.ports(256)
+        closed = self.port + 1
+        frames, want = [], {}
+        for f in range(256):
+            seq, ack = self.rnd.getrandbits(32), self.rnd.getrandbits(32)
+            frames.append(self.raw.frame(ports[f], closed, seq, ack, f))
+            seglen = (1 if f & F_SYN else 0) + (1 if f & F_FIN else 0)
+            if f & F_RST:
+                want[ports[f]] = None
+            elif f & F_ACK:
+                want[ports[f]] = (F_RST, ack, None)
+            else:
+                want[ports[f]] = (F_RST | F_ACK, 0,
+                                  (seq + seglen) & 0xffffffff)
+        before = self.ctl.kv("stats")
+        self.raw.send(frames)
+        got = {}
+        for x in self.raw.collect(1.0):
+            if x.sport == closed:
+                got.setdefault(x.dport, []).append(x)
+        d = delta(before, self.ctl.kv("stats"))
+        if d.get("rx_frames", 0):
+            raise Fail("closed port: the stack received %d frames" %
+                       d["rx_frames"])
+        for f in range(256):
+            segs, w = got.get(ports[f], []), want[ports[f]]
+            if w is None:
+                ok = not segs
+            else:
+                ok = (len(segs) == 1 and
+                      segs[0].flags & (F_RST | F_ACK | F_SYN | F_FIN) == w[0]
+                      and segs[0].seq == w[1] and
+                      (w[2] is None or segs[0].ack == w[2]))
+            if not ok:
+                raise Fail("closed port: flags %s: got %s" % (fl(f), segs))
+        return 256
+
+    def check_counters(self, name, d, cnt):
+        for k, v in cnt.items():
+            if d.get(k, 0) != v:
+                raise Fail("%s: %s moved by %d, expected %d (all: %s)" %
+                           (name, k, d.get(k, 0), v,
+                            {x: y for x, y in d.items() if y}))
+
+    def model(self, state, f, kind):
+        """The answer to a segment of flags f and no data in state
+        (syn_recv, established, close_wait, fin_wait1), its sequence
+        number at RCV.NXT (exact), in the window beyond it (inwin) or out
+        of the window (out), its ACK field SND.UNA: (answer, fate,
+        counter). answer: none | ack (SEQ=SND.NXT, ACK=RCV.NXT) | finack
+        (an ACK of our FIN, then the server's own FIN) | ack1 (an ACK of
+        our FIN alone); fate: alive | dead | closing (the FINs crossed or
+        the server closed its end)."""
+        syn, rst, ack, fin = f & F_SYN, f & F_RST, f & F_ACK, f & F_FIN
+        if kind == "out":
+            # RFC 9293 §3.10.7.4 first check.
+            if rst:
+                return "none", "alive", "tcp_rx_drop_rst_out_of_window"
+            return "ack", "alive", "tcp_rx_drop_out_of_window"
+        if rst:
+            # RFC 5961 §3.2.
+            if kind == "exact":
+                return "none", "dead", "tcp_rx_rst"
+            return "ack", "alive", "tcp_challenge_acks"
+        if syn:
+            # RFC 5961 §4.2.
+            return "ack", "alive", "tcp_challenge_acks"
+        if not ack:
+            return "none", "alive", "tcp_rx_drop_no_ack"
+        if fin:
+            if state == "close_wait" or kind != "exact":
+                # A FIN again (a retransmission), or one beyond RCV.NXT
+                # (out of order): acknowledged with RCV.NXT.
+                return "ack", "alive", None
+            if state == "fin_wait1":
+                # Simultaneous close: CLOSING.
+                return "ack1", "closing", None
+            return "finack", "closing", None
+        return "none", "alive", None
+
+    def b_state(self, state, kind):
+        n = 256
+        conns = self.handshake(n, complete=state != "syn_recv")
+        if state == "close_wait":
+            # Our FIN: the server (hold on) stays in CLOSE_WAIT.
+            self.raw.send([self.raw.frame(p, self.port, c, una,
+                                          F_FIN | F_ACK)
+                           for p, c, una, _ in conns])
+            acks = by_port(self.raw.collect(2, want=n))
+            for cn in conns:
+                if not any(x.ack == (cn[1] + 1) & 0xffffffff
+                           for x in acks.get(cn[0], [])):
+                    raise Fail("close_wait: our FIN on port %d not "
+                               "acknowledged" % cn[0])
+                cn[1] = (cn[1] + 1) & 0xffffffff
+        elif state == "fin_wait1":
+            # The server closes first; its FIN stays unacknowledged.
+            time.sleep(0.2)
+            r = self.ctl.kv("closepeer %s" % self.a.vip)
+            if r.get("n") != n:
+                raise Fail("fin_wait1: closed %s connections of %d" %
+                           (r.get("n"), n))
+            fins = by_port(self.raw.collect(2, want=n))
+            for cn in conns:
+                if not any(x.flags & F_FIN and x.seq == cn[3]
+                           for x in fins.get(cn[0], [])):
+                    raise Fail("fin_wait1: no FIN on port %d" % cn[0])
+                cn[3] = (cn[3] + 1) & 0xffffffff
+        else:
+            self.raw.collect(0.2)
+        off = {"exact": 0, "inwin": 1000, "out": 1 << 30}[kind]
+        frames, want, cnt = [], {}, {"rx_tcp_segs": n}
+        for f, (p, c, una, _) in zip(range(256), conns):
+            frames.append(self.raw.frame(p, self.port, c + off, una, f))
+            want[p] = self.model(state, f, kind)
+            k = want[p][2]
+            if k:
+                cnt[k] = cnt.get(k, 0) + 1
+        before = self.ctl.kv("stats")
+        self.raw.send(frames)
+        got = by_port(self.raw.collect(1.0))
+        after = self.ctl.kv("stats")
+        self.check_counters("%s/%s" % (state, kind), delta(before, after),
+                            cnt)
+        probe = []
+        for f, (p, c, una, nxt) in zip(range(256), conns):
+            segs = got.get(p, [])
+            if state == "syn_recv":
+                # The SYN-ACK again, when its timer fires: not an answer.
+                segs = [x for x in segs if not (x.flags & F_SYN and
+                                                x.seq == (una - 1) &
+                                                0xffffffff)]
+            if state == "fin_wait1":
+                # The FIN again, when its timer fires: not an answer.
+                segs = [x for x in segs if not (x.flags & F_FIN and
+                                                x.seq == una)]
+            answer, fate, _ = want[p]
+            what = "%s/%s flags %s" % (state, kind, fl(f))
+            if any(x.flags & F_RST for x in segs):
+                raise Fail("%s: an RST: %s" % (what, segs))
+            if answer == "none" and segs:
+                raise Fail("%s: expected no answer, got %s" % (what, segs))
+            if answer in ("ack", "ack1"):
+                want_ack = c if answer == "ack" else (c + 1) & 0xffffffff
+                if (len(segs) != 1 or segs[0].flags & (F_SYN | F_FIN) or
+                        not segs[0].flags & F_ACK or segs[0].data or
+                        segs[0].seq != nxt or segs[0].ack != want_ack):
+                    raise Fail("%s: expected one ACK seq=%d ack=%d, got %s"
+                               % (what, nxt, want_ack, segs))
+            if answer == "finack":
+                if (not segs or any(x.ack != (c + 1) & 0xffffffff
+                                    for x in segs) or
+                        not any(x.flags & F_FIN for x in segs)):
+                    raise Fail("%s: expected the ACK of our FIN and the "
+                               "server's FIN, got %s" % (what, segs))
+            if fate == "alive":
+                probe.append((p, c, una, nxt))
+        live = self.alive(probe)
+        dead = [p for p, v in live.items() if not v]
+        if dead:
+            raise Fail("%s/%s: connections ended that must live: flags %s"
+                       % (state, kind,
+                          [fl(f) for f, cn in zip(range(256), conns)
+                           if cn[0] in dead][:8]))
+        for f, cn in zip(range(256), conns):
+            if want[cn[0]][1] == "dead" and self.alive([cn])[cn[0]]:
+                raise Fail("%s/%s flags %s: the connection lives after "
+                           "an RST at RCV.NXT" % (state, kind, fl(f)))
+        # Clean-up: the connections whose FINs crossed get the last ACK
+        # (they end, or wait in TIME_WAIT); an RST at RCV.NXT ends every
+        # other one left.
+        last = []
+        for p, c, una, nxt in conns:
+            if want[p][1] == "closing":
+                fin_end = nxt if state == "fin_wait1" else (nxt + 1)
+                last.append(self.raw.frame(p, self.port, c + 1,
+                                           fin_end & 0xffffffff, F_ACK))
+        self.raw.send(last)
+        self.reset([cn for cn in conns if want[cn[0]][1] == "alive"])
+        return n
+
+    def b_options(self):
+        """SYNs with option garbage. Each (options, expect a SYN-ACK)."""
+        # (options, the largest data segment the echo may use: the MSS we
+        # announce, 536 without one (RFC 9293 §3.7.1), 1460 where the
+        # options leave it open).
+        cases = [
+            (b"", 536),
+            (bytes([2, 4]) + struct.pack("!H", 0), 536),          # MSS 0
+            (bytes([2, 4]) + struct.pack("!H", 1), 60),           # MSS 1
+            (bytes([2, 4, 5, 180, 2, 4, 0, 100]), 1460),          # twice
+            (bytes([3, 3, 15, 1]), 536),                          # WS 15
+            (bytes([3, 3, 255, 1]), 536),                         # WS 255
+            (bytes([3, 3, 14, 1, 3, 3, 2, 1]), 536),              # WS twice
+            (bytes([2, 0, 1, 1]), 536),                           # len 0
+            (bytes([2, 1, 1, 1]), 536),                           # len 1
+            (bytes([2, 5, 5, 180, 0, 1, 1, 1]), 1460),            # len 5
+            (bytes([8, 9]) + b"\x00" * 6, 536),                   # TS short
+            (bytes([8, 10]) + b"\x00" * 6, 536),                  # TS cut
+            (bytes([4, 3, 1, 1]), 536),                           # SACKOK 3
+            (bytes([5, 2, 1, 1]), 536),                           # SACK 2
+            (bytes([99, 2, 1, 1]), 536),                          # unknown
+            (bytes([99, 40, 1, 1]), 536),                         # past end
+            (bytes([254, 4, 0xf9, 0x89]), 536),                   # exp
+            (bytes([0, 2, 4, 5, 180, 1, 1, 1]), 536),             # EOL junk
+            (bytes([1] * 40), 536),                               # 40 NOPs
+            (bytes([2, 4, 5, 180, 3, 3, 7, 8, 10]) +
+             struct.pack("!II", 1, 0) + bytes([4, 2, 1, 1]), 1460),  # all
+            (bytes([2, 4, 0, 1, 8, 10]) + struct.pack("!II", 1, 0) +
+             bytes([1, 1]), 60),                                  # MSS 1+TS
+        ]
+        ports = self.ports(len(cases) + 3)
+        isn = {p: self.rnd.getrandbits(32) for p in ports}
+        frames = [self.raw.frame(p, self.port, isn[p], 0, F_SYN, opts=o)
+                  for p, (o, _) in zip(ports, cases)]
+        # Bad data offsets: below 5, past the segment, past the frame.
+        bad = ports[len(cases):]
+        frames.append(self.raw.frame(bad[0], self.port, isn[bad[0]], 0,
+                                     F_SYN, doff=4))
+        frames.append(self.raw.frame(bad[1], self.port, isn[bad[1]], 0,
+                                     F_SYN, doff=15))
+        frames.append(self.raw.frame(bad[2], self.port, isn[bad[2]], 0,
+                                     F_SYN, opts=bytes([1] * 4), doff=8))
+        before = self.ctl.kv("stats")
+        self.raw.send(frames)
+        got = by_port(self.raw.collect(1.0, want=len(cases)))
+        d = delta(before, self.ctl.kv("stats"))
+        for p in bad:
+            if got.get(p):
+                raise Fail("options: a bad data offset answered: %s" %
+                           got[p])
+        if d.get("rx_drop_tcp_doff", 0) + d.get("rx_drop_tcp_trunc", 0) \
+                != 3:
+            raise Fail("options: 3 bad data offsets, counters %s" %
+                       {k: v for k, v in d.items() if v})
+        conns = []
+        for p, (o, exp) in zip(ports, cases):
+            sa = [s for s in got.get(p, []) if s.flags & (F_SYN | F_ACK)
+                  == F_SYN | F_ACK]
+            if not sa:
+                raise Fail("options %s: no SYN-ACK" % o.hex())
+            conns.append((p, o, (isn[p] + 1) & 0xffffffff,
+                          (sa[0].seq + 1) & 0xffffffff))
+        # Complete each handshake and have 3000 bytes echoed, sent in
+        # segments of 500 bytes; the echo comes back in segments of
+        # between 48 bytes (Linux's floor, CVE-2019-11479) and the MSS.
+        for (p, o, c, s), (_, maxseg) in zip(conns, cases):
+            self.raw.send([self.raw.frame(p, self.port, c, s, F_ACK)])
+            data = bytes((p + k) & 0xff for k in range(3000))
+            self.raw.send([self.raw.frame(p, self.port, c + k, s,
+                                          F_ACK | F_PSH,
+                                          data=data[k:k + 500])
+                           for k in range(0, 3000, 500)])
+            echo, segs, rcv = b"", [], c + 3000
+            deadline = time.monotonic() + 3
+            while len(echo) < 3000 and time.monotonic() < deadline:
+                for x in self.raw.collect(0.1):
+                    if x.dport != p or not x.data:
+                        continue
+                    segs.append(len(x.data))
+                    off = (x.seq - s) & 0xffffffff
+                    if off == len(echo):
+                        echo += x.data
+                    # Acknowledge what came, in order.
+                    self.raw.send([self.raw.frame(
+                        p, self.port, rcv, s + len(echo), F_ACK)])
+            if echo != data:
+                raise Fail("options %s: %d of 3000 bytes echoed (segments "
+                           "%s)" % (o.hex(), len(echo), segs[:10]))
+            if any(n > maxseg for n in segs) or \
+                    any(n < 48 for n in segs[:-1]):
+                raise Fail("options %s: echo in segments of %s bytes" %
+                           (o.hex(), sorted(set(segs))))
+            self.raw.send([self.raw.frame(p, self.port, rcv, s + 3000,
+                                          F_RST)])
+        return len(frames)
+
+    def run(self):
+        # The kernel client's handshake has reached the server first.
+        time.sleep(0.2)
+        k0 = kernel_tcp_out()
+        s0 = self.ctl.kv("stats")
+        self.kernel_client()
+        time.sleep(0.2)
+        self.idle = self.ctl.kv("info")
+        batches = [("options", self.b_options), ("listen", self.b_listen),
+                   ("closed_port", self.b_closed_port)]
+        for state in ("syn_recv", "established", "close_wait",
+                      "fin_wait1"):
+            for kind in ("exact", "inwin", "out"):
+                batches.append(("%s/%s" % (state, kind),
+                                lambda s=state, k=kind: self.b_state(s, k)))
+        for name, fn in batches:
+            if name.startswith("close_wait"):
+                self.ctl.cmd("hold 1")
+            n = fn()
+            if name.startswith("close_wait"):
+                self.ctl.cmd("hold 0")
+            self.kernel_client()
+            info = self.check_idle(name)
+            print("BATCH %s segs=%d pkt_free=%d tcp_buf_bytes=%d ok" %
+                  (name, n, info["pkt_free"], info["tcp_buf_bytes"]),
+                  flush=True)
+        # Every frame sent to the server (ours and those of this
+        # namespace's kernel) was received by the stack, or lost in its
+        # full ring (rx_drop_no_desc).
+        time.sleep(0.3)
+        d = delta(s0, self.ctl.kv("stats"))
+        k = kernel_tcp_out() - k0
+        if self.raw.sent - 256 + k != d.get("rx_frames", 0) + \
+                d.get("rx_drop_no_desc", 0):
+            raise Fail("%d frames sent to the server (%d raw, %d by the "
+                       "kernel), the stack received %d and lost %d (%s)" %
+                       (self.raw.sent - 256 + k, self.raw.sent - 256, k,
+                        d.get("rx_frames", 0), d.get("rx_drop_no_desc", 0),
+                        {x: y for x, y in d.items() if y}))
+        if d.get("rx_frames", 0) != d.get("rx_tcp_segs", 0):
+            raise Fail("frames that are not TCP segments: %s" % d)
+        print("TOTAL raw=%d (256 to the closed port) kernel=%d "
+              "rx_frames=%d" % (self.raw.sent, k, d.get("rx_frames", 0)),
+              flush=True)
+        self.kc.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ifname", required=True)
+    p.add_argument("--src", required=True)
+    p.add_argument("--vip", required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--src-mac", required=True)
+    p.add_argument("--dst-mac", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ctl-in", required=True)
+    p.add_argument("--ctl-out", required=True)
+    p.add_argument("--seq", type=int, required=True)
+    p.add_argument("--seed", type=int, default=9)
+    a = p.parse_args()
+    ctl = Ctl(a.ctl_in, a.ctl_out, a.seq)
+    try:
+        Campaign(a, ctl).run()
+    except Fail as e:
+        print("FAIL: %s" % e, flush=True)
+        print("CMDS %d" % ctl.issued, flush=True)
+        return 1
+    print("CMDS %d" % ctl.issued, flush=True)
+    print("TCP_MALFORMED ok", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
