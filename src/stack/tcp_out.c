@@ -516,8 +516,13 @@ void tcp__ack_rx(struct anyload_stack* st, struct st_tcp* c,
       tcp__arm_rto(st, c, now);
     else
       c->rto_at = 0;
-  } else if (!sg->len && !(sg->h.flags & (ST_TCP_SYN | ST_TCP_FIN)) &&
-             tcp__flight(c) && (win == c->snd_wnd || newly)) {
+  } else if (c->sack_ok ? newly > 0 && tcp__flight(c)
+                         : !sg->len &&
+                           !(sg->h.flags & (ST_TCP_SYN | ST_TCP_FIN)) &&
+                           tcp__flight(c) && win == c->snd_wnd) {
+    /* A duplicate ACK: RFC 5681 §2 without SACK (no data, same window);
+     * with SACK, RFC 6675 §2: one that SACKs new data, data-carrying or
+     * not (the peer's own data must not hide our losses). */
     dup = 1;
   }
 
@@ -536,6 +541,13 @@ void tcp__ack_rx(struct anyload_stack* st, struct st_tcp* c,
     }
   }
 
+  if (!dup && acked && c->sack_ok && newly && !c->in_recovery &&
+      tcp_seq_ge(c->snd_una, c->recover) &&
+      tcp_sack_is_lost(&c->sb, c->snd_una, c->mss)) {
+    /* A partial cumulative ACK whose SACK blocks still say SND.UNA's
+     * segment is lost (RFC 6675 IsLost(HighACK + 1)), as Linux does. */
+    enter_recovery(st, c, now);
+  }
   if (dup) {
     ST_TCP_INC(c, rx_dupacks);
     if (c->dupacks < 255)

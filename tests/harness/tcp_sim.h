@@ -433,33 +433,54 @@ static __attribute__((unused)) void tw_connect_pair(struct tw* w, uint16_t port,
 
 /* ---- streams ---------------------------------------------------------- */
 
-static __attribute__((unused)) uint8_t tw_byte(uint64_t off, uint64_t seed)
+static __attribute__((unused)) uint64_t tw_word(uint64_t block, uint64_t seed)
 {
-  uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ull + seed;
+  uint64_t x = block * 0x9e3779b97f4a7c15ull + seed;
 
   x ^= x >> 31;
   x *= 0xbf58476d1ce4e5b9ull;
   x ^= x >> 29;
-  return (uint8_t)(x >> (8 * (off & 7)));
+  return x;
 }
 
-static __attribute__((unused)) void tw_fill(uint8_t* buf, size_t len, uint64_t off, uint64_t seed)
+/* tw_byte: the stream's byte at offset off: byte off % 8 of the word of
+ * its 8-byte block. */
+static __attribute__((unused)) uint8_t tw_byte(uint64_t off, uint64_t seed)
 {
-  size_t k;
+  return (uint8_t)(tw_word(off >> 3, seed) >> (8 * (off & 7)));
+}
 
-  for (k = 0; k < len; k++)
+static __attribute__((unused)) void tw_fill(uint8_t* buf, size_t len,
+                                            uint64_t off, uint64_t seed)
+{
+  size_t k = 0;
+
+  /* Byte by byte to a block boundary, then a word per 8 bytes. */
+  for (; k < len && ((off + k) & 7); k++)
+    buf[k] = tw_byte(off + k, seed);
+  for (; k + 8 <= len; k += 8) {
+    uint64_t x = tw_word((off + k) >> 3, seed);
+    unsigned j;
+    for (j = 0; j < 8; j++)
+      buf[k + j] = (uint8_t)(x >> (8 * j));
+  }
+  for (; k < len; k++)
     buf[k] = tw_byte(off + k, seed);
 }
 
 /* tw_check: 1 if buf holds the stream's bytes at off. */
-static __attribute__((unused)) int tw_check(const uint8_t* buf, size_t len, uint64_t off,
-                    uint64_t seed)
+static __attribute__((unused)) int tw_check(const uint8_t* buf, size_t len,
+                                            uint64_t off, uint64_t seed)
 {
+  uint8_t tmp[4096];
   size_t k;
 
-  for (k = 0; k < len; k++)
-    if (buf[k] != tw_byte(off + k, seed))
+  for (k = 0; k < len; k += sizeof(tmp)) {
+    size_t n = len - k < sizeof(tmp) ? len - k : sizeof(tmp);
+    tw_fill(tmp, n, off + k, seed);
+    if (memcmp(tmp, buf + k, n))
       return 0;
+  }
   return 1;
 }
 
