@@ -1470,6 +1470,69 @@ static void test_tcp_bind_rules(void)
   tw_close(&w);
 }
 
+
+/* TCP_CORK and MSG_MORE hold partial segments; uncorking sends them. A
+ * shorter TCP_INFO gets a prefix. */
+static void test_tcp_cork_more(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[2100];
+  struct iovec iov = { data, 100 };
+  int one = 1, zero = 0;
+  uint8_t info[8];
+  socklen_t len = sizeof(info);
+
+  tw_open(&w, "ck", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  tw_fill(data, sizeof(data), 0, 30);
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_CORK, &one,
+                               sizeof(one), tw_now()), ==, 0);
+  CHECK(tw_send(a, c.sd, data, 100), ==, 100);
+  tw_peer_none(&w);
+  CHECK(tw_send(a, c.sd, data + 100, 2000), ==, 2000);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.len, ==, 1000);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.len, ==, 1000);
+  tw_peer_none(&w);                       /* 100 bytes held */
+  s = cseg(&c, ST_TCP_ACK);
+  s.ack = c.a_nxt + 2000;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);                       /* still corked */
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_CORK, &zero,
+                               sizeof(zero), tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.h.seq, ==, c.a_nxt + 2000);
+  CHECK(g.len, ==, 100);
+  CHECK(tw_check(g.data, 100, 2000, 30), ==, 1);
+  s.ack = c.a_nxt + 2100;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 2100;
+  /* MSG_MORE: held; the next send without it goes with it. */
+  CHECK(anyload_tcp_send(a, c.sd, &iov, 1, MSG_MORE, tw_now()), ==, 100);
+  tw_peer_none(&w);
+  CHECK(tw_send(a, c.sd, data + 100, 50), ==, 50);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.len, ==, 150);
+  CHECK(anyload_tcp_send(a, c.sd, &iov, 1, MSG_OOB, tw_now()), ==,
+        -EOPNOTSUPP);
+  CHECK(anyload_tcp_getsockopt(a, c.sd, IPPROTO_TCP, TCP_INFO, info, &len),
+        ==, 0);
+  CHECK(len, ==, 8);
+  CHECK(info[0], ==, TCP_ESTABLISHED);
+  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -1490,5 +1553,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_icmp),
   UNIT_TEST(test_tcp_delayed_ack),
   UNIT_TEST(test_tcp_bind_rules),
+  UNIT_TEST(test_tcp_cork_more),
 };
 UNIT_TEST_MAIN(tests)
