@@ -4,6 +4,7 @@
  * (re)transmit time into packet buffers of the pool, the windows that
  * allow them (the peer's, scaled by RFC 7323 §2, and cwnd from
  * tcp_cc.h), Nagle (RFC 9293 §3.7.4) and cork, ACKs (delayed, quick),
+ * limited transmit (RFC 3042),
  * RSTs, zero-window probes, the processing of arriving ACKs (RTT
  * samples, congestion control, duplicate ACKs), fast retransmit and
  * NewReno recovery (RFC 5681 §3.2, RFC 6582), SACK loss recovery (RFC
@@ -556,8 +557,20 @@ void tcp__ack_rx(struct anyload_stack* st, struct st_tcp* c,
       int lost = c->dupacks >= TCP_DUPTHRESH ||
                  (c->sack_ok && tcp_sack_is_lost(&c->sb, c->snd_una, c->mss));
       /* RFC 6582 §3.2 step 2: not again for losses of the same window. */
-      if (lost && tcp_seq_ge(c->snd_una, c->recover))
+      if (lost && tcp_seq_ge(c->snd_una, c->recover)) {
         enter_recovery(st, c, now);
+      } else if (c->dupacks < TCP_DUPTHRESH && c->snd_nxt == c->snd_max &&
+                 tcp_seq_lt(c->snd_nxt, data_end(c)) &&
+                 tcp__flight(c) + c->mss <= c->snd_wnd) {
+        /* Limited transmit (RFC 3042): a new segment for each of the
+         * first two duplicate ACKs, so that a small window still gets
+         * the duplicate ACKs that fast retransmit needs. */
+        uint32_t len = data_end(c) - c->snd_nxt;
+        if (len > max_payload(c))
+          len = max_payload(c);
+        if (tcp__xmit(st, c, c->snd_nxt, len, now) == 0)
+          ST_TCP_INC(c, limited_transmits);
+      }
     } else if (!c->sack_ok) {
       c->cwnd_infl += c->mss;
     }

@@ -1533,6 +1533,57 @@ static void test_tcp_cork_more(void)
   tw_close(&w);
 }
 
+
+/* Limited transmit (RFC 3042): with the window full (10 segments, the
+ * initial window), the first two duplicate ACKs each send one new
+ * segment, the third retransmits the first. */
+static void test_tcp_limited_transmit(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[12000];
+  int k;
+
+  tw_open(&w, "lt", NULL, TW_PEER);
+  a = w.st[0];
+  est_active(&w, &c, 0, 0);
+  k = 1;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
+                               sizeof(k), tw_now()), ==, 0);
+  tw_fill(data, sizeof(data), 0, 31);
+  CHECK(tw_send(a, c.sd, data, 12000), ==, 12000);
+  for (k = 0; k < 10; k++) {
+    CHECK(tw_peer_next(&w, &g), ==, 1);
+    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
+  }
+  tw_peer_none(&w);
+  s = cseg(&c, ST_TCP_ACK);
+  for (k = 0; k < 2; k++) {
+    tw_peer_send(&w, &s);
+    tw_peer_expect(&w, &g, k ? ST_TCP_ACK | ST_TCP_PSH : ST_TCP_ACK);
+    CHECK(g.h.seq, ==, c.a_nxt + 10000u + 1000u * (unsigned)k);
+    tw_peer_none(&w);
+  }
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, c.a_nxt);
+  CHECK(g.len, ==, 1000);
+  CHECK(tw_sstat(a, c.sd, "limited_transmits"), ==, 2);
+  CHECK(tw_sstat(a, c.sd, "fast_retrans"), ==, 1);
+  s.ack = c.a_nxt + 12000;
+  tw_peer_send(&w, &s);
+  c.a_nxt += 12000;
+  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -1554,5 +1605,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_delayed_ack),
   UNIT_TEST(test_tcp_bind_rules),
   UNIT_TEST(test_tcp_cork_more),
+  UNIT_TEST(test_tcp_limited_transmit),
 };
 UNIT_TEST_MAIN(tests)
