@@ -295,6 +295,7 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
   struct anyload_stack* st;
   int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl;
   int n, nk, tmo;
+  unsigned runs = pl_sig_runs;
 
   deadline = timeout < 0 ? INT64_MAX : now + (int64_t)timeout * 1000000;
   spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
@@ -319,6 +320,11 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
     stdl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
     pl_unlock();
     now = pl_now();
+    /* A handler ran while spinning: EINTR, as the kernel's epoll_wait. */
+    if (n == 0 && pl_sig_interrupted(runs, 0)) {
+      errno = EINTR;
+      return -1;
+    }
     if (n > 0 || now >= spin_end || now - last_k > KCHECK_NS ||
         now >= deadline) {
       if (n < max) {

@@ -356,7 +356,7 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
   int64_t now = pl_now(), deadline = INT64_MAX, spin_end;
   ssize_t rc;
   bool kcheck, nonblock;
-  unsigned spins = 0;
+  unsigned spins = 0, runs = pl_sig_runs;
   int fl;
 
   if (flags & ~RECV_FLAGS_OK)
@@ -421,6 +421,11 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
     }
     if (nonblock || now >= deadline)
       return set_errno(-EAGAIN);
+    /* A handler ran while this call spun: EINTR unless it restarts (a
+     * socket with SO_RCVTIMEO never restarts, as in the kernel). */
+    if (pl_sig_interrupted(runs, deadline == INT64_MAX))
+      return set_errno(-EINTR);
+    runs = pl_sig_runs;
     if (now < spin_end) {
       /* Let the kernel's deferred work on this CPU (ksoftirqd finishing
        * the NIC's or veth's receive) run now and then: a thread spinning
@@ -430,8 +435,9 @@ ssize_t pl_udp_recvmsg(int fd, struct msghdr* m, int flags)
       continue;
     }
     rc = pl_wait(fd, POLLIN, deadline, NULL);
-    if (rc == -EINTR && !pl_eintr_restarts())
+    if (rc == -EINTR && (deadline != INT64_MAX || !pl_eintr_restarts()))
       return set_errno(-EINTR);
+    runs = pl_sig_runs;   /* that handler was judged just now */
     if (rc > 0 && pl_lock() == 0) {
       o = pl_fds[fd];
       if (o && o->kind == PL_UDP)

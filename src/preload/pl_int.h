@@ -143,6 +143,13 @@ void pl_signals_replay(void);
  * it failed with EINTR: 1 when the handler that ran has SA_RESTART. */
 void pl_signals_wait_begin(void);
 int pl_eintr_restarts(void);
+/* pl_sig_runs counts the program's handlers run on this thread; a
+ * spinning call takes it at its start, and pl_sig_interrupted(since,
+ * restartable) says it must end with EINTR: a handler ran since, and the
+ * call is not restartable (poll, select, epoll_wait, a socket with a
+ * timeout) or the last handler lacks SA_RESTART. */
+extern __thread unsigned pl_sig_runs;
+int pl_sig_interrupted(unsigned since, int restartable);
 /* pl_signals_ran: a handler ran on this thread since the last
  * pl_signals_wait_begin (a call that spins checks it between rounds). */
 int pl_signals_ran(void);

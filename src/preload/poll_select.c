@@ -43,6 +43,7 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
   int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl = INT64_MAX;
   nfds_t i;
   int special = 0, ready, rc = 0, wfd = -1;
+  unsigned runs = pl_sig_runs;
   struct timespec ts, *tsp;
 
   for (i = 0; i < n; i++)
@@ -91,6 +92,12 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
       pl_unlock();
     }
     now = pl_now();
+    /* A handler ran while spinning: EINTR, as the kernel's poll. */
+    if (!ready && pl_sig_interrupted(runs, 0)) {
+      errno = EINTR;
+      rc = -1;
+      break;
+    }
     tsp = &ts;
     ts.tv_sec = 0;
     ts.tv_nsec = 0;

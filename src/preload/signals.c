@@ -18,7 +18,9 @@
  *     pid), not the original sender's.
  *   2. A blocking call that a signal interrupted knows which handler ran,
  *     so it restarts exactly when that handler has SA_RESTART, as the
- *     kernel does (pl_eintr_restarts).
+ *     kernel does (pl_eintr_restarts); and a call that was spinning (no
+ *     system call to interrupt) sees that a handler ran (pl_sig_runs,
+ *     pl_sig_interrupted) and ends with EINTR as the kernel's would.
  *
  * SIG_DFL and SIG_IGN are installed as they are, and so are handlers of
  * the synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
@@ -41,6 +43,7 @@ static unsigned char wrapped[NSIG];
  * what the last handler that ran looked like. */
 __thread uint64_t pl_sig_pending;
 static __thread int last_sig, last_restart;
+__thread unsigned pl_sig_runs;
 
 static int is_sync(int sig)
 {
@@ -66,6 +69,7 @@ static void trampoline(int sig, siginfo_t* info, void* uc)
   a = user_act[sig];
   last_sig = sig;
   last_restart = !!(a.sa_flags & SA_RESTART);
+  pl_sig_runs++;
   if (a.sa_flags & SA_RESETHAND) {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
@@ -110,6 +114,11 @@ void pl_signals_wait_begin(void)
 int pl_signals_ran(void)
 {
   return last_sig;
+}
+
+int pl_sig_interrupted(unsigned since, int restartable)
+{
+  return pl_sig_runs != since && (!restartable || !last_restart);
 }
 
 int pl_eintr_restarts(void)

@@ -18,7 +18,9 @@
 #      SA_RESTART, recv goes on with SA_RESTART and returns the datagram
 #      sent after the handler ran, and SIGINT with its default action
 #      kills the program (signal 2): the output and the exit status are the
-#      kernel's, byte for byte; then the port is the kernel's again.
+#      kernel's, byte for byte, with the calls sleeping (default profile)
+#      and with them spinning all along (EF_POLL_USEC=-1); then the port is
+#      the kernel's again.
 #   3. exit: exit(7) and _exit(9) from main while three threads are
 #      blocked in recv, epoll_wait and recvfrom on accelerated sockets: no
 #      hang, no crash, the status is kept, exit() prints the counters (the
@@ -86,11 +88,16 @@ log "---- signals during blocking calls: kernel, then anyload"
 intr_run ikern
 cat "$TMPD/ikern.out"
 expect_eq "kernel run's last line" "$(tail -n 1 "$TMPD/ikern.out")" INT
-intr_run iany env ANYLOAD_STATS_AT_EXIT=1 "$AL" --interface="$IF_A"
-expect_eq "anyload's output vs the kernel's" "$(cat "$TMPD/iany.out")" \
-	"$(cat "$TMPD/ikern.out")"
-grep -q 'UDP not accelerated\|back to the kernel' "$TMPD/iany.err" &&
-	fail "socket not accelerated: $(cat "$TMPD/iany.err")"
+# Once sleeping in the calls (default profile), once spinning in them all
+# along (EF_POLL_USEC=-1: no system call for the signal to interrupt).
+for spin in 0 -1; do
+	intr_run iany env ANYLOAD_STATS_AT_EXIT=1 EF_POLL_USEC=$spin "$AL" \
+		--interface="$IF_A"
+	expect_eq "anyload's output vs the kernel's (spin $spin)" \
+		"$(cat "$TMPD/iany.out")" "$(cat "$TMPD/ikern.out")"
+	grep -q 'UDP not accelerated\|back to the kernel' "$TMPD/iany.err" &&
+		fail "socket not accelerated: $(cat "$TMPD/iany.err")"
+done
 port_back 9710 "after SIGINT"
 
 for how in exit _exit; do
