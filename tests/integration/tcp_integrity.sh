@@ -37,7 +37,8 @@
 # part 5; 37 s in all at a load average of 10. In a sanitizer build
 # (itest_sanitized: BUILD/test-cflags has -fsanitize) parts 1 and 2 move
 # 256 MiB instead of 1 GiB and part 5 64 MiB instead of 128 MiB: ASan
-# makes the stack several times slower (~0.25 Gbit/s).
+# makes the stack and the portable SHA-256 several times slower (0.25-1
+# Gbit/s here; 20-25 s for the test).
 #
 # Environment: TCPI_BYTES (1G; 256M in a sanitizer build), TCPI_FLOW_BYTES
 # (24M), TCPI_AFP_BYTES (128M; 64M in a sanitizer build), with the
