@@ -331,7 +331,10 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
         tmo = 0;
         if (n == 0 && now >= spin_end && now < deadline) {
           int64_t until = deadline < stdl ? deadline : stdl;
+          /* A stack timer overdue by more than 1 ms gave a negative
+           * timeout: epoll_pwait slept without a bound. */
           tmo = until == INT64_MAX ? -1
+                : until <= now ? 0
                 : (int)((until - now + 999999) / 1000000);
         }
         nk = PL_REAL(epoll_pwait)(ep, ev + n, max - n, tmo, m);

@@ -105,10 +105,14 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
       int64_t until = deadline < stdl ? deadline : stdl;
       if (until == INT64_MAX) {
         tsp = NULL;
-      } else {
+      } else if (until > now) {
         ts.tv_sec = (until - now) / 1000000000;
         ts.tv_nsec = (until - now) % 1000000000;
       }
+      /* else a stack timer came due since the poll above (under a SYN
+       * flood, one of many SYN-ACK timers): look at once; a negative
+       * timeout made ppoll fail with EINVAL, and the program's poll or
+       * accept with it. */
     } else if (!ready && now - last_k < KCHECK_NS && now < deadline) {
       continue;   /* spinning on the stack; the kernel every 20 us */
     }
