@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""tcp_echo_peer.py: the kernel-stack TCP echo peer of
-tests/integration/stack_tcp_sigkill.sh (not a test by itself).
+"""tcp_echo_peer.py: the TCP echo server and clients of
+tests/integration/stack_tcp_sigkill.sh and preload_tcp_robust.sh (on the
+kernel, or as an unmodified program under anyload; not a test by itself).
 
   server --bind IP --port P --secs S
         a kernel TCP echo server: prints READY once listening, echoes
         every connection (a thread each) until --secs pass or SIGTERM
+  sserver --bind IP --port P --secs S
+        the same, single-threaded: one selectors loop for the listener and
+        every connection (non-blocking sockets)
   client --dst IP --port P --count N
         connects (1 s timeout), has N 16-byte messages echoed one after
         the other (1 s timeout each), prints "CLIENT ok=K sent=N", exits
@@ -18,6 +22,7 @@ tests/integration/stack_tcp_sigkill.sh (not a test by itself).
 Every loop is bounded by its count or its time.
 """
 import argparse
+import selectors
 import signal
 import socket
 import sys
@@ -60,6 +65,46 @@ def cmd_server(a):
         except InterruptedError:
             continue
         threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+    s.close()
+
+
+def cmd_sserver(a):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.port))
+    s.listen(64)
+    s.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    print("READY", flush=True)
+    end = time.monotonic() + a.secs
+    while not stop and time.monotonic() < end:
+        for key, _ in sel.select(0.1):
+            if key.fileobj is s:
+                try:
+                    c, _ = s.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                c.setblocking(False)
+                sel.register(c, selectors.EVENT_READ)
+                continue
+            c = key.fileobj
+            try:
+                d = c.recv(65536)
+                if d:
+                    c.setblocking(True)
+                    c.settimeout(1.0)
+                    c.sendall(d)
+                    c.setblocking(False)
+                    continue
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                pass
+            sel.unregister(c)
+            c.close()
     s.close()
 
 
@@ -111,15 +156,15 @@ def cmd_keep(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=("server", "client", "keep"))
+    p.add_argument("cmd", choices=("server", "sserver", "client", "keep"))
     p.add_argument("--bind", default="0.0.0.0")
     p.add_argument("--dst")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--secs", type=float, default=30)
     a = p.parse_args()
-    return {"server": cmd_server, "client": cmd_client,
-            "keep": cmd_keep}[a.cmd](a) or 0
+    return {"server": cmd_server, "sserver": cmd_sserver,
+            "client": cmd_client, "keep": cmd_keep}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":
