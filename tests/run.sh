@@ -21,7 +21,10 @@
 # Environment:
 #   TESTS         extended regex; only tests whose name matches run
 #                 (names look like unit/vi/test_pd, integration/udp.sh)
-#   TEST_TIMEOUT  seconds per test (default 120)
+#   TEST_TIMEOUT  seconds per test (default 120); a script that needs more
+#                 says so with a line "# test-timeout: SECONDS" in its
+#                 first 40 lines (that value is then used, scaled like
+#                 TEST_TIMEOUT / 120 when TEST_TIMEOUT is set)
 #   TEST_LOG_TAIL lines of log shown for a failure (default 30)
 #   SANITIZE_BUILD a second build directory (made with ASan + UBSan): its
 #                 unit tests and the integration scripts run again against
@@ -76,10 +79,33 @@ report_skip()
 	skipped=$((skipped + 1))
 }
 
+# test_timeout CMD...: the time limit of a test: the script's own
+# "# test-timeout: N" line when CMD runs a script that has one (a long
+# suite of sub-tests such as afpacket_parity.sh), else TIMEOUT.
+test_timeout()
+{
+	local arg own=
+
+	for arg in "$@"; do
+		if [[ "$arg" == *.sh && -f "$arg" ]]; then
+			own=$(head -n 40 "$arg" |
+				sed -n 's/^# test-timeout: *\([1-9][0-9]*\) *$/\1/p' |
+				head -n 1)
+		fi
+	done
+	if [[ -z "$own" ]]; then
+		echo "$TIMEOUT"
+	elif [[ -n "${TEST_TIMEOUT:-}" ]]; then
+		echo $((own * TIMEOUT / 120))
+	else
+		echo "$own"
+	fi
+}
+
 # run_test NAME CMD...: run one test and report it.
 run_test()
 {
-	local name=$1 log t0 t1 rc reason secs
+	local name=$1 log t0 t1 rc reason secs limit
 
 	shift
 	log=$(log_name "$name")
@@ -87,7 +113,8 @@ run_test()
 	# In the background and waited for, so that a signal to the runner
 	# can stop the test: timeout runs in a process group of its own,
 	# which a terminal's Ctrl-C does not reach.
-	(cd "$REPO" && exec timeout --kill-after=5 "$TIMEOUT" "$@") \
+	limit=$(test_timeout "$@")
+	(cd "$REPO" && exec timeout --kill-after=5 "$limit" "$@") \
 		</dev/null >"$log" 2>&1 &
 	CUR_PID=$!
 	wait "$CUR_PID"
@@ -107,7 +134,7 @@ run_test()
 		;;
 	*)
 		if ((rc == 124 || rc == 137)); then
-			echo "FAIL $name (${secs}s, timed out after ${TIMEOUT}s)"
+			echo "FAIL $name (${secs}s, timed out after ${limit}s)"
 		else
 			echo "FAIL $name (${secs}s, exit $rc)"
 		fi

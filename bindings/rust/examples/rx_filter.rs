@@ -32,7 +32,10 @@ use std::time::{Duration, Instant};
 
 const BUF_SIZE: usize = 2048; // one packet buffer
 const MAX_RX_BUFS: usize = 256; // receive buffers kept posted
-const N_TX_BUFS: usize = 16; // echo buffers
+// Echo buffers: more than a test sends in a burst, so that an echo is
+// never dropped because the kernel completes transmits late (it did, on
+// a loaded 2-CPU machine, with 16).
+const N_TX_BUFS: usize = 64;
 
 struct Args {
     ifname: String,
