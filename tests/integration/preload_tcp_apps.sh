@@ -44,6 +44,7 @@ got=$(ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" --port 9800 \
 	fail "through the socat relay: $got $(tail -n 5 "$TMPD/relay.err")"
 bg_wait ksrv 10
 bg_wait relay 15
+expect_eq "socat's exit status" "$BG_RC" 0
 grep -q "TCP connection from $IP_B:[0-9]* accepted, accelerated" \
 	"$TMPD/relay.err" || fail "relay accept: $(cat "$TMPD/relay.err")"
 grep -q "TCP $IP_A:[0-9]* -> $IP_B:9801 accelerated" "$TMPD/relay.err" ||
@@ -64,6 +65,7 @@ check_tcp "$TMPD/spc.err" 64000 64000
 # its accept with EINTR as the kernel's would (no SA_RESTART).
 kill -INT "${BG_PID[sps]}"
 bg_wait sps 10
+expect_eq "sockperf server's exit status" "$BG_RC" 0
 check_tcp "$TMPD/sps.err" 64000 64000
 
 log "---- iperf3, both ends under anyload"
@@ -89,6 +91,7 @@ log "iperf3: sent $sent received $recvd bytes"
 ((recvd > 1000000)) ||
 	fail "iperf3: $(tail -n 5 "$TMPD/ipc.json" "$TMPD/ipc.err")"
 bg_wait ips 15
+expect_eq "iperf3 server's exit status" "$BG_RC" 0
 check_tcp "$TMPD/ips.err" "$recvd" 0
 check_tcp "$TMPD/ipc.err" 0 "$recvd"
 log "PASS"

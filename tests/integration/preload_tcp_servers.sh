@@ -139,6 +139,7 @@ fetch_and_load "$D"
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
 stop_pidfile "$D/nginx.pid"
 bg_wait ng 10
+expect_eq "nginx's exit status" "$BG_RC" 0
 # The listener's line comes before nginx sends stderr to its error log.
 cat "$TMPD/ng.err" "$D/error.log" |
 	grep -q "TCP listener 0.0.0.0:8080 accelerated" ||
@@ -166,5 +167,6 @@ if grep -qiE 'error|refused|reset' "$TMPD/rb.out"; then
 fi
 kill -TERM "${BG_PID[rd]}"
 bg_wait rd 10
+expect_eq "redis-server's exit status" "$BG_RC" 0
 check_tcp "$TMPD/rd.err" 40000 40000
 log "PASS"
