@@ -747,7 +747,11 @@ def measure(kind, path):
     if kind == "iperf3":
         # The client's JSON: what the server received, and the sender's
         # retransmissions (counted by the sending kernel's TCP_INFO).
-        end = json.loads(text)["end"]
+        doc = json.loads(text)
+        end = doc.get("end", {})
+        if "sum_received" not in end:
+            raise ValueError("iperf3 JSON without end.sum_received, "
+                             "error: %s" % doc.get("error"))
         recv = end["sum_received"]
         return (recv["bits_per_second"] / 1e9,
                 end["sum_sent"].get("retransmits"), recv["bytes"])
