@@ -25,7 +25,10 @@
 #     stack or is a counted loss (rx_drop_no_desc: the XDP or packet
 #     socket's full ring; or dropped by veth); nothing came through the
 #     kernel socket.
-# Runs in the sanitizer build too (ASan runtime first in LD_PRELOAD).
+# Runs in the sanitizer build too (ASan runtime first in LD_PRELOAD); there
+# the RSS is only shown: ASan's allocator, preloaded under python, keeps
+# in its quarantine the 64 KiB buffer of every recvfrom(65536) python
+# frees (the RSS grew by 25 MB in one run, 0 kB in the normal build).
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
@@ -124,7 +127,7 @@ run()
 	flood_phase "$backend, both ports" 3 7000,7001 0
 	rss1=$(flood_rss_kb "$pid")
 	log "RSS after the warm-up $rss0 kB, after the flood $rss1 kB"
-	((rss1 - rss0 <= MARGIN)) ||
+	itest_sanitized || ((rss1 - rss0 <= MARGIN)) ||
 		fail "($backend) RSS grew by $((rss1 - rss0)) kB (margin" \
 			"$MARGIN kB)"
 
