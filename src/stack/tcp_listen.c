@@ -203,6 +203,7 @@ static struct st_tcp* new_child(struct anyload_stack* st, struct st_tcp* l,
   c->raddr_be32 = sg->saddr_be32;
   c->rport_be16 = sg->h.sport_be16;
   c->bind_addr_be32 = l->bind_addr_be32;
+  c->reuse = l->reuse;        /* inherited, as Linux's children do */
   c->rcvbuf = l->rcvbuf;
   c->sndbuf = l->sndbuf;
   c->nodelay = l->nodelay;

@@ -425,7 +425,11 @@ static int port_conflict(const struct anyload_stack* st,
       continue;
     if (c->reuse && o->state == TCP_TIME_WAIT)
       continue;
-    if (c->reuse && o->reuse && o->state != TCP_LISTEN && !listening)
+    /* Linux's rule (inet_csk_bind_conflict): with SO_REUSEADDR on both,
+     * only a listener conflicts, at bind and at listen alike; so a
+     * server may listen again while connections its old listener
+     * accepted (which inherit the option) live on. */
+    if (c->reuse && o->reuse && o->state != TCP_LISTEN)
       continue;
     /* Children share their listener's port by design. */
     if (o->parent >= 0 && !listening)
@@ -725,6 +729,41 @@ static void reset_conn(struct anyload_stack* st, struct st_tcp* c,
   tcp__free(st, c);
 }
 
+/* own_filters_after_listener: the listener on (addr, port) is gone. Its
+ * accepted connections still hold references on its ip4_local filter,
+ * which would keep bringing new SYNs for the port to this stack, where no
+ * listener is left to take them (they were answered by RST), rather than
+ * to the kernel (its listener after transparent mode's fork hand-over, or
+ * a program that listens again through the kernel). Unless another
+ * listener of this stack has the same address and port, each such
+ * connection (TIME_WAIT included) takes an ip4_full filter on its 4-tuple
+ * and lets the local one go; the last one to let go removes it. A
+ * connection whose full filter cannot be added keeps the local one
+ * (counted as filter_add_err). */
+static void own_filters_after_listener(struct anyload_stack* st,
+                                       uint32_t addr_be32, uint16_t port_be16)
+{
+  uint32_t head = st->tcp_port_hash[port_bucket(port_be16)], k;
+
+  for (k = head; k != ST_TCP_NONE; k = st->tcps[k].port_next) {
+    const struct st_tcp* o = &st->tcps[k];
+    if (o->state == TCP_LISTEN && o->lport_be16 == port_be16 &&
+        o->bind_addr_be32 == addr_be32)
+      return;
+  }
+  for (k = head; k != ST_TCP_NONE; k = st->tcps[k].port_next) {
+    struct st_tcp* o = &st->tcps[k];
+    if (o->filter != 1 || o->lport_be16 != port_be16 ||
+        o->bind_addr_be32 != addr_be32)
+      continue;
+    if (st__filter_get_full(st, ST_IPPROTO_TCP, o->laddr_be32, o->lport_be16,
+                            o->raddr_be32, o->rport_be16) < 0)
+      continue;
+    st__filter_put(st, ST_IPPROTO_TCP, o->bind_addr_be32, o->lport_be16);
+    o->filter = 2;
+  }
+}
+
 int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns)
 {
   struct st_tcp* c = tcp__get(st, sd);
@@ -735,10 +774,14 @@ int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns)
   c->app = 0;
   st->n_tcp_app--;
   switch (c->state) {
-  case TCP_LISTEN:
+  case TCP_LISTEN: {
+    uint32_t addr = c->bind_addr_be32;
+    uint16_t port = c->lport_be16;
     abort_children(st, c, 1, now_ns);
     tcp__free(st, c);
+    own_filters_after_listener(st, addr, port);
     return 0;
+  }
   case TCP_CLOSE:
   case TCP_SYN_SENT:
     tcp__free(st, c);

@@ -1584,6 +1584,88 @@ static void test_tcp_limited_transmit(void)
   tw_close(&w);
 }
 
+/* A listener closed while a connection it accepted lives on (transparent
+ * mode's hand-over of listeners at fork, a server that listens again):
+ * the connection moves to a full filter of its own and keeps carrying
+ * data; a SYN for the port is no longer the stack's (no RST: on a host it
+ * reaches the kernel's listener); a new listener with SO_REUSEADDR on the
+ * port (the child inherited it, as on Linux, so the bind is allowed)
+ * takes SYNs again. */
+static void test_tcp_listener_close_children(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct anyload_stack_info in;
+  struct tw_got g, sa;
+  struct tw_seg s, syn2, d;
+  char buf[8];
+  uint64_t no_sock0, rst0;
+  int ls, ls2, sd, found = 0;
+
+  tw_open(&w, "lc", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 4);
+  s = tw_seg_init(PA, 80);
+  s.mss = 1460;
+  peer_connect(&w, &s, &sa);
+  sd = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd, >=, 0);
+  anyload_stack_info(a, &in);
+  CHECK(in.filters, ==, 1);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  anyload_stack_info(a, &in);
+  CHECK(in.filters, ==, 1);        /* the connection's full filter */
+  CHECK(in.tcp_listening, ==, 0);
+
+  /* A SYN from another port: nothing in the stack sees it. */
+  no_sock0 = tw_stat(a, "rx_drop_tcp_no_sock");
+  rst0 = tw_stat(a, "tcp_tx_rst");
+  syn2 = tw_seg_init(PA + 1, 80);
+  syn2.flags = ST_TCP_SYN;
+  syn2.seq = 5000;
+  syn2.mss = 1460;
+  tw_peer_send(&w, &syn2);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "rx_drop_tcp_no_sock"), ==, no_sock0);
+  CHECK(tw_stat(a, "tcp_tx_rst"), ==, rst0);
+
+  /* The accepted connection still works both ways. */
+  d = tw_seg_init(PA, 80);
+  d.flags = ST_TCP_ACK | ST_TCP_PSH;
+  d.seq = 1001;
+  d.ack = sa.h.seq + 1;
+  d.data = "ping";
+  d.len = 4;
+  tw_peer_send(&w, &d);
+  tw_poll_all(&w);
+  CHECK(tw_recv(a, sd, buf, sizeof(buf)), ==, 4);
+  CHECK_MEM(buf, "ping", 4);
+  CHECK(tw_send(a, sd, "pong", 4), ==, 4);
+  while (tw_peer_next(&w, &g))
+    if (g.len == 4 && memcmp(g.data, "pong", 4) == 0)
+      found = 1;
+  CHECK(found, ==, 1);
+
+  /* Listening again on the port: SYNs are the stack's again. */
+  ls2 = tw_listen(a, 80, 4);
+  syn2.seq = 6000;
+  tw_peer_send(&w, &syn2);
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 6001);
+  CHECK(g.dport, ==, PA + 1);
+
+  /* Clean up: the listener resets its embryonic child, SO_LINGER 0
+   * resets the connection. */
+  CHECK(anyload_tcp_close(a, ls2, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(anyload_tcp_setsockopt(a, sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -1606,5 +1688,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_bind_rules),
   UNIT_TEST(test_tcp_cork_more),
   UNIT_TEST(test_tcp_limited_transmit),
+  UNIT_TEST(test_tcp_listener_close_children),
 };
 UNIT_TEST_MAIN(tests)
