@@ -13,7 +13,9 @@
 #      anyload (the client in NS_B on IF_B), 2 s: a latency summary and
 #      both ends' TCP counters;
 #   3. iperf3 server and client, both under anyload, 3 s: the bytes the
-#      client reports (JSON) arrive, and the server's stack received them.
+#      client reports (JSON) arrive, and the server's stack received them;
+#      again with -w 2M, for which the server listens again on its port
+#      while the control connection lives on.
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
@@ -68,30 +70,46 @@ bg_wait sps 10
 expect_eq "sockperf server's exit status" "$BG_RC" 0
 check_tcp "$TMPD/sps.err" 64000 64000
 
-log "---- iperf3, both ends under anyload"
-bg_start ips "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 "$AL" --interface="$IF_A" \
-	iperf3 -s -1 -B "$IP_A" -p 5211
-for ((i = 0; i < 50; i++)); do
-	ns_a ss -ltn | grep -q ':5211 ' && break
-	sleep 0.1
-done
-ns_b env ANYLOAD_STATS_AT_EXIT=1 timeout 30 "$AL" --interface="$IF_B" \
-	iperf3 -c "$IP_A" -p 5211 -t 3 -J >"$TMPD/ipc.json" \
-	2>"$TMPD/ipc.err" || true
-read -r sent recvd < <(python3 -c '
+# iperf_run PORT SECS CLIENT_ARGS...: iperf3 server and client, both under
+# anyload, for SECS seconds; the bytes the client reports must have gone
+# through both stacks.
+iperf_run()
+{
+	local port=$1 secs=$2 sent recvd i
+
+	shift 2
+	bg_start "ips$port" "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 "$AL" \
+		--interface="$IF_A" iperf3 -s -1 -B "$IP_A" -p "$port"
+	for ((i = 0; i < 50; i++)); do
+		ns_a ss -ltn | grep -q ":$port " && break
+		sleep 0.1
+	done
+	ns_b env ANYLOAD_STATS_AT_EXIT=1 timeout 30 "$AL" --interface="$IF_B" \
+		iperf3 -c "$IP_A" -p "$port" -t "$secs" -J "$@" \
+		>"$TMPD/ipc$port.json" 2>"$TMPD/ipc$port.err" || true
+	read -r sent recvd < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 if "error" in j:
     print(0, 0, j["error"])
 else:
     print(int(j["end"]["sum_sent"]["bytes"]),
-          int(j["end"]["sum_received"]["bytes"]))' "$TMPD/ipc.json" 2>&1 ||
-	echo 0 0)
-log "iperf3: sent $sent received $recvd bytes"
-((recvd > 1000000)) ||
-	fail "iperf3: $(tail -n 5 "$TMPD/ipc.json" "$TMPD/ipc.err")"
-bg_wait ips 15
-expect_eq "iperf3 server's exit status" "$BG_RC" 0
-check_tcp "$TMPD/ips.err" "$recvd" 0
-check_tcp "$TMPD/ipc.err" 0 "$recvd"
+          int(j["end"]["sum_received"]["bytes"]))' "$TMPD/ipc$port.json" \
+		2>&1 || echo 0 0)
+	log "iperf3 $*: sent $sent received $recvd bytes"
+	((recvd > 1000000)) ||
+		fail "iperf3 $*: $(tail -n 5 "$TMPD/ipc$port.json" \
+			"$TMPD/ipc$port.err")"
+	bg_wait "ips$port" 15
+	expect_eq "iperf3 server's exit status" "$BG_RC" 0
+	check_tcp "$TMPD/ips$port.err" "$recvd" 0
+	check_tcp "$TMPD/ipc$port.err" 0 "$recvd"
+}
+
+log "---- iperf3, both ends under anyload"
+iperf_run 5211 3
+# With -w the server closes its listener and listens again (to set the
+# buffer first) while the control connection it accepted lives on.
+log "---- iperf3 -w 2M (the server listens again)"
+iperf_run 5212 2 -w 2M
 log "PASS"
