@@ -34,6 +34,8 @@
 #include <string.h>
 
 #define PL_EP_MARKER 0xa7a7a7a7a7a7a7a7ull
+/* The same for pl_wake_fd (see pl_int.h), drained when it fires. */
+#define PL_EP_WAKE_MARKER 0xa7a7a7a7a7a7a7a8ull
 #define KCHECK_NS 20000
 
 int pl_epoll_create(int fd)
@@ -252,6 +254,10 @@ static int merge(struct pl_obj* eo, struct epoll_event* ev, int n, int nk)
     int dup = 0;
     if (e.data.u64 == PL_EP_MARKER)
       continue;
+    if (e.data.u64 == PL_EP_WAKE_MARKER) {
+      pl_wake_drain();
+      continue;
+    }
     for (j = 0; j < n; j++)
       if (ev[j].data.u64 == e.data.u64) {
         ev[j].events |= e.events;
@@ -280,7 +286,11 @@ int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
   struct pl_obj* eo = pl_obj_of(ep);
   int rc;
 
-  if (!eo || eo->kind != PL_EPOLL || !eo->n_items || max <= 0)
+  /* A set whose accelerated members all left still holds the stack's
+   * wait fd and pl_wake_fd: wait_loop keeps their marker events from the
+   * program. */
+  if (!eo || eo->kind != PL_EPOLL || (!eo->n_items && !eo->wait_fd_added) ||
+      max <= 0)
     return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
   pl_waiter_enter();
   rc = wait_loop(ep, ev, max, timeout, m);
@@ -313,6 +323,10 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
       struct epoll_event we = { .events = EPOLLIN,
                                 .data.u64 = PL_EP_MARKER };
       PL_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, anyload_stack_wait_fd(st), &we);
+      if (pl_wake_fd >= 0) {
+        we.data.u64 = PL_EP_WAKE_MARKER;
+        PL_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, pl_wake_fd, &we);
+      }
       eo->wait_fd_added = 1;
     }
     pl_progress(st);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct pl_settings pl_cfg;
@@ -29,6 +30,8 @@ struct pl_counts pl_count;
 struct pl_obj* pl_fds[PL_MAX_FDS];
 __thread int pl_depth;
 int pl_waiters;
+__thread int pl_my_waits;
+int pl_wake_fd = -1;
 
 static pthread_mutex_t pl_mu = PTHREAD_MUTEX_INITIALIZER;
 /* The stack: state 0 not tried, 1 up, -1 failed (err), -2 gone for good
@@ -216,6 +219,8 @@ struct anyload_stack* pl_stack(int* err)
     return NULL;
   }
   pl_st_state = 1;
+  if (pl_wake_fd < 0)
+    pl_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   pl_publish_settings(pl_st);
   /* The VI layer releases live VIs in an atexit handler registered as
    * the stack was created; ours, registered after it, runs first, so the
@@ -231,12 +236,30 @@ struct anyload_stack* pl_stack(int* err)
 
 void pl_progress(struct anyload_stack* st)
 {
+  static const uint64_t one = 1;
   int64_t now;
+  int n;
 
   if (st) {
     now = pl_now();
-    anyload_stack_poll(st, now, (int)pl_cfg.evs_per_poll);
+    n = anyload_stack_poll(st, now, (int)pl_cfg.evs_per_poll);
     pl_tcp_note_progress(now);   /* the TCP poller need not */
+    /* Another thread waits: let it look again (see pl_wake_fd). A
+     * single-threaded program never pays for the write. */
+    if (n > 0 && pl_wake_fd >= 0 &&
+        __atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) > pl_my_waits &&
+        write(pl_wake_fd, &one, sizeof(one)) < 0) {
+      /* EAGAIN: the counter is full, the waiters are woken anyway. */
+    }
+  }
+}
+
+void pl_wake_drain(void)
+{
+  uint64_t v;
+
+  if (pl_wake_fd >= 0 && read(pl_wake_fd, &v, sizeof(v)) < 0) {
+    /* EAGAIN: another woken thread drained it first. */
   }
 }
 
@@ -357,7 +380,7 @@ void pl_child_forget(void)
 
 int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
 {
-  struct pollfd p[2];
+  struct pollfd p[3];
   struct anyload_stack* st;
   int64_t now, dl, stdl = INT64_MAX;
   struct timespec ts, *tsp = NULL;
@@ -374,6 +397,12 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
       p[1].revents = 0;
       stdl = anyload_stack_next_deadline(st);
       n = 2;
+      if (pl_wake_fd >= 0) {
+        p[2].fd = pl_wake_fd;
+        p[2].events = POLLIN;
+        p[2].revents = 0;
+        n = 3;
+      }
     }
     pl_unlock();
   }
@@ -389,5 +418,7 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
   rc = PL_REAL(ppoll)(p, (nfds_t)n, tsp, m);
   if (rc < 0)
     return -errno;
+  if (n == 3 && p[2].revents)
+    pl_wake_drain();
   return rc;
 }

@@ -99,14 +99,28 @@ extern __thread int pl_depth;
  * its wait fd; the TCP poller (tcp_poller.c) leaves the stack to them, so
  * that it never takes the frames that one of them is about to sleep for. */
 extern int pl_waiters;
+/* pl_my_waits: this thread's share of pl_waiters. */
+extern __thread int pl_my_waits;
+/* pl_wake_fd: an eventfd (or -1) that every sleep of a waiter watches
+ * besides the stack's wait fd. A thread whose poll of the stack handled
+ * events while other threads wait writes to it (pl_progress), because
+ * those events may have made another thread's socket ready: the frames
+ * that made the wait fd readable are gone by then, and a thread that
+ * checked its socket before that poll and sleeps after it would sleep on
+ * with its data queued (a thread per connection under anyload waited out
+ * its timeouts). A woken thread drains it with pl_wake_drain. */
+extern int pl_wake_fd;
 static inline void pl_waiter_enter(void)
 {
+  pl_my_waits++;
   __atomic_add_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
 }
 static inline void pl_waiter_leave(void)
 {
+  pl_my_waits--;
   __atomic_sub_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
 }
+void pl_wake_drain(void);
 
 /* fdtable.c */
 void pl_init(void);

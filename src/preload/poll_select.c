@@ -35,7 +35,7 @@ int pl_is_special(int fd)
 
 int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
 {
-  struct pollfd small[65];
+  struct pollfd small[66];
   short acc_small[64];
   struct pollfd* tmp = small;
   short* acc = acc_small;
@@ -56,7 +56,7 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     return PL_REAL(ppoll)(f, n, &ts, m);
   }
   if (n > 64) {
-    tmp = malloc((n + 1) * sizeof(*tmp));
+    tmp = malloc((n + 2) * sizeof(*tmp));
     acc = malloc(n * sizeof(*acc));
     if (!tmp || !acc) {
       free(tmp);
@@ -122,10 +122,16 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
         tmp[i].fd = -1;
     tmp[n].fd = wfd;
     tmp[n].events = POLLIN;
-    rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 1 : n, tsp, m);
+    tmp[n].revents = 0;
+    tmp[n + 1].fd = wfd >= 0 ? pl_wake_fd : -1;   /* see pl_wake_fd */
+    tmp[n + 1].events = POLLIN;
+    tmp[n + 1].revents = 0;
+    rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 2 : n, tsp, m);
     last_k = pl_now();
     if (rc < 0)
       break;
+    if (wfd >= 0 && tmp[n + 1].revents)
+      pl_wake_drain();
     rc = 0;
     for (i = 0; i < n; i++) {
       f[i].revents = (short)(tmp[i].revents | acc[i]);

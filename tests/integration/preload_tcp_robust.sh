@@ -4,8 +4,9 @@
 # preload_tcp_robust: an unmodified TCP server in transparent mode under
 # bad conditions (issue 5): progs/tcp_echo_peer.py's single-threaded
 # (selectors) echo server under `anyload --interface=IF_A` on port P, on
-# AF_XDP (SERVER=server runs its threaded one instead: an echo then waits
-# up to its 1 s timeout now and then, see the commit that added this).
+# AF_XDP, in its threaded form (a thread per connection, each blocked in
+# recv: one thread's poll of the stack must wake the others, see
+# pl_wake_fd; SERVER=sserver runs the single-threaded selectors one).
 #  (a) SYN flood: progs/syn_flood sends SYNs from 198.18.0.3 (nobody's
 #      address) at the machine's top rate for 4 s while
 #      progs/tcp_flood_probe.py keeps an existing connection (a probe every
@@ -31,7 +32,7 @@ ns_setup_pair
 VIP=198.18.0.3
 P=8200
 PEER=$REPO/tests/integration/progs/tcp_echo_peer.py
-SERVER=${SERVER:-sserver}
+SERVER=${SERVER:-server}
 ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent
 ip -n "$NS_A" neigh replace "$VIP" lladdr "$MAC_B" dev "$IF_A" nud permanent
 ip -n "$NS_B" neigh replace "$IP_A" lladdr "$MAC_A" dev "$IF_B" nud permanent
