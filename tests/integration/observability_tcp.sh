@@ -120,9 +120,13 @@ assert c["local"] == "%s:%s" % (sys.argv[3], sys.argv[4]), c
 assert c["counters"]["rx_bytes"] == 5000, c
 assert 0 < c["txq_bytes"] <= c["sndbuf"], c
 assert d["counters"]["rx_frames"] > 0 and d["counters"]["tx_frames"] > 0
-full = [f for f in d["filters"] if f["kind"] == "ip4_local" and
-        f["local"] == "*:%s" % sys.argv[4]]
-assert len(full) == 1, d["filters"]
+# The program closed its listener after the accept: the connection
+# holds a full filter of its own, and the local filter of the listener
+# is gone.
+full = [f for f in d["filters"] if f["kind"] == "ip4_full" and
+        f["local"] == "%s:%s" % (sys.argv[3], sys.argv[4]) and
+        f["remote"] == "%s:%s" % (sys.argv[1], sys.argv[2])]
+assert len(full) == 1 and len(d["filters"]) == 1, d["filters"]
 ' "$IP_B" "$CPORT" "$IP_A" "$PORT" || fail "the connection's dump: $json"
 out=$("$SDUMP" "$PID" sockets)
 log "$out"
