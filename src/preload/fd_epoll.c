@@ -345,6 +345,8 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
         tmo = 0;
         if (n == 0 && now >= spin_end && now < deadline) {
           int64_t until = deadline < stdl ? deadline : stdl;
+          if (pl_sleep_cap(now) < until)
+            until = pl_sleep_cap(now);
           /* A stack timer overdue by more than 1 ms gave a negative
            * timeout: epoll_pwait slept without a bound. */
           tmo = until == INT64_MAX ? -1

@@ -254,6 +254,13 @@ void pl_progress(struct anyload_stack* st)
   }
 }
 
+int64_t pl_sleep_cap(int64_t now)
+{
+  if (__atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) > pl_my_waits)
+    return now + 1000000;
+  return INT64_MAX;
+}
+
 void pl_wake_drain(void)
 {
   uint64_t v;
@@ -407,8 +414,10 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
     pl_unlock();
   }
   dl = deadline_ns < stdl ? deadline_ns : stdl;
+  now = pl_now();
+  if (pl_sleep_cap(now) < dl)
+    dl = pl_sleep_cap(now);
   if (dl != INT64_MAX) {
-    now = pl_now();
     dl = dl > now ? dl - now : 0;
     ts.tv_sec = dl / 1000000000;
     ts.tv_nsec = dl % 1000000000;

@@ -121,6 +121,11 @@ static inline void pl_waiter_leave(void)
   __atomic_sub_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
 }
 void pl_wake_drain(void);
+/* pl_sleep_cap: the latest time a waiter may sleep to: now + 1 ms while
+ * other threads wait in the library too, else INT64_MAX. pl_wake_fd
+ * wakes sleepers, but one woken sleeper drains it and another that was
+ * about to sleep then misses that wake; the cap bounds what it costs. */
+int64_t pl_sleep_cap(int64_t now);
 
 /* fdtable.c */
 void pl_init(void);

@@ -103,6 +103,8 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     ts.tv_nsec = 0;
     if (!ready && now >= spin_end && now < deadline) {
       int64_t until = deadline < stdl ? deadline : stdl;
+      if (pl_sleep_cap(now) < until)
+        until = pl_sleep_cap(now);
       if (until == INT64_MAX) {
         tsp = NULL;
       } else if (until > now) {
