@@ -4,7 +4,9 @@
  * UDP socket: the time from the poll that received a datagram
  * (st__lat_stamp, at st__udp_queue) to the call that read it
  * (anyload_udp_recvmsg_at), in the shared state where anyload_stackdump
- * computes its percentiles (buckets in common/stack_shm.h).
+ * computes its percentiles (buckets in common/stack_shm.h). TCP reads
+ * (anyload_tcp_recv) add to the stack's histogram the wait of the oldest
+ * byte they take (see st_tcp.rx_oldest_ns).
  *
  * Layer: stack. The stack is the only writer; stores are relaxed atomics
  * so that a reader never sees a torn counter. A socket's histogram is
@@ -30,6 +32,17 @@ static void record(struct anyload_shm_hist* h, uint64_t d)
     __atomic_store_n(&h->max_ns, d, __ATOMIC_RELAXED);
   /* Last: a reader that sees count sees the bucket. */
   __atomic_store_n(&h->count, h->count + 1, __ATOMIC_RELEASE);
+}
+
+void st__lat_tcp_read(struct anyload_stack* st, int64_t t0, int64_t now)
+{
+  if (!st->pub || now < 0)
+    return;
+  if (t0 < 0 || now < t0) {
+    add(&st->pub->hist->no_stamp, 1);
+    return;
+  }
+  record(st->pub->hist, (uint64_t)(now - t0));
 }
 
 void st__lat_read(struct anyload_stack* st, const struct st_sock* s,

@@ -96,6 +96,10 @@ static inline void st__lat_stamp(struct anyload_stack* st, uint32_t head)
     st->pub->rx_ns[head] = st->now;
 }
 
+/* st__lat_tcp_read: the program read TCP bytes at now that had waited
+ * since t0 (the stack's histogram only). */
+void st__lat_tcp_read(struct anyload_stack* st, int64_t t0, int64_t now);
+
 /* st__lat_read: datagram head was read from socket s by the program at
  * now (< 0: unknown, nothing recorded). */
 void st__lat_read(struct anyload_stack* st, const struct st_sock* s,

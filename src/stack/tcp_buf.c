@@ -16,6 +16,7 @@
  * that triggered the ACK, the others the most recent other blocks; they
  * are rebuilt from the interval list, with the latest interval first.
  */
+#include "stack/publish.h"
 #include "stack/tcp_int.h"
 
 #include <errno.h>
@@ -256,6 +257,9 @@ int tcp__rcv_data(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
     return 0;
   }
   rbuf_write(c, c->rcv_len, data, len);
+  if (!c->rcv_len)
+    c->rx_oldest_ns = st->now;
+  c->rx_last_ns = st->now;
   c->rcv_len += len;
   c->rcv_nxt = end;
   ST_TCP_ADD(c, rx_bytes, len);
@@ -339,6 +343,8 @@ ssize_t anyload_tcp_recv(struct anyload_stack* st, int sd,
   c->rcv_head = (c->rcv_head + done) % c->rbuf_size;
   c->rcv_len -= done;
   ST_TCP_ADD(c, rx_bytes_read, done);
+  st__lat_tcp_read(st, c->rx_oldest_ns, now_ns);
+  c->rx_oldest_ns = c->rx_last_ns;
   /* Window update (RFC 9293 §3.8.6.2.2, receiver's SWS avoidance): when
    * the window we could offer grew by two segments or half the buffer
    * beyond what the peer knows. */

@@ -138,6 +138,11 @@ struct st_tcp {
   uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
   uint8_t* rbuf;
   uint32_t rbuf_size, rcv_head, rcv_len;
+  /* For the latency histogram: the poll time at which the oldest unread
+   * in-order byte arrived, and that of the latest arrival. After a read
+   * that leaves bytes, the oldest becomes the latest (the ring keeps no
+   * time per byte: the remaining bytes' wait is then under-counted). */
+  int64_t  rx_oldest_ns, rx_last_ns;
   struct st_tcp_ooo ooo[ST_TCP_OOO];
   unsigned n_ooo;
   uint32_t ooo_fin_seq;

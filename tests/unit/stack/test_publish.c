@@ -384,9 +384,93 @@ static void test_publish_dead_owner(void)
   pair_close(&p);
 }
 
+/* TCP reads add to the stack's histogram the wait of the oldest byte
+ * they take: 5 us for a segment read whole; after a partial read the
+ * rest counts from the latest arrival. */
+static void test_publish_tcp_latency(void)
+{
+  struct pair p;
+  struct stack_shm s;
+  struct copy c;
+  struct sockaddr_in a = sin_of("198.18.0.1", 6000);
+  struct iovec iov;
+  char buf[8];
+  int ls, sd, cd, rounds = 0;
+  const struct anyload_shm_hist* hist;
+
+  pair_open(&p, "pubt");
+  ls = anyload_tcp_open(p.st[0]);
+  CHECK(anyload_tcp_bind(p.st[0], ls, &a, sizeof(a)), ==, 0);
+  CHECK(anyload_tcp_listen(p.st[0], ls, 4), ==, 0);
+  cd = anyload_tcp_open(p.st[1]);
+  CHECK(anyload_tcp_connect(p.st[1], cd, &a, sizeof(a),
+                            anyload_sim_clock_now()), ==, -EINPROGRESS);
+  do {
+    poll_both(&p);
+    sd = anyload_tcp_accept(p.st[0], ls, NULL, anyload_sim_clock_now());
+    CHECK(++rounds, <, 100);
+  } while (sd == -EAGAIN);
+  CHECK(sd, >=, 0);
+  CHECK(stack_shm_open(anyload_stack_shm_path(p.st[0]), &s), ==, 0);
+  CHECK(stack_shm_read_consistent(s.base, copy_fn, &c, 10), ==, 0);
+  hist = (const void*)((const uint8_t*)s.base + c.h.hist_off);
+  CHECK(hist->count, ==, 0);
+
+  iov.iov_base = "abc";
+  iov.iov_len = 3;
+  CHECK(anyload_tcp_send(p.st[1], cd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 3);
+  poll_both(&p);
+  CHECK(anyload_sim_clock_advance(5 * US), ==, 0);
+  iov.iov_base = buf;
+  iov.iov_len = sizeof(buf);
+  CHECK(anyload_tcp_recv(p.st[0], sd, &iov, 1, MSG_PEEK,
+                         anyload_sim_clock_now()), ==, 3);
+  CHECK(hist->count, ==, 0);          /* a peek records nothing */
+  CHECK(anyload_tcp_recv(p.st[0], sd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 3);
+  CHECK(hist->count, ==, 1);
+  CHECK(hist->sum_ns, ==, 5 * US);
+
+  /* "de" at t, "f" at t + 2 us, read 1 byte at t + 3 us (waited 3 us),
+   * the rest at once (counted from "f": 1 us). */
+  iov.iov_base = "de";
+  iov.iov_len = 2;
+  CHECK(anyload_tcp_send(p.st[1], cd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 2);
+  poll_both(&p);
+  CHECK(anyload_sim_clock_advance(2 * US), ==, 0);
+  iov.iov_base = "f";
+  iov.iov_len = 1;
+  CHECK(anyload_tcp_send(p.st[1], cd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 1);
+  poll_both(&p);
+  CHECK(anyload_sim_clock_advance(1 * US), ==, 0);
+  iov.iov_base = buf;
+  iov.iov_len = 1;
+  CHECK(anyload_tcp_recv(p.st[0], sd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 1);
+  CHECK(buf[0], ==, 'd');
+  iov.iov_len = sizeof(buf);
+  CHECK(anyload_tcp_recv(p.st[0], sd, &iov, 1, 0, anyload_sim_clock_now()),
+        ==, 2);
+  CHECK(hist->count, ==, 3);
+  CHECK(hist->sum_ns, ==, 5 * US + 3 * US + 1 * US);
+  CHECK(hist->max_ns, ==, 5 * US);
+  CHECK(hist->min_ns, ==, 1 * US);
+
+  stack_shm_close(&s);
+  CHECK(anyload_tcp_close(p.st[0], sd, anyload_sim_clock_now()), ==, 0);
+  CHECK(anyload_tcp_close(p.st[1], cd, anyload_sim_clock_now()), ==, 0);
+  CHECK(anyload_tcp_close(p.st[0], ls, anyload_sim_clock_now()), ==, 0);
+  poll_both(&p);
+  pair_close(&p);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_publish_file_and_facts),
   UNIT_TEST(test_publish_counters_sockets_latency),
   UNIT_TEST(test_publish_dead_owner),
+  UNIT_TEST(test_publish_tcp_latency),
 };
 UNIT_TEST_MAIN(tests)
