@@ -53,7 +53,10 @@ extern int ef_vi_flush(ef_vi* vi, ef_driver_handle nic);
 /* Pacing: not supported (-EOPNOTSUPP). */
 extern int ef_vi_pace(ef_vi* vi, ef_driver_handle nic, int val);
 
-/* Largest frame, headers included, without FCS (interface MTU + 14). */
+/* Largest frame, headers included, without FCS, that the VI carries: the
+ * interface's MTU + 14, or less where the backend's buffers are smaller
+ * (AF_XDP: 3840 bytes, its 4096-byte chunks less the kernel's 256 bytes of
+ * XDP headroom). */
 extern unsigned ef_vi_mtu(ef_vi* vi, ef_driver_handle vi_dh);
 
 /* The interface's MAC address (6 bytes). Returns 0 or -errno. */

@@ -664,6 +664,21 @@ static void afxdp_release_at_exit(struct vi_common* c)
   }
 }
 
+/* afxdp_if_mtu: the interface's MTU, capped to what one UMEM chunk
+ * carries: on receive the kernel writes a frame after XDP_PACKET_HEADROOM
+ * (256) bytes of its chunk and drops a longer one, and transmit refuses a
+ * frame longer than a chunk; so on a 9000-byte interface a VI carries
+ * frames of 3840 bytes at most (MTU 3826), and a stack over it must not
+ * build larger ones (TCP advertised an MSS of 8948 and stalled). */
+static int afxdp_if_mtu(const ef_vi* vi, unsigned* mtu_out)
+{
+  const unsigned cap = AFXDP_CHUNK_SIZE - 256 - 14;
+  unsigned mtu = vi_of(vi)->max_frame - 14 - 4;
+
+  *mtu_out = mtu < cap ? mtu : cap;
+  return 0;
+}
+
 const struct vi_ops afxdp_ops = {
   .describe = afxdp_describe,
   .release_at_exit = afxdp_release_at_exit,
@@ -675,6 +690,7 @@ const struct vi_ops afxdp_ops = {
   .has_event = afxdp_has_event,
   .wait_fd = afxdp_wait_fd,
   .flush = afxdp_flush,
+  .if_mtu = afxdp_if_mtu,
   .stats_layout = afxdp_stats_layout,
   .stats = afxdp_stats,
 };

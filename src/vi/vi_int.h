@@ -165,8 +165,9 @@ struct vi_ops {
   /* describe: a few words on how this VI reaches the network (mode,
    * queue), for anyload_vi_describe(). */
   void (*describe)(const ef_vi* vi, char* buf, size_t len);
-  /* if_mtu, if_mac: the interface's MTU and MAC address (backends with
-   * interfaces of their own; NULL: the kernel's, read by ioctl). */
+  /* if_mtu, if_mac: the MTU the VI carries and the MAC address (backends
+   * with interfaces of their own, or whose buffers limit the frame size
+   * (AF_XDP); NULL: the kernel interface's, read by ioctl). */
   int  (*if_mtu)(const ef_vi* vi, unsigned* mtu_out);
   int  (*if_mac)(const ef_vi* vi, uint8_t mac_out[6]);
 };

@@ -8,7 +8,11 @@
 # Each part moves BYTES (4 MiB) each way at once, and both ends print the
 # SHA-256 of what they sent and received, which must match crosswise:
 #   1. an anyload client connecting to a kernel server;
-#   2. a kernel client connecting to an anyload server.
+#   2. a kernel client connecting to an anyload server;
+#   3. part 1 again with a 9000-byte MTU on both ends: an AF_XDP VI
+#      carries 3840-byte frames at most (ef_vi_mtu), so the stack must
+#      advertise and send segments that fit (it advertised an MSS of 8948
+#      and stalled, every full segment a transmit error).
 # NS_B's veth sends with checksums finished (ethtool -K tx off, and no
 # TSO/GSO: the stack sees MTU-sized segments with complete checksums,
 # which it verifies). The stack's counters must show no checksum drop.
@@ -72,5 +76,19 @@ expect_eq "kernel client exit status" "$BG_RC" 0
 check_pair "$TMPD/ss.out" "$TMPD/kc.out"
 grep -q "^CONNECTED local=198.18.0.1:7101 peer=198.18.0.2:" \
 	"$TMPD/ss.out" || fail "stack server: $(cat "$TMPD/ss.out")"
+
+# ---- 3. jumbo MTU -----------------------------------------------------------
+ip -n "$NS_A" link set "$IF_A" mtu 9000
+ip -n "$NS_B" link set "$IF_B" mtu 9000
+bg_start kj "$NS_B" python3 "$PEER" --role server --addr "$IP_B" \
+	--port 7102 --bytes "$BYTES" --timeout 25
+bg_wait_line kj '^LISTENING' 10 || fail "kernel server did not start"
+bg_start sj "$NS_A" "$PROGS/stack_tcp" -t 25 -n "$BYTES" -s 9 \
+	-r client "$IF_A" "$IP_B" 7102
+bg_wait sj 30
+expect_eq "stack client exit status (MTU 9000)" "$BG_RC" 0
+bg_wait kj 10
+expect_eq "kernel server exit status (MTU 9000)" "$BG_RC" 0
+check_pair "$TMPD/sj.out" "$TMPD/kj.out"
 
 log "PASS"
