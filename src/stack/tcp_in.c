@@ -448,11 +448,14 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
   c = tcp__lookup(st, ip->dst_be32, sg.h.dport_be16, ip->src_be32,
                   sg.h.sport_be16);
   if (c && c->state == TCP_TIME_WAIT && !c->app &&
-      (sg.h.flags & (ST_TCP_SYN | ST_TCP_ACK | ST_TCP_RST)) == ST_TCP_SYN &&
+      (sg.h.flags & (ST_TCP_SYN | ST_TCP_ACK | ST_TCP_RST | ST_TCP_FIN)) ==
+          ST_TCP_SYN &&
       tcp_seq_gt(sg.h.seq, c->rcv_nxt) &&
       tcp__listener(st, ip->dst_be32, sg.h.dport_be16)) {
     /* A new incarnation of the connection (RFC 9293 §3.10.7.4 note,
-     * RFC 6191): end TIME_WAIT and let the listener take the SYN. */
+     * RFC 6191): end TIME_WAIT and let the listener take the SYN. Only a
+     * SYN the listener takes (tcp__listen_rx drops SYN+FIN): a SYN+FIN
+     * ended TIME_WAIT and then opened nothing. */
     ST_INC(st, tcp_time_wait_reused);
     tcp__free(st, c);
     c = NULL;

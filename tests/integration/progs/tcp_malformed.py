@@ -33,7 +33,8 @@ kernel client and the buffer pool):
             ports (RFC 9293 §3.10.7.2: RST ignored, ACK answered with
             <SEQ=SEG.ACK><CTL=RST>, SYN without FIN answered with a
             SYN-ACK, the rest dropped);
-  syn_recv, established, close_wait
+  syn_recv, established, close_wait, fin_wait1, fin_wait2, closing,
+  last_ack, time_wait
             the 256 combinations on 256 raw connections in that state,
             once with SEG.SEQ = RCV.NXT, once in the window but not
             RCV.NXT, once out of the window (RFC 9293 §3.10.7.4 and RFC
@@ -44,6 +45,28 @@ kernel client and the buffer pool):
             at the end of the stream, closes; a FIN further on gets an
             ACK); afterwards a probe (an out-of-window ACK) tells whether
             each connection lives (an ACK) or not (the listener's RST).
+            How each state is reached (server = the stack):
+              fin_wait1  the server closes (closepeer), its FIN stays
+                         unacknowledged;
+              fin_wait2  then we acknowledge its FIN: a FIN at RCV.NXT
+                         is acknowledged and ends in TIME_WAIT (seen by
+                         check_idle: the server's connections but the
+                         kernel client's are all in TIME_WAIT);
+              closing    the server's FIN, then ours without
+                         acknowledging it (the FINs cross);
+              last_ack   our FIN (hold on: CLOSE_WAIT), then the
+                         server closes: its FIN unacknowledged;
+              time_wait  fin_wait2, then our FIN.
+            In the four the probe works as in the others (the connection
+            answers an out-of-window ACK; in CLOSING and LAST_ACK a FIN
+            sent again by the server's timer is not an answer); an ACK of
+            SND.UNA there moves nothing; a FIN again is acknowledged; an
+            RST at RCV.NXT ends the connection silently. In TIME_WAIT a
+            SYN above RCV.NXT (in the window or out of it), without ACK,
+            RST or FIN, is a new incarnation (RFC 1122 §4.2.2.13, RFC
+            6191): TIME_WAIT ends and the listener answers with a SYN-ACK
+            whose ISN is above the old SND.NXT; a SYN at RCV.NXT gets a
+            challenge ACK (RFC 5961 §4.2).
 
 Prints "BATCH <name> segs=N ok" per batch, "CMDS <n>" and "TCP_MALFORMED
 ok"; exits 0, 1 on a failed check (a FAIL line says which).
@@ -59,6 +82,13 @@ import time
 
 F_FIN, F_SYN, F_RST, F_PSH, F_ACK, F_URG, F_ECE, F_CWR = (
     1, 2, 4, 8, 16, 32, 64, 128)
+# The states of b_state, in the order of the batches; those in which the
+# peer's FIN is in (RCV.NXT is past it) and those in which the server's
+# FIN is sent and unacknowledged (its timer may send it again).
+STATES = ("syn_recv", "established", "close_wait", "fin_wait1",
+          "fin_wait2", "closing", "last_ack", "time_wait")
+PEER_FIN_IN = ("close_wait", "closing", "last_ack", "time_wait")
+OUR_FIN_OUT = ("fin_wait1", "closing", "last_ack")
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 
@@ -434,9 +464,22 @@ class Campaign:
         of the window (out), its ACK field SND.UNA: (answer, fate,
         counter). answer: none | ack (SEQ=SND.NXT, ACK=RCV.NXT) | finack
         (an ACK of our FIN, then the server's own FIN) | ack1 (an ACK of
-        our FIN alone); fate: alive | dead | closing (the FINs crossed or
-        the server closed its end)."""
+        our FIN alone) | synack (the listener's, for a new incarnation of
+        a connection in TIME_WAIT); fate: alive | dead | closing (the FINs
+        crossed or the server closed its end) | time_wait (FIN_WAIT_2
+        went to TIME_WAIT) | new (TIME_WAIT ended, a new connection in
+        SYN_RECEIVED). The states: see STATES; in CLOSING and LAST_ACK
+        our FIN is in and the server's unacknowledged, in FIN_WAIT_2 and
+        TIME_WAIT the server's FIN is acknowledged."""
         syn, rst, ack, fin = f & F_SYN, f & F_RST, f & F_ACK, f & F_FIN
+        if (state == "time_wait" and kind != "exact" and syn and
+                not (ack or rst or fin)):
+            # A SYN beyond RCV.NXT in TIME_WAIT: a new incarnation (RFC
+            # 1122 §4.2.2.13, RFC 6191 without timestamps): TIME_WAIT ends
+            # and the listener answers (with an ISN above the old SND.NXT,
+            # RFC 6528's clock). Out of the window too: the stack takes
+            # any SYN above RCV.NXT, as Linux does.
+            return "synack", "new", "tcp_time_wait_reused"
         if kind == "out":
             # RFC 9293 §3.10.7.4 first check.
             if rst:
@@ -453,45 +496,74 @@ class Campaign:
         if not ack:
             return "none", "alive", "tcp_rx_drop_no_ack"
         if fin:
-            if state == "close_wait" or kind != "exact":
-                # A FIN again (a retransmission), or one beyond RCV.NXT
-                # (out of order): acknowledged with RCV.NXT.
+            if state in PEER_FIN_IN or kind != "exact":
+                # A FIN again (a retransmission: the peer's FIN is in), or
+                # one beyond RCV.NXT (out of order): acknowledged with
+                # RCV.NXT; in TIME_WAIT it also restarts the 2 MSL timer.
                 return "ack", "alive", None
             if state == "fin_wait1":
                 # Simultaneous close: CLOSING.
                 return "ack1", "closing", None
+            if state == "fin_wait2":
+                # Our FIN acknowledged, the peer's at RCV.NXT: TIME_WAIT.
+                return "ack1", "time_wait", None
             return "finack", "closing", None
+        # An ACK of SND.UNA: nothing new acknowledged (in CLOSING and
+        # LAST_ACK our FIN stays unacknowledged), no answer.
         return "none", "alive", None
+
+    def peer_fin(self, conns, state):
+        """Our FIN at RCV.NXT on each connection, acknowledging SND.UNA;
+        the server acknowledges it (ACK=our FIN + 1, SEQ=SND.NXT)."""
+        n = len(conns)
+        self.raw.send([self.raw.frame(p, self.port, c, una, F_FIN | F_ACK)
+                       for p, c, una, _ in conns])
+        acks = by_port(self.raw.collect(2, want=n))
+        for cn in conns:
+            if not any(x.ack == (cn[1] + 1) & 0xffffffff and
+                       x.seq == cn[3] and not x.flags & (F_SYN | F_RST)
+                       for x in acks.get(cn[0], [])):
+                raise Fail("%s: our FIN on port %d not acknowledged (%s)" %
+                           (state, cn[0], acks.get(cn[0])))
+            cn[1] = (cn[1] + 1) & 0xffffffff
+
+    def server_fin(self, conns, state):
+        """The server closes every raw connection (closepeer): a FIN from
+        each, at SND.NXT."""
+        n = len(conns)
+        time.sleep(0.2)
+        r = self.ctl.kv("closepeer %s" % self.a.vip)
+        if r.get("n") != n:
+            raise Fail("%s: closed %s connections of %d" %
+                       (state, r.get("n"), n))
+        fins = by_port(self.raw.collect(2, want=n))
+        for cn in conns:
+            if not any(x.flags & F_FIN and x.seq == cn[3]
+                       for x in fins.get(cn[0], [])):
+                raise Fail("%s: no FIN on port %d" % (state, cn[0]))
+            cn[3] = (cn[3] + 1) & 0xffffffff
 
     def b_state(self, state, kind):
         n = 256
         conns = self.handshake(n, complete=state != "syn_recv")
-        if state == "close_wait":
+        if state in ("close_wait", "last_ack"):
             # Our FIN: the server (hold on) stays in CLOSE_WAIT.
-            self.raw.send([self.raw.frame(p, self.port, c, una,
-                                          F_FIN | F_ACK)
-                           for p, c, una, _ in conns])
-            acks = by_port(self.raw.collect(2, want=n))
+            self.peer_fin(conns, state)
+        if state in ("fin_wait1", "fin_wait2", "closing", "last_ack",
+                     "time_wait"):
+            # The server closes: its FIN.
+            self.server_fin(conns, state)
+        if state in ("fin_wait2", "time_wait"):
+            # We acknowledge the server's FIN: FIN_WAIT_2.
+            self.raw.send([self.raw.frame(p, self.port, c, nxt, F_ACK)
+                           for p, c, _, nxt in conns])
             for cn in conns:
-                if not any(x.ack == (cn[1] + 1) & 0xffffffff
-                           for x in acks.get(cn[0], [])):
-                    raise Fail("close_wait: our FIN on port %d not "
-                               "acknowledged" % cn[0])
-                cn[1] = (cn[1] + 1) & 0xffffffff
-        elif state == "fin_wait1":
-            # The server closes first; its FIN stays unacknowledged.
-            time.sleep(0.2)
-            r = self.ctl.kv("closepeer %s" % self.a.vip)
-            if r.get("n") != n:
-                raise Fail("fin_wait1: closed %s connections of %d" %
-                           (r.get("n"), n))
-            fins = by_port(self.raw.collect(2, want=n))
-            for cn in conns:
-                if not any(x.flags & F_FIN and x.seq == cn[3]
-                           for x in fins.get(cn[0], [])):
-                    raise Fail("fin_wait1: no FIN on port %d" % cn[0])
-                cn[3] = (cn[3] + 1) & 0xffffffff
-        else:
+                cn[2] = cn[3]
+        if state in ("closing", "time_wait"):
+            # Our FIN: in FIN_WAIT_1 it crosses the server's (we do not
+            # acknowledge it): CLOSING; in FIN_WAIT_2: TIME_WAIT.
+            self.peer_fin(conns, state)
+        if state in ("syn_recv", "established"):
             self.raw.collect(0.2)
         off = {"exact": 0, "inwin": 1000, "out": 1 << 30}[kind]
         frames, want, cnt = [], {}, {"rx_tcp_segs": n}
@@ -507,7 +579,7 @@ class Campaign:
         after = self.ctl.kv("stats")
         self.check_counters("%s/%s" % (state, kind), delta(before, after),
                             cnt)
-        probe = []
+        probe, new = [], []
         for f, (p, c, una, nxt) in zip(range(256), conns):
             segs = got.get(p, [])
             if state == "syn_recv":
@@ -515,7 +587,7 @@ class Campaign:
                 segs = [x for x in segs if not (x.flags & F_SYN and
                                                 x.seq == (una - 1) &
                                                 0xffffffff)]
-            if state == "fin_wait1":
+            if state in OUR_FIN_OUT:
                 # The FIN again, when its timer fires: not an answer.
                 segs = [x for x in segs if not (x.flags & F_FIN and
                                                 x.seq == una)]
@@ -532,13 +604,27 @@ class Campaign:
                         segs[0].seq != nxt or segs[0].ack != want_ack):
                     raise Fail("%s: expected one ACK seq=%d ack=%d, got %s"
                                % (what, nxt, want_ack, segs))
+            if answer == "synack":
+                isn = segs[0].seq if segs else 0
+                if (not segs or any(x.flags & (F_SYN | F_ACK | F_RST | F_FIN)
+                                    != F_SYN | F_ACK or x.seq != isn or
+                                    x.ack != (c + off + 1) & 0xffffffff
+                                    for x in segs) or
+                        not 0 < (isn - nxt) & 0xffffffff < 1 << 31):
+                    raise Fail("%s: expected a SYN-ACK ack=%d with an ISN "
+                               "above %d, got %s" %
+                               (what, (c + off + 1) & 0xffffffff, nxt,
+                                segs))
+                new.append([p, (c + off + 1) & 0xffffffff])
             if answer == "finack":
                 if (not segs or any(x.ack != (c + 1) & 0xffffffff
                                     for x in segs) or
                         not any(x.flags & F_FIN for x in segs)):
                     raise Fail("%s: expected the ACK of our FIN and the "
                                "server's FIN, got %s" % (what, segs))
-            if fate == "alive":
+            if fate in ("alive", "time_wait"):
+                # A connection in TIME_WAIT answers the probe too (that it
+                # is in TIME_WAIT, not FIN_WAIT_2, check_idle sees).
                 probe.append((p, c, una, nxt))
         live = self.alive(probe)
         dead = [p for p, v in live.items() if not v]
@@ -562,6 +648,8 @@ class Campaign:
                                            fin_end & 0xffffffff, F_ACK))
         self.raw.send(last)
         self.reset([cn for cn in conns if want[cn[0]][1] == "alive"])
+        # The new incarnations, in SYN_RECEIVED: an RST at RCV.NXT.
+        self.reset(new)
         return n
 
     def b_options(self):
@@ -670,16 +758,16 @@ class Campaign:
         self.idle = self.ctl.kv("info")
         batches = [("options", self.b_options), ("listen", self.b_listen),
                    ("closed_port", self.b_closed_port)]
-        for state in ("syn_recv", "established", "close_wait",
-                      "fin_wait1"):
+        for state in STATES:
             for kind in ("exact", "inwin", "out"):
                 batches.append(("%s/%s" % (state, kind),
                                 lambda s=state, k=kind: self.b_state(s, k)))
         for name, fn in batches:
-            if name.startswith("close_wait"):
+            held = name.startswith(("close_wait", "last_ack"))
+            if held:
                 self.ctl.cmd("hold 1")
             n = fn()
-            if name.startswith("close_wait"):
+            if held:
                 self.ctl.cmd("hold 0")
             self.kernel_client()
             info = self.check_idle(name)
