@@ -3,7 +3,9 @@
 #
 # stack_tcp_malformed: the TCP part of the malformed-traffic campaign
 # (issue 5) against a TCP echo server on anyload's stack
-# (progs/stack_tcp_echo, listening on port 8000 of IP_A) on AF_XDP:
+# (progs/stack_tcp_echo, listening on port 8000 of IP_A) on AF_XDP
+# (tests/harness/tcp_malformed_campaign.sh; afpacket_tcp_malformed.sh
+# runs the same on AF_PACKET):
 # progs/tcp_malformed.py in NS_B keeps a real kernel connection to the
 # server, which must echo after every batch, and plays a raw peer from
 # 198.18.0.3 (an address nobody owns: NS_A reaches it through a permanent
@@ -28,52 +30,6 @@
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/tcp_malformed_campaign.sh"
 
-itest_init
-itest_build_stack stack_tcp_echo
-ns_setup_pair
-VIP=198.18.0.3
-PORT=8000
-ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent
-ip -n "$NS_A" neigh replace "$VIP" lladdr "$MAC_B" dev "$IF_A" nud permanent
-ip -n "$NS_B" neigh replace "$IP_A" lladdr "$MAC_A" dev "$IF_B" nud permanent
-# RSS margin: the stack allocates nothing per segment. Under ASan its
-# quarantine keeps what is freed (256 MB by default), so the buffers of
-# each connection opened and closed stay in the RSS: there the RSS is only
-# shown, LeakSanitizer checks for leaks at exit, and the stack's own
-# accounting (buffer pool, TCP buffers, connections) is checked as in the
-# normal build.
-MARGIN=1024
-
-rss_kb()
-{
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
-}
-
-bg_start st "$NS_A" "$PROGS/stack_tcp_echo" -t 100 "$IF_A"
-bg_wait_line st '^READY' 10 ||
-	fail "stack_tcp_echo: $(cat "$TMPD/st.out" "$TMPD/st.err")"
-PID=$(field "$(grep '^READY' "$TMPD/st.out")" pid)
-bg_cmd st "listen $PORT 1024"
-expect_eq "listen :$PORT" "$(field "$BG_REPLY" rc)" 0
-RSS0=$(rss_kb "$PID")
-rc=0
-out=$(ns_b python3 "$REPO/tests/integration/progs/tcp_malformed.py" \
-	--ifname "$IF_B" --src "$IP_B" --vip "$VIP" --dst "$IP_A" \
-	--src-mac "$MAC_B" --dst-mac "$MAC_A" --port "$PORT" \
-	--ctl-in "$TMPD/st.in" --ctl-out "$TMPD/st.out" \
-	--seq "${BG_SEQ[st]}" 2>&1) || rc=$?
-echo "$out" | sed 's/^/    /'
-n=$(echo "$out" | sed -n 's/^CMDS \([0-9]*\)$/\1/p')
-BG_SEQ[st]=$((BG_SEQ[st] + ${n:-0}))
-((rc == 0)) || fail "TCP campaign: $(echo "$out" | grep '^FAIL' | head -n 1)"
-bg_cmd st stats
-log "stack counters: $BG_REPLY"
-RSS1=$(rss_kb "$PID")
-log "RSS before $RSS0 kB, after $RSS1 kB"
-itest_sanitized || ((RSS1 - RSS0 <= MARGIN)) ||
-	fail "RSS grew by $((RSS1 - RSS0)) kB (margin $MARGIN kB)"
-bg_cmd st quit
-bg_wait st 10
-expect_eq "stack_tcp_echo exit status" "$BG_RC" 0
-echo "stack_tcp_malformed: PASS"
+tcp_malformed_main afxdp
