@@ -4,9 +4,11 @@
 # preload_tcp_robust: an unmodified TCP server in transparent mode under
 # bad conditions (issue 5): progs/tcp_echo_peer.py's single-threaded
 # (selectors) echo server under `anyload --interface=IF_A` on port P, on
-# AF_XDP, in its threaded form (a thread per connection, each blocked in
-# recv: one thread's poll of the stack must wake the others, see
-# pl_wake_fd; SERVER=sserver runs the single-threaded selectors one).
+# AF_XDP (SERVER=server runs its threaded form instead, a thread per
+# connection blocked in recv: with pl_wake_fd and pl_sleep_cap its echoes
+# no longer wait out their timeouts, but in one CI run 1 new connection of
+# 44 still failed before the flood: not yet understood, so not the
+# default).
 #  (a) SYN flood: progs/syn_flood sends SYNs from 198.18.0.3 (nobody's
 #      address) at the machine's top rate for 4 s while
 #      progs/tcp_flood_probe.py keeps an existing connection (a probe every
@@ -32,7 +34,7 @@ ns_setup_pair
 VIP=198.18.0.3
 P=8200
 PEER=$REPO/tests/integration/progs/tcp_echo_peer.py
-SERVER=${SERVER:-server}
+SERVER=${SERVER:-sserver}
 ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent
 ip -n "$NS_A" neigh replace "$VIP" lladdr "$MAC_B" dev "$IF_A" nud permanent
 ip -n "$NS_B" neigh replace "$IP_A" lladdr "$MAC_A" dev "$IF_B" nud permanent
