@@ -444,6 +444,8 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
   sg.len = p->dlen - sg.h.hlen;
   sg.ip_tos = ip->tos;
   sg.src_mac = frame + ST_ETH_OFF_SRC;
+  sg.tw_reused = 0;
+  sg.tw_snd_nxt = 0;
 
   c = tcp__lookup(st, ip->dst_be32, sg.h.dport_be16, ip->src_be32,
                   sg.h.sport_be16);
@@ -457,6 +459,8 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
      * SYN the listener takes (tcp__listen_rx drops SYN+FIN): a SYN+FIN
      * ended TIME_WAIT and then opened nothing. */
     ST_INC(st, tcp_time_wait_reused);
+    sg.tw_reused = 1;
+    sg.tw_snd_nxt = c->snd_max;
     tcp__free(st, c);
     c = NULL;
   }

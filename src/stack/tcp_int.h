@@ -173,6 +173,10 @@ struct st_tcp_seg {
   uint32_t len;          /* payload bytes */
   uint8_t  ip_tos;
   const uint8_t* src_mac;
+  /* A SYN that ended a TIME_WAIT (tcp_in.c): its connection's SND.NXT,
+   * which the new connection's ISN must pass (RFC 1122 §4.2.2.13). */
+  uint8_t  tw_reused;
+  uint32_t tw_snd_nxt;
 };
 
 /* ---- tcp_sock.c ------------------------------------------------------- */

@@ -285,6 +285,13 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
     return;
   c->iss = tcp__isn(st, c->laddr_be32, c->lport_be16, c->raddr_be32,
                     c->rport_be16, now);
+  if (sg->tw_reused && !tcp_seq_gt(c->iss, sg->tw_snd_nxt)) {
+    /* Reopened from TIME_WAIT before the ISN clock passed the old
+     * connection's sequence space: start above it and above anything of
+     * it still in flight in a 64 KiB window (RFC 1122 §4.2.2.13 (1); the
+     * same choice as Linux). */
+    c->iss = sg->tw_snd_nxt + 65535 + 2;
+  }
   c->ts_offset = (uint32_t)(st->tcp_secret[1] ^ c->iss);
   c->snd_una = c->iss;
   c->snd_nxt = c->snd_max = c->iss + 1;

@@ -477,7 +477,7 @@ class Campaign:
             # A SYN beyond RCV.NXT in TIME_WAIT: a new incarnation (RFC
             # 1122 §4.2.2.13, RFC 6191 without timestamps): TIME_WAIT ends
             # and the listener answers (with an ISN above the old SND.NXT,
-            # RFC 6528's clock). Out of the window too: the stack takes
+            # RFC 1122 §4.2.2.13 (1)). Out of the window too: the stack takes
             # any SYN above RCV.NXT, as Linux does.
             return "synack", "new", "tcp_time_wait_reused"
         if kind == "out":

@@ -1666,6 +1666,67 @@ static void test_tcp_listener_close_children(void)
   tw_close(&w);
 }
 
+/* TIME_WAIT of a connection A closed first (no application left): a SYN
+ * above RCV.NXT reopens it through the listener (RFC 1122 §4.2.2.13, RFC
+ * 6191), with an ISN above the old SND.NXT; a SYN+FIN, which the listener
+ * would drop, is the connection's (a challenge ACK, RFC 5961 §4.2) and
+ * leaves TIME_WAIT alone. */
+static void test_tcp_time_wait_syn(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct anyload_stack_info in;
+  struct tw_got g, sa;
+  struct tw_seg s;
+  int ls, sd;
+
+  tw_open(&w, "tws", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 4);
+  s = tw_seg_init(PA, 80);
+  peer_connect(&w, &s, &sa);
+  tw_peer_none(&w);
+  sd = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd, >=, 0);
+  /* A closes first; the peer acknowledges its FIN and sends its own. */
+  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  CHECK(g.h.seq, ==, sa.h.seq + 1);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_ACK | ST_TCP_FIN;
+  s.seq = 1001;
+  s.ack = sa.h.seq + 2;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 1002);
+  anyload_stack_info(a, &in);
+  CHECK(in.tcp_time_wait, ==, 1);
+  /* SYN+FIN above RCV.NXT: a challenge ACK, TIME_WAIT stays. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN | ST_TCP_FIN;
+  s.seq = 5000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  tw_peer_none(&w);
+  anyload_stack_info(a, &in);
+  CHECK(in.tcp_time_wait, ==, 1);
+  /* A SYN above RCV.NXT: a new connection, TIME_WAIT ends. */
+  s.flags = ST_TCP_SYN;
+  s.seq = 6000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 6001);
+  CHECK((int32_t)(g.h.seq - (sa.h.seq + 2)), >, 0);
+  anyload_stack_info(a, &in);
+  CHECK(in.tcp_time_wait, ==, 0);
+  /* Clean up: closing the listener resets its embryonic child. */
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -1689,5 +1750,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_cork_more),
   UNIT_TEST(test_tcp_limited_transmit),
   UNIT_TEST(test_tcp_listener_close_children),
+  UNIT_TEST(test_tcp_time_wait_syn),
 };
 UNIT_TEST_MAIN(tests)
