@@ -388,6 +388,99 @@ static void est_active(struct tw* w, struct conn* c, int ts, int sack)
   CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
 }
 
+/* est_world: a world <name> with a raw peer on B and a connection from A
+ * to it established (est_active); returns stack A. */
+static struct anyload_stack* est_world(struct tw* w, struct conn* c,
+                                       const char* name, int ts, int sack)
+{
+  tw_open(w, name, NULL, TW_PEER);
+  est_active(w, c, ts, sack);
+  return w->st[0];
+}
+
+static void set_opt_int(struct anyload_stack* st, int sd, int level,
+                        int name, int v)
+{
+  CHECK(anyload_tcp_setsockopt(st, sd, level, name, &v, sizeof(v),
+                               tw_now()), ==, 0);
+}
+
+/* send_flight: with TCP_NODELAY, A sends the first len bytes of stream
+ * seed (filled into data); the peer gets the first n segments of 1000
+ * bytes, in order, and nothing more. */
+static void send_flight(struct tw* w, struct conn* c, uint8_t* data,
+                        size_t len, uint64_t seed, unsigned n)
+{
+  struct tw_got g;
+  unsigned k;
+
+  set_opt_int(w->st[0], c->sd, IPPROTO_TCP, TCP_NODELAY, 1);
+  tw_fill(data, len, 0, seed);
+  CHECK(tw_send(w->st[0], c->sd, data, len), ==, (ssize_t)len);
+  for (k = 0; k < n; k++) {
+    CHECK(tw_peer_next(w, &g), ==, 1);
+    CHECK(g.h.seq, ==, c->a_nxt + 1000u * k);
+  }
+  tw_peer_none(w);
+}
+
+/* close_abort: SO_LINGER 0 and close: A resets the connection. */
+static void close_abort(struct tw* w, int sd)
+{
+  struct tw_got g;
+
+  CHECK(anyload_tcp_setsockopt(w->st[0], sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w->st[0], sd, tw_now()), ==, 0);
+  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
+}
+
+/* close_time_wait: A closes with all its data acknowledged, the peer
+ * acknowledges A's FIN with its own, and TIME_WAIT runs out. */
+static void close_time_wait(struct tw* w, struct conn* c)
+{
+  struct tw_got g;
+  struct tw_seg s;
+
+  CHECK(anyload_tcp_close(w->st[0], c->sd, tw_now()), ==, 0);
+  tw_peer_expect(w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  s = cseg(c, ST_TCP_ACK | ST_TCP_FIN);
+  s.ack = c->a_nxt + 1;
+  tw_peer_send(w, &s);
+  tw_peer_expect(w, &g, ST_TCP_ACK);
+  tw_run(w, 61 * TW_SEC);
+}
+
+/* peer_data: the peer sends len bytes of data in one ACK segment. */
+static void peer_data(struct tw* w, struct conn* c, const void* data,
+                      unsigned len)
+{
+  struct tw_seg s = cseg(c, ST_TCP_ACK);
+
+  s.data = data;
+  s.len = len;
+  tw_peer_send(w, &s);
+  c->p_nxt += len;
+}
+
+/* syn_with_options: a SYN from the peer's sport with MSS mss and the
+ * other options (timestamps, SACK, window scale 3). */
+static struct tw_seg syn_with_options(uint16_t sport, uint32_t seq,
+                                      uint16_t mss)
+{
+  struct tw_seg s = tw_seg_init(sport, 80);
+
+  s.flags = ST_TCP_SYN;
+  s.seq = seq;
+  s.mss = mss;
+  s.ts = 1;
+  s.tsval = 5;
+  s.sack_ok = 1;
+  s.ws = 3;
+  return s;
+}
+
 static void test_tcp_closed_port_rst(void)
 {
   struct tw w;
@@ -465,9 +558,7 @@ static void test_tcp_rst_established(void)
   struct tw_seg s;
   char buf[16];
 
-  tw_open(&w, "re", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 1, 1);
+  a = est_world(&w, &c, "re", 1, 1);
   s = cseg(&c, ST_TCP_RST);
   s.seq = c.p_nxt + 100;             /* in the window, not exact */
   tw_peer_send(&w, &s);
@@ -620,9 +711,7 @@ static void test_tcp_paws_ooo(void)
   struct tw_seg s;
   uint8_t data[3000], buf[4000];
 
-  tw_open(&w, "pa", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 1, 1);
+  a = est_world(&w, &c, "pa", 1, 1);
   tw_fill(data, sizeof(data), 0, 5);
   /* PAWS: tsval older than TS.Recent. */
   s = cseg(&c, ST_TCP_ACK);
@@ -680,13 +769,7 @@ static void test_tcp_paws_ooo(void)
   CHECK(tw_check(buf, 3000, 0, 5), ==, 1);
   CHECK(tw_sstat(a, c.sd, "rx_ooo_segs"), ==, 3);
   c.p_nxt += 3000;
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
-  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
-  s.ack = c.a_nxt + 1;
-  tw_peer_send(&w, &s);
-  tw_peer_expect(&w, &g, ST_TCP_ACK);
-  tw_run(&w, 61 * TW_SEC);
+  close_time_wait(&w, &c);
   tw_close(&w);
 }
 
@@ -730,9 +813,7 @@ static void test_tcp_rto_backoff(void)
   int k;
   char buf[8];
 
-  tw_open(&w, "rt", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
+  a = est_world(&w, &c, "rt", 0, 0);
   tw_fill(data, sizeof(data), 0, 7);
   CHECK(tw_send(a, c.sd, data, 3000), ==, 3000);
   t0 = tw_now();
@@ -768,9 +849,7 @@ static void test_tcp_rto_backoff(void)
   tw_peer_none(&w);
 
   /* TCP_USER_TIMEOUT 3 s: the connection gives up. */
-  k = 3000;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_USER_TIMEOUT, &k,
-                               sizeof(k), tw_now()), ==, 0);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000);
   CHECK(tw_send(a, c.sd, data, 10), ==, 10);
   tw_run(&w, 10 * TW_SEC);
   CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE);
@@ -793,18 +872,8 @@ static void test_tcp_fast_retransmit(void)
   uint8_t data[6000];
   int k;
 
-  tw_open(&w, "fr", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
-  k = 1;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
-                               sizeof(k), tw_now()), ==, 0);
-  tw_fill(data, sizeof(data), 0, 8);
-  CHECK(tw_send(a, c.sd, data, 6000), ==, 6000);
-  for (k = 0; k < 6; k++) {
-    tw_peer_next(&w, &g);
-    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
-  }
+  a = est_world(&w, &c, "fr", 0, 0);
+  send_flight(&w, &c, data, 6000, 8, 6);
   /* Segment 1 was "lost": ACK of 0, then 3 duplicates for 2, 3, 4. */
   s = cseg(&c, ST_TCP_ACK);
   s.ack = c.a_nxt + 1000;
@@ -829,13 +898,7 @@ static void test_tcp_fast_retransmit(void)
   s.ack = c.a_nxt + 6000;
   tw_peer_send(&w, &s);
   c.a_nxt += 6000;
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
-  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
-  s.ack = c.a_nxt + 1;
-  tw_peer_send(&w, &s);
-  tw_peer_expect(&w, &g, ST_TCP_ACK);
-  tw_run(&w, 61 * TW_SEC);
+  close_time_wait(&w, &c);
   tw_close(&w);
 }
 
@@ -852,19 +915,8 @@ static void test_tcp_sack_holes(void)
   int k, seen[10];
   unsigned m;
 
-  tw_open(&w, "sh", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 1);
-  k = 1;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
-                               sizeof(k), tw_now()), ==, 0);
-  tw_fill(data, sizeof(data), 0, 9);
-  CHECK(tw_send(a, c.sd, data, 10000), ==, 10000);
-  for (k = 0; k < 10; k++) {
-    CHECK(tw_peer_next(&w, &g), ==, 1);
-    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
-  }
-  tw_peer_none(&w);
+  a = est_world(&w, &c, "sh", 0, 1);
+  send_flight(&w, &c, data, 10000, 9, 10);
   /* Segments 1, 4 and 7 lost: the peer SACKs the rest as it arrives. */
   s = cseg(&c, ST_TCP_ACK);
   s.ack = c.a_nxt + 1000;
@@ -927,13 +979,7 @@ static void test_tcp_sack_holes(void)
     CHECK(ti.tcpi_unacked, ==, 0);
     CHECK(ti.tcpi_total_retrans, ==, 3);
   }
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_FIN);
-  s = cseg(&c, ST_TCP_ACK | ST_TCP_FIN);
-  s.ack = c.a_nxt + 1;
-  tw_peer_send(&w, &s);
-  tw_peer_expect(&w, &g, ST_TCP_ACK);
-  tw_run(&w, 61 * TW_SEC);
+  close_time_wait(&w, &c);
   tw_close(&w);
 }
 
@@ -949,9 +995,7 @@ static void test_tcp_zero_window(void)
   uint8_t data[3000];
   int64_t t0;
 
-  tw_open(&w, "zw", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
+  a = est_world(&w, &c, "zw", 0, 0);
   s = cseg(&c, ST_TCP_ACK);
   s.win = 0;
   tw_peer_send(&w, &s);
@@ -991,11 +1035,7 @@ static void test_tcp_zero_window(void)
   tw_peer_send(&w, &s);
   c.a_nxt += 3000;
   tw_peer_none(&w);
-  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1008,24 +1048,14 @@ static void test_tcp_keepalive(void)
   struct conn c;
   struct tw_got g;
   struct tw_seg s;
-  int v, k;
+  int k;
   char buf[4];
 
-  tw_open(&w, "ka", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
-  v = 1;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_KEEPALIVE, &v,
-                               sizeof(v), tw_now()), ==, 0);
-  v = 10;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPIDLE, &v,
-                               sizeof(v), tw_now()), ==, 0);
-  v = 2;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPINTVL, &v,
-                               sizeof(v), tw_now()), ==, 0);
-  v = 3;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_KEEPCNT, &v,
-                               sizeof(v), tw_now()), ==, 0);
+  a = est_world(&w, &c, "ka", 0, 0);
+  set_opt_int(a, c.sd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_KEEPIDLE, 10);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_KEEPINTVL, 2);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_KEEPCNT, 3);
   /* The idle time restarts with the option. */
   tw_run(&w, 10 * TW_SEC - 1);
   tw_peer_none(&w);
@@ -1068,27 +1098,13 @@ static void test_tcp_syn_cookies(void)
   a = w.st[0];
   ls = tw_listen(a, 80, 1);
   for (k = 0; k < 128; k++) {
-    s = tw_seg_init((uint16_t)(20000 + k), 80);
-    s.flags = ST_TCP_SYN;
-    s.seq = 100u * (unsigned)k;
-    s.mss = 1460;
-    s.ts = 1;
-    s.tsval = 5;
-    s.sack_ok = 1;
-    s.ws = 3;
+    s = syn_with_options((uint16_t)(20000 + k), 100u * (unsigned)k, 1460);
     tw_peer_send(&w, &s);
     tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
     CHECK(g.h.ts_ok, ==, 1);
   }
   CHECK(tw_stat(a, "tcp_syncookies_sent"), ==, 0);
-  s = tw_seg_init(PA, 80);
-  s.flags = ST_TCP_SYN;
-  s.seq = 9000;
-  s.mss = 1400;
-  s.ts = 1;
-  s.tsval = 5;
-  s.sack_ok = 1;
-  s.ws = 3;
+  s = syn_with_options(PA, 9000, 1400);
   tw_peer_send(&w, &s);
   tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
   CHECK(tw_stat(a, "tcp_syncookies_sent"), ==, 1);
@@ -1125,11 +1141,7 @@ static void test_tcp_syn_cookies(void)
   /* The 128 embryonic children were reset with the listener. */
   for (k = 0; k < 128; k++)
     tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
-  CHECK(anyload_tcp_setsockopt(a, sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, sd);
   tw_close(&w);
 }
 
@@ -1304,9 +1316,7 @@ static void test_tcp_icmp(void)
   CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
 
   est_active(&w, &c, 0, 0);
-  k = 1;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
-                               sizeof(k), tw_now()), ==, 0);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_NODELAY, 1);
   tw_fill(data, sizeof(data), 0, 21);
   CHECK(tw_send(a, c.sd, data, 2000), ==, 2000);
   tw_peer_expect(&w, &g, ST_TCP_ACK);
@@ -1331,11 +1341,7 @@ static void test_tcp_icmp(void)
   peer_icmp(&w, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 300, 0);
   CHECK(tw_stat(a, "icmp_pmtu_learnt"), ==, 1);
   CHECK(tw_stat(a, "tcp_icmp_out_of_window"), ==, 2);
-  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1351,38 +1357,20 @@ static void test_tcp_delayed_ack(void)
   uint8_t data[100];
   int k;
 
-  tw_open(&w, "da", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
+  a = est_world(&w, &c, "da", 0, 0);
   memset(data, 'd', sizeof(data));
   /* The quick ACKs (16 at the start, one used by the handshake). */
   for (k = 0; k < 15; k++) {
-    s = cseg(&c, ST_TCP_ACK);
-    s.data = data;
-    s.len = 100;
-    tw_peer_send(&w, &s);
-    c.p_nxt += 100;
+    peer_data(&w, &c, data, 100);
     tw_peer_expect(&w, &g, ST_TCP_ACK);
     CHECK(g.h.ack, ==, c.p_nxt);
   }
-  s = cseg(&c, ST_TCP_ACK);
-  s.data = data;
-  s.len = 100;
-  tw_peer_send(&w, &s);
-  c.p_nxt += 100;
+  peer_data(&w, &c, data, 100);
   tw_peer_none(&w);
-  s = cseg(&c, ST_TCP_ACK);
-  s.data = data;
-  s.len = 100;
-  tw_peer_send(&w, &s);
-  c.p_nxt += 100;
+  peer_data(&w, &c, data, 100);
   tw_peer_expect(&w, &g, ST_TCP_ACK);       /* the second: at once */
   CHECK(g.h.ack, ==, c.p_nxt);
-  s = cseg(&c, ST_TCP_ACK);
-  s.data = data;
-  s.len = 100;
-  tw_peer_send(&w, &s);
-  c.p_nxt += 100;
+  peer_data(&w, &c, data, 100);
   tw_run(&w, 40 * TW_MS - 1);
   tw_peer_none(&w);
   tw_run(&w, 1);
@@ -1482,16 +1470,12 @@ static void test_tcp_cork_more(void)
   struct tw_seg s;
   uint8_t data[2100];
   struct iovec iov = { data, 100 };
-  int one = 1, zero = 0;
   uint8_t info[8];
   socklen_t len = sizeof(info);
 
-  tw_open(&w, "ck", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
+  a = est_world(&w, &c, "ck", 0, 0);
   tw_fill(data, sizeof(data), 0, 30);
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_CORK, &one,
-                               sizeof(one), tw_now()), ==, 0);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_CORK, 1);
   CHECK(tw_send(a, c.sd, data, 100), ==, 100);
   tw_peer_none(&w);
   CHECK(tw_send(a, c.sd, data + 100, 2000), ==, 2000);
@@ -1504,8 +1488,7 @@ static void test_tcp_cork_more(void)
   s.ack = c.a_nxt + 2000;
   tw_peer_send(&w, &s);
   tw_peer_none(&w);                       /* still corked */
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_CORK, &zero,
-                               sizeof(zero), tw_now()), ==, 0);
+  set_opt_int(a, c.sd, IPPROTO_TCP, TCP_CORK, 0);
   tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
   CHECK(g.h.seq, ==, c.a_nxt + 2000);
   CHECK(g.len, ==, 100);
@@ -1525,11 +1508,7 @@ static void test_tcp_cork_more(void)
         ==, 0);
   CHECK(len, ==, 8);
   CHECK(info[0], ==, TCP_ESTABLISHED);
-  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1547,19 +1526,8 @@ static void test_tcp_limited_transmit(void)
   uint8_t data[12000];
   int k;
 
-  tw_open(&w, "lt", NULL, TW_PEER);
-  a = w.st[0];
-  est_active(&w, &c, 0, 0);
-  k = 1;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, IPPROTO_TCP, TCP_NODELAY, &k,
-                               sizeof(k), tw_now()), ==, 0);
-  tw_fill(data, sizeof(data), 0, 31);
-  CHECK(tw_send(a, c.sd, data, 12000), ==, 12000);
-  for (k = 0; k < 10; k++) {
-    CHECK(tw_peer_next(&w, &g), ==, 1);
-    CHECK(g.h.seq, ==, c.a_nxt + 1000u * (unsigned)k);
-  }
-  tw_peer_none(&w);
+  a = est_world(&w, &c, "lt", 0, 0);
+  send_flight(&w, &c, data, 12000, 31, 10);
   s = cseg(&c, ST_TCP_ACK);
   for (k = 0; k < 2; k++) {
     tw_peer_send(&w, &s);
@@ -1576,11 +1544,7 @@ static void test_tcp_limited_transmit(void)
   s.ack = c.a_nxt + 12000;
   tw_peer_send(&w, &s);
   c.a_nxt += 12000;
-  CHECK(anyload_tcp_setsockopt(a, c.sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1658,11 +1622,7 @@ static void test_tcp_listener_close_children(void)
    * resets the connection. */
   CHECK(anyload_tcp_close(a, ls2, tw_now()), ==, 0);
   tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
-  CHECK(anyload_tcp_setsockopt(a, sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
-  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  close_abort(&w, sd);
   tw_close(&w);
 }
 
