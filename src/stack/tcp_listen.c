@@ -16,9 +16,25 @@
  * of the 4-tuple (RFC 6528 §3). A cookie is the hash of the 4-tuple, the
  * peer's ISN and a 64-second counter, with its low 8 bits replaced by
  * the counter's 5 low bits and a 3-bit index into a table of MSS values
- * (the index is hashed too, so that it cannot be changed); it is valid for two counter periods. A cookie connection has no window
- * scale, SACK or timestamps (the SYN's options are not kept), like
- * Linux's cookies without timestamps.
+ * (the index is hashed too, so that it cannot be changed); it is valid
+ * for two counter periods.
+ *
+ * Options of a cookie connection, as Linux does them: when the SYN had
+ * timestamps, the low 6 bits of our TSval in the SYN-ACK carry the
+ * peer's window scale (4 bits, 15: none), SACK-permitted (bit 4) and
+ * ECN (bit 5, always 0: no ECN here), and the completing ACK's TSecr
+ * gives them back. The TSval is our timestamp clock with its low 6 bits
+ * replaced, moved 64 down when that put it ahead of the clock, so that
+ * the connection's later TSvals never go below it (PAWS at the peer,
+ * RFC 7323 §5). The clock's offset is the one every child gets (a hash
+ * of the ISN, here the cookie), so that no state is needed to undo it.
+ * Without timestamps in the SYN, a cookie connection has no window
+ * scale, SACK or timestamps.
+ *
+ * A SYN that ended a TIME_WAIT never gets a cookie: its child must
+ * start its ISN above the old connection's sequence space (tcp_in.c),
+ * which a hashed cookie cannot promise; it takes a slot even with the
+ * SYN queue full, as Linux's tcp_conn_request does for such a SYN.
  */
 #include "stack/tcp_int.h"
 
@@ -97,6 +113,34 @@ static uint32_t cookie_make(struct anyload_stack* st,
                                   (uint64_t)sg->h.seq << 32);
 
   return (h & ~0xffu) | ((count & 0x1fu) << 3) | (mss_idx & 7u);
+}
+
+#define COOKIE_TS_BITS   6
+#define COOKIE_TS_WS     0x0fu   /* 15: no window scale */
+#define COOKIE_TS_SACK   0x10u
+#define COOKIE_TS_MASK   ((1u << COOKIE_TS_BITS) - 1)
+
+/* ts_offset_for: the timestamp clock's offset of a connection whose ISN
+ * is iss (every child's, cookie or not). */
+static uint32_t ts_offset_for(const struct anyload_stack* st, uint32_t iss)
+{
+  return (uint32_t)(st->tcp_secret[1] ^ iss);
+}
+
+/* cookie_tsval: our TSval for a cookie SYN-ACK answering SYN h at now,
+ * with its options in the low bits, at most the clock's value. */
+static uint32_t cookie_tsval(const struct st_tcp_repr* h, int64_t now)
+{
+  uint32_t clock = (uint32_t)(now / 1000000);
+  uint32_t opts = h->ws_ok ? h->ws : COOKIE_TS_WS;
+  uint32_t ts;
+
+  if (h->sack_ok)
+    opts |= COOKIE_TS_SACK;
+  ts = (clock & ~COOKIE_TS_MASK) | opts;
+  if ((int32_t)(ts - clock) > 0)
+    ts -= 1u << COOKIE_TS_BITS;
+  return ts;
 }
 
 /* cookie_check: the MSS index of a valid cookie in the ACK of sg, or -1. */
@@ -249,7 +293,7 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
                                                      : SYNQ_MIN;
   struct st_tcp* c;
 
-  if (l->synq_n >= synq_max) {
+  if (l->synq_n >= synq_max && !sg->tw_reused) {
     /* SYN cookie: answer without state. */
     struct st_tcp tmp;
     unsigned idx = 0, k;
@@ -276,6 +320,17 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
     tmp.iss = cookie_make(st, sg, count, idx);
     tmp.rcv_nxt = sg->h.seq + 1;
     tmp.snd_nxt = tmp.iss + 1;
+    if (sg->h.ts_ok) {
+      /* The options ride in the TSval (see the top of the file); emit
+       * sends the clock plus ts_offset. */
+      tmp.ts_ok = 1;
+      tmp.ts_recent = sg->h.tsval;
+      tmp.ws_ok = sg->h.ws_ok;
+      tmp.rcv_ws = sg->h.ws_ok ? tcp__rcv_ws(l->rcvbuf) : 0;
+      tmp.sack_ok = sg->h.sack_ok;
+      tmp.ts_offset = cookie_tsval(&sg->h, now) +
+                      ts_offset_for(st, tmp.iss) - (uint32_t)(now / 1000000);
+    }
     tcp__send_ctl(st, &tmp, tmp.iss, ST_TCP_SYN | ST_TCP_ACK, now);
     ST_INC(st, tcp_syncookies_sent);
     return;
@@ -292,7 +347,7 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
      * same choice as Linux). */
     c->iss = sg->tw_snd_nxt + 65535 + 2;
   }
-  c->ts_offset = (uint32_t)(st->tcp_secret[1] ^ c->iss);
+  c->ts_offset = ts_offset_for(st, c->iss);
   c->snd_una = c->iss;
   c->snd_nxt = c->snd_max = c->iss + 1;
   tcp__apply_syn_opts(st, c, &sg->h, 1, 1, 1);
@@ -333,10 +388,26 @@ static int cookie_ack(struct anyload_stack* st, struct st_tcp* l,
   syn.mss = cookie_mss[idx];
   syn.win = sg->h.win;
   c->iss = sg->h.ack - 1;
+  c->ts_offset = ts_offset_for(st, c->iss);
+  if (sg->h.ts_ok) {
+    /* Our SYN-ACK's options, echoed in TSecr (Linux's
+     * cookie_timestamp_decode; the ECN bit is ignored: no ECN here). */
+    uint32_t opts = (sg->h.tsecr - c->ts_offset) & COOKIE_TS_MASK;
+    syn.ts_ok = 1;
+    syn.tsval = sg->h.tsval;
+    syn.sack_ok = !!(opts & COOKIE_TS_SACK);
+    if ((opts & COOKIE_TS_WS) != COOKIE_TS_WS) {
+      syn.ws_ok = 1;
+      syn.ws = (uint8_t)(opts & COOKIE_TS_WS);
+      if (syn.ws > ST_TCP_WS_MAX)
+        syn.ws = ST_TCP_WS_MAX;
+    }
+  }
   c->snd_una = c->iss;
   c->snd_nxt = c->snd_max = c->iss + 1;
   c->cookie = 1;
-  tcp__apply_syn_opts(st, c, &syn, 0, 0, 0);
+  tcp__apply_syn_opts(st, c, &syn, 1, 1, 1);
+  c->last_ack_sent = c->rcv_nxt;
   c->snd_wl1 = syn.seq;
   c->snd_wl2 = c->iss;
   tcp__set_state(st, c, TCP_SYN_RECV);
