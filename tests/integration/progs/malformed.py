@@ -54,6 +54,8 @@ import struct
 import sys
 import time
 
+from campaign_common import Ctl, Fail, csum16, delta, drain, send_paced
+
 logging.getLogger("scapy").setLevel(logging.ERROR)
 try:
     from scapy.layers.inet import (ICMP, IP, UDP, IPOption_NOP,
@@ -106,57 +108,11 @@ def afpacket_vlan_dropped(f):
     return f[12:14] in VLAN_TPIDS and len(f) < 20
 
 
-class Fail(Exception):
-    pass
-
-
 def ip4(a):
     return socket.inet_aton(a)
 
 
-def csum16(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 # ---- the program under test ------------------------------------------------
-
-class Ctl:
-    """Commands through the program's stdin fifo, answers from its
-    stdout file ("R<n> ..."), as tests/harness/efvi_test.sh's bg_cmd."""
-
-    def __init__(self, fifo, out, seq):
-        self.fd = os.open(fifo, os.O_WRONLY)
-        self.out = out
-        self.seq = seq
-        self.issued = 0
-
-    def cmd(self, line, timeout=10.0):
-        self.seq += 1
-        self.issued += 1
-        os.write(self.fd, (line + "\n").encode())
-        want = "R%d " % self.seq
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.out, errors="replace") as f:
-                for ln in f:
-                    if ln.startswith(want):
-                        return ln.strip()
-            time.sleep(0.02)
-        raise Fail("no answer to '%s' in %.0f s" % (line, timeout))
-
-    def kv(self, line):
-        out = {}
-        for w in self.cmd(line).split()[2:]:
-            if "=" in w:
-                k, v = w.split("=", 1)
-                out[k] = int(v) if v.lstrip("-").isdigit() else v
-        return out
-
 
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
@@ -737,33 +693,15 @@ class Wire:
         self.n_probe = 0
 
     def send(self, frames):
-        sent = 0
-        for k, f in enumerate(frames):
-            try:
-                self.raw.send(f)
-                sent += 1
-            except OSError as e:
-                raise Fail("cannot send a %d-byte frame: %s" % (len(f), e))
-            if k % 16 == 15:
-                time.sleep(0.001)
-        return sent
+        return send_paced(self.raw, frames, 16)
 
     def drain_echoes(self, secs):
-        got = []
-        deadline = time.monotonic() + secs
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.echo], [], [], 0.05)
-            if not r:
-                continue
-            while True:
-                try:
-                    data, peer = self.echo.recvfrom(65536)
-                except BlockingIOError:
-                    break
-                if peer != (self.a.dst, self.a.port):
-                    raise Fail("an echo from %s:%d" % peer)
-                got.append(data)
-        return got
+        return drain(self.echo, secs, self.echo_from_server)
+
+    def echo_from_server(self, data, peer):
+        if peer != (self.a.dst, self.a.port):
+            raise Fail("an echo from %s:%d" % peer)
+        return data
 
     def drain_icmp(self):
         n = 0
@@ -790,11 +728,6 @@ class Wire:
                 if data == msg:
                     return time.monotonic() - t0
         raise Fail("no answer to %d probes" % tries)
-
-
-def delta(before, after):
-    return {k: after.get(k, 0) - before.get(k, 0)
-            for k in set(before) | set(after)}
 
 
 def check_identities(d, name):

@@ -72,13 +72,13 @@ Prints "BATCH <name> segs=N ok" per batch, "CMDS <n>" and "TCP_MALFORMED
 ok"; exits 0, 1 on a failed check (a FAIL line says which).
 """
 import argparse
-import os
 import random
-import select
 import socket
 import struct
 import sys
 import time
+
+from campaign_common import Ctl, Fail, csum16, delta, drain, send_paced
 
 F_FIN, F_SYN, F_RST, F_PSH, F_ACK, F_URG, F_ECE, F_CWR = (
     1, 2, 4, 8, 16, 32, 64, 128)
@@ -93,59 +93,9 @@ ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 
 
-class Fail(Exception):
-    pass
-
-
-def csum16(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def fl(f):
     return "".join(c for c, b in zip("FSRPAUEC", range(8)) if f >> b & 1) \
         or "-"
-
-
-# ---- the server's command channel (as malformed.py's Ctl) -----------------
-
-class Ctl:
-    def __init__(self, fifo, out, seq):
-        self.fd = os.open(fifo, os.O_WRONLY)
-        self.out = out
-        self.seq = seq
-        self.issued = 0
-
-    def cmd(self, line, timeout=10.0):
-        self.seq += 1
-        self.issued += 1
-        os.write(self.fd, (line + "\n").encode())
-        want = "R%d " % self.seq
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.out, errors="replace") as f:
-                for ln in f:
-                    if ln.startswith(want):
-                        return ln.strip()
-            time.sleep(0.02)
-        raise Fail("no answer to '%s' in %.0f s" % (line, timeout))
-
-    def kv(self, line):
-        out = {}
-        for w in self.cmd(line).split()[2:]:
-            if "=" in w:
-                k, v = w.split("=", 1)
-                out[k] = int(v) if v.lstrip("-").isdigit() else v
-        return out
-
-
-def delta(before, after):
-    return {k: after.get(k, 0) - before.get(k, 0)
-            for k in set(before) | set(after)}
 
 
 # ---- the raw peer ------------------------------------------------------------
@@ -196,43 +146,28 @@ class Raw:
         return self.eth + ip + th
 
     def send(self, frames):
-        for k, f in enumerate(frames):
-            self.tx.send(f)
-            self.sent += 1
-            if k % 32 == 31:
-                time.sleep(0.001)
+        self.sent += send_paced(self.tx, frames, 32)
 
     def collect(self, secs, want=None):
         """The server's TCP segments to the raw peer for secs seconds (or
         until want of them came)."""
-        got = []
-        deadline = time.monotonic() + secs
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.rx], [], [], 0.02)
-            if not r:
-                continue
-            while True:
-                try:
-                    pkt, addr = self.rx.recvfrom(65536)
-                except BlockingIOError:
-                    break
-                if addr[2] == PACKET_OUTGOING or len(pkt) < 34:
-                    continue
-                ip = pkt[14:]
-                if ip[9] != 6 or ip[16:20] != self.vip:
-                    continue
-                hl = (ip[0] & 0xf) * 4
-                tot = struct.unpack("!H", ip[2:4])[0]
-                t = ip[hl:tot]
-                s = Seg()
-                (s.sport, s.dport, s.seq, s.ack, off, s.flags,
-                 s.win) = struct.unpack("!HHIIBBH", t[:16])
-                s.opts = t[20:(off >> 4) * 4]
-                s.data = t[(off >> 4) * 4:]
-                got.append(s)
-            if want is not None and len(got) >= want:
-                break
-        return got
+        return drain(self.rx, secs, self.segment, poll=0.02, want=want)
+
+    def segment(self, pkt, addr):
+        if addr[2] == PACKET_OUTGOING or len(pkt) < 34:
+            return None
+        ip = pkt[14:]
+        if ip[9] != 6 or ip[16:20] != self.vip:
+            return None
+        hl = (ip[0] & 0xf) * 4
+        tot = struct.unpack("!H", ip[2:4])[0]
+        t = ip[hl:tot]
+        s = Seg()
+        (s.sport, s.dport, s.seq, s.ack, off, s.flags,
+         s.win) = struct.unpack("!HHIIBBH", t[:16])
+        s.opts = t[20:(off >> 4) * 4]
+        s.data = t[(off >> 4) * 4:]
+        return s
 
 
 def kernel_tcp_out():
