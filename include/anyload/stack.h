@@ -189,6 +189,10 @@ struct anyload_stack_config {
   uint16_t    ephem_lo;         /* ephemeral ports (32768..60999) */
   uint16_t    ephem_hi;
   uint64_t    seed;             /* first ephemeral port and IP ids */
+  /* TCP challenge ACKs (RFC 5961 §7) per second, stack-wide, with Linux's
+   * randomisation (a second's budget is limit/2 + a random number below
+   * limit): 0 means 1000; UINT_MAX, no limit. */
+  unsigned    tcp_challenge_ack_limit;
 };
 
 /* anyload_stack_config_init: fill cfg with the defaults (ifname NULL). */

@@ -279,6 +279,10 @@ struct anyload_stack {
   uint32_t* tcp_conn_hash;
   uint64_t tcp_secret[2];    /* ISNs and SYN cookies, from cfg.seed */
   unsigned tcp_tx_blocked;   /* connections waiting for ring room */
+  /* Challenge ACK budget (tcp_challenge.c). */
+  uint32_t tcp_chack_limit, tcp_chack_left;
+  int64_t  tcp_chack_sec;
+  uint64_t tcp_chack_rng;
   /* Reassembly. */
   struct st_reasm* reasm;
   unsigned n_reasm;

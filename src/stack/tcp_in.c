@@ -16,8 +16,9 @@
  * buffer is freed when the segment has been handled: data is copied into
  * the connection's ring.
  *
- * Deviations: urgent data is delivered inline (as with SO_OOBINLINE);
- * challenge ACKs are not rate-limited (RFC 5961 §7 says SHOULD); a
+ * Challenge ACKs are limited stack-wide (RFC 5961 §7, tcp_challenge.c).
+ *
+ * Deviations: urgent data is delivered inline (as with SO_OOBINLINE); a
  * segment's data in a SYN-ACK is dropped (the peer sends it again).
  */
 #include "stack/tcp_int.h"
@@ -64,6 +65,8 @@ void tcp__apply_syn_opts(struct anyload_stack* st, struct st_tcp* c,
 static void challenge_ack(struct anyload_stack* st, struct st_tcp* c,
                           int64_t now)
 {
+  if (!tcp__challenge_ok(st, now))
+    return;
   ST_INC(st, tcp_challenge_acks);
   ST_TCP_INC(c, challenge_acks);
   tcp__send_ack(st, c, now);

@@ -8,7 +8,7 @@
  * data transfer, options, TCP_INFO), tcp_listen.c (SYN and accept queues,
  * SYN cookies, ISNs), tcp_in.c (segment arrival, RFC 9293 §3.10.7),
  * tcp_out.c (segments from the send buffer, ACKs, RSTs, retransmission
- * and recovery), tcp_timer.c (the one timer of each connection), tcp_buf.c
+ * and recovery), tcp_challenge.c (the challenge ACK limit), tcp_timer.c (the one timer of each connection), tcp_buf.c
  * (the send and receive byte rings, the out-of-order intervals, send and
  * recv).
  *
@@ -283,6 +283,15 @@ void tcp__persist_fire(struct anyload_stack* st, struct st_tcp* c,
 /* tcp__schedule_ack: a segment was received: ACK now or later. */
 void tcp__schedule_ack(struct anyload_stack* st, struct st_tcp* c,
                        int now_ack, int64_t now);
+
+/* ---- tcp_challenge.c -------------------------------------------------- */
+/* tcp__challenge_init: the challenge ACK limiter of st, from its
+ * configuration and secret. */
+void tcp__challenge_init(struct anyload_stack* st);
+/* tcp__challenge_ok: 1 if a challenge ACK may be sent at now (it is taken
+ * from this second's budget), 0 if the budget is spent (counted as
+ * tcp_challenge_acks_limited). */
+int tcp__challenge_ok(struct anyload_stack* st, int64_t now);
 
 /* ---- tcp_timer.c ------------------------------------------------------ */
 /* tcp__timer_update: rearm c's timer at its earliest deadline. */

@@ -79,6 +79,7 @@ int st__tcp_init(struct anyload_stack* st)
    * random seed. */
   st->tcp_secret[0] = mix64(st->cfg.seed ^ 0x7463707365637231ull);
   st->tcp_secret[1] = mix64(st->tcp_secret[0] ^ st->cfg.seed);
+  tcp__challenge_init(st);
   return 0;
 }
 
