@@ -19,12 +19,9 @@
 # The anyload run's 13 datagrams received and 12 sent must have gone
 # through the stack.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 itest_build preload_evt
 EVT=$PROGS/preload_evt
 ns_setup_pair

@@ -30,17 +30,11 @@
 # in its quarantine the 64 KiB buffer of every recvfrom(65536) python
 # frees (the RSS grew by 25 MB in one run, 0 kB in the normal build).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/preload_test.sh"
 source "$(dirname "$0")/../harness/udp_flood_campaign.sh"
 
 itest_init
-AL=$BUILD/bin/anyload
-[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
-	skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
-# Sanitizer build: the launcher (built with ASan) puts the ASan runtime
-# first in LD_PRELOAD; the python programs leak at exit by design.
-itest_sanitized && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+preload_launcher_init
 itest_build udp_flood
 ECHOD=$REPO/tests/integration/progs/udp_echod.py
 PROBE=$REPO/tests/integration/progs/flood_probe.py

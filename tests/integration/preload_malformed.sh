@@ -23,17 +23,11 @@
 # runtime first in LD_PRELOAD); there the RSS is only shown (ASan's
 # allocator keeps what python frees in its quarantine).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/preload_test.sh"
 source "$(dirname "$0")/../harness/malformed_campaign.sh"
 
 itest_init
-AL=$BUILD/bin/anyload
-[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
-	skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
-# Sanitizer build: the launcher (built with ASan) puts the ASan runtime
-# first in LD_PRELOAD; the python programs leak at exit by design.
-itest_sanitized && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+preload_launcher_init
 malformed_find_python
 ECHOD=$REPO/tests/integration/progs/udp_echod.py
 MAL=$REPO/tests/integration/progs/malformed.py

@@ -18,12 +18,9 @@
 # a bare LD_PRELOAD the first call that needs the stack fails with the
 # cause's errno, after one message.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 require_cmd setpriv
 ns_setup_pair
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)

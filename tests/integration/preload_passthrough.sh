@@ -21,12 +21,9 @@
 #      give the same bytes as without it (skipped with a reason when they
 #      are not installed).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 
 # expect_rc WHAT RC REGEX CMD...: CMD exits RC and stderr matches REGEX.
 expect_rc()

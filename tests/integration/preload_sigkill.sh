@@ -22,17 +22,11 @@
 #      SIGKILL (as a supervisor restarts it) is accelerated and serves.
 # Runs in the sanitizer build too (ASan runtime first in LD_PRELOAD).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
+source "$(dirname "$0")/../harness/preload_test.sh"
 source "$(dirname "$0")/../harness/afpacket_test.sh"
 
 itest_init
-AL=$BUILD/bin/anyload
-[[ -x "$AL" && -f "$BUILD/lib/libanyload.so" ]] ||
-	skip "anyload not built ($AL, $BUILD/lib/libanyload.so)"
-# Sanitizer build: the launcher (built with ASan) puts the ASan runtime
-# first in LD_PRELOAD; the python programs leak at exit by design.
-itest_sanitized && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+preload_launcher_init
 afp_init
 ECHOD=$REPO/tests/integration/progs/udp_echod.py
 PEER=$REPO/tests/integration/progs/stack_peer.py

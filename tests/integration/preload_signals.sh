@@ -27,12 +27,9 @@
 #      library's exit handler ran) and leaves no XDP program on IF_A, and
 #      after either a kernel socket on the port gets its datagrams.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 itest_build preload_sig
 SIG=$PROGS/preload_sig
 ns_setup_pair

@@ -19,51 +19,23 @@
 #      FIONREAD) against a kernel server.
 # preload_tcp_more.sh has the rest.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
-TPROG=$REPO/tests/integration/progs/preload_tcp_prog.py
+preload_test_init
 BYTES=200000
 ns_setup_pair
-
-# srv_start TAG MODE CONNS [PREFIX...]: the Python server in NS_A (under
-# PREFIX, e.g. the launcher), ready; srv_done TAG CONNS: it served them.
-srv_start()
-{
-	local tag=$1 mode=$2 conns=$3
-
-	shift 3
-	bg_start "$tag" "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$@" \
-		python3 "$TPROG" server --port 9700 --mode "$mode" \
-		--conns "$conns" --bytes $BYTES --secs 20
-	bg_wait_line "$tag" '^READY' 15 ||
-		fail "server not ready: $(cat "$TMPD/$tag.err" "$TMPD/$tag.out")"
-}
-
-srv_done()
-{
-	local tag=$1 conns=$2
-
-	bg_wait "$tag" 15
-	expect_eq "server $tag exit" "$BG_RC" 0
-	grep -q "^DONE conns=$conns" "$TMPD/$tag.out" ||
-		fail "server $tag: $(cat "$TMPD/$tag.out")"
-}
 
 OK="OK bytes=$BYTES sha="
 for mode in blocking nonblock select poll epoll epollet asyncio; do
 	log "---- python TCP server under anyload, mode $mode"
-	srv_start srv "$mode" 2 "$AL" --interface="$IF_A"
+	tcp_srv_start srv "$mode" 2 "$AL" --interface="$IF_A"
 	for i in 1 2; do
 		got=$(ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" \
 			--port 9700 --mode blocking --bytes $BYTES --secs 20 || true)
 		[[ "$got" == "$OK"* ]] ||
 			fail "kernel client vs anyload server ($mode): $got"
 	done
-	srv_done srv 2
+	tcp_srv_done srv 2
 	grep -q "TCP listener 0.0.0.0:9700 accelerated on $IF_A" \
 		"$TMPD/srv.err" || fail "no fate line: $(cat "$TMPD/srv.err")"
 	grep -q "TCP connection from $IP_B:[0-9]* accepted, accelerated" \

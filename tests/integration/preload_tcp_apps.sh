@@ -17,14 +17,10 @@
 #      again with -w 2M, for which the server listens again on its port
 #      while the control connection lives on.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 require_cmd socat sockperf iperf3
-TPROG=$REPO/tests/integration/progs/preload_tcp_prog.py
 BYTES=300000
 ns_setup_pair
 

@@ -20,71 +20,43 @@
 #   6. a connection to a loopback address from an anyload program goes to
 #      the kernel (fate logged).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
-TPROG=$REPO/tests/integration/progs/preload_tcp_prog.py
+preload_test_init
 BYTES=200000
 ns_setup_pair
 
-# srv_start TAG MODE CONNS [PREFIX...]: the Python server in NS_A (under
-# PREFIX, e.g. the launcher), ready; srv_done TAG CONNS: it served them.
-srv_start()
-{
-	local tag=$1 mode=$2 conns=$3
-
-	shift 3
-	bg_start "$tag" "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$@" \
-		python3 "$TPROG" server --port 9700 --mode "$mode" \
-		--conns "$conns" --bytes $BYTES --secs 20
-	bg_wait_line "$tag" '^READY' 15 ||
-		fail "server not ready: $(cat "$TMPD/$tag.err" "$TMPD/$tag.out")"
-}
-
-srv_done()
-{
-	local tag=$1 conns=$2
-
-	bg_wait "$tag" 15
-	expect_eq "server $tag exit" "$BG_RC" 0
-	grep -q "^DONE conns=$conns" "$TMPD/$tag.out" ||
-		fail "server $tag: $(cat "$TMPD/$tag.out")"
-}
-
 OK="OK bytes=$BYTES sha="
 log "---- both ends under anyload"
-srv_start srv epoll 1 "$AL" --interface="$IF_A"
+tcp_srv_start srv epoll 1 "$AL" --interface="$IF_A"
 got=$(ns_b env ANYLOAD_STATS_AT_EXIT=1 timeout 30 "$AL" --interface="$IF_B" \
 	python3 "$TPROG" client --dst "$IP_A" --port 9700 --mode poll \
 	--bytes $BYTES --secs 20 2>"$TMPD/cl2.err" || true)
 [[ "$got" == "$OK"* ]] || fail "anyload to anyload: $got $(tail -n 5 "$TMPD/cl2.err")"
-srv_done srv 1
+tcp_srv_done srv 1
 check_tcp "$TMPD/srv.err" $BYTES $BYTES
 check_tcp "$TMPD/cl2.err" $BYTES $BYTES
 
 log "---- accelerated listener, one veth and one loopback connection"
-srv_start srv select 2 "$AL" --interface="$IF_A"
+tcp_srv_start srv select 2 "$AL" --interface="$IF_A"
 got=$(ns_a timeout 30 python3 "$TPROG" client --dst 127.0.0.1 --port 9700 \
 	--mode blocking --bytes $BYTES --secs 20 2>&1 || true)
 [[ "$got" == "$OK"* ]] || fail "loopback client: $got"
 got=$(ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" --port 9700 \
 	--mode blocking --bytes $BYTES --secs 20 || true)
 [[ "$got" == "$OK"* ]] || fail "veth client after the loopback one: $got"
-srv_done srv 2
+tcp_srv_done srv 2
 grep -q "accepted through the kernel" "$TMPD/srv.err" ||
 	fail "loopback connection not seen: $(cat "$TMPD/srv.err")"
 check_tcp "$TMPD/srv.err" $BYTES $BYTES
 
 log "---- sendfile and splice through an accelerated connection"
-srv_start srv blocking 1
+tcp_srv_start srv blocking 1
 got=$(ns_b env ANYLOAD_STATS_AT_EXIT=1 timeout 30 "$AL" --interface="$IF_B" \
 	python3 "$TPROG" files --dst "$IP_A" --port 9700 --bytes $BYTES \
 	--tmp "$TMPD" --secs 20 2>"$TMPD/files.err" || true)
 [[ "$got" == "$OK"* ]] || fail "sendfile/splice: $got $(tail -n 5 "$TMPD/files.err")"
-srv_done srv 1
+tcp_srv_done srv 1
 check_tcp "$TMPD/files.err" $BYTES $BYTES
 
 log "---- fork after accept: the listener goes to the kernel, the connection stays the parent's"
@@ -136,12 +108,12 @@ poller_run ANYLOAD_TCP_POLLER=0
 	fail "with ANYLOAD_TCP_POLLER=0 the segments should wait: $(cat "$TMPD/ack.out")"
 
 log "---- loopback destination from an anyload program: the kernel's"
-srv_start srv blocking 1
+tcp_srv_start srv blocking 1
 got=$(ns_a env ANYLOAD_LOG=2 timeout 30 "$AL" --interface="$IF_A" \
 	python3 "$TPROG" client --dst 127.0.0.1 --port 9700 --mode blocking \
 	--bytes $BYTES --secs 20 2>"$TMPD/lo.err" || true)
 [[ "$got" == "$OK"* ]] || fail "loopback client under anyload: $got"
-srv_done srv 1
+tcp_srv_done srv 1
 grep -q "TCP not accelerated: loopback destination" "$TMPD/lo.err" ||
 	fail "no fate line: $(cat "$TMPD/lo.err")"
 log "PASS"

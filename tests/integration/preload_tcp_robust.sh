@@ -22,13 +22,10 @@
 #  (c) a new anyload run of the server at once listens on P, serves, and
 #      at its exit (SIGTERM) its counters show the bytes through the stack.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 source "$(dirname "$0")/../harness/udp_flood_campaign.sh"
 
-itest_init
-preload_init
+preload_test_init
 itest_build syn_flood
 ns_setup_pair
 VIP=198.18.0.3

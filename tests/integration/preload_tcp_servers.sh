@@ -16,12 +16,9 @@
 # Every server has a private prefix in the test's temporary directory and
 # is stopped by its pid in the trap.
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 require_cmd nginx curl wrk redis-server redis-benchmark
 
 # stop_pidfile FILE: stop the daemon whose pid FILE holds (bounded).

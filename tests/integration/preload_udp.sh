@@ -18,12 +18,9 @@
 #      from NS_B into socat under anyload (skipped with a reason when
 #      socat or nc is missing).
 set -euo pipefail
-source "$(dirname "$0")/../harness/netns.sh"
-source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/preload_test.sh"
 
-itest_init
-preload_init
+preload_test_init
 N=50
 ns_setup_pair
 
