@@ -49,6 +49,9 @@
  * TCP_MIN_SND_MSS) after 12 bytes of timestamp option. */
 #define ST_TCP_PEER_MSS_MIN 60
 #define ST_TCP_PERSIST_MAX_NS 120000000000ll
+/* The longest TCP_CORK (or MSG_MORE) holds a partial segment: 200 ms
+ * from the first byte it held, the ceiling of Linux's tcp(7). */
+#define ST_TCP_CORK_NS    200000000ll
 
 /* Per-connection counters. */
 enum st_tcp_stat_id {
@@ -73,6 +76,7 @@ struct st_tcp {
   uint8_t  in_conn_hash;
   uint8_t  in_queue;     /* 1 SYN queue, 2 accept queue of parent */
   uint8_t  reuse, keepalive, nodelay, cork, quickack_opt;
+  uint8_t  cork_push;    /* the cork's time is up: send what it holds */
   uint8_t  linger_on;
   uint8_t  ttl, tos;
   uint8_t  shut_rd, shut_wr;   /* application's shutdowns */
@@ -152,6 +156,7 @@ struct st_tcp {
   /* Timers: absolute deadlines, 0 = not armed; one st_timer at the
    * earliest. */
   int64_t  rto_at, dack_at, persist_at, keep_at, end_at;
+  int64_t  cork_at;      /* a partial segment held by the cork goes */
   int64_t  first_rto_at;   /* start of the current run of RTOs */
   int64_t  last_rx, last_tx, last_data_rx, last_data_tx;
   int      keepidle_s, keepintvl_s, keepcnt, linger_s;

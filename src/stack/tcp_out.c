@@ -407,15 +407,23 @@ void tcp__output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
            * window while data is in flight. */
           if (flight && seg < c->max_snd_wnd / 2)
             break;
-        } else if (!(c->fin_queued && !c->fin_acked)) {
-          if (c->cork)
+        } else if (!(c->fin_queued && !c->fin_acked) && !c->cork_push) {
+          if (c->cork) {
+            /* Held, ST_TCP_CORK_NS at most (tcp_timer.c). */
+            if (!c->cork_at) {
+              c->cork_at = now + ST_TCP_CORK_NS;
+              tcp__timer_update(st, c);
+            }
             break;
+          }
           if (!c->nodelay && flight)
             break;   /* Nagle */
         }
       }
       if (tcp__xmit(st, c, c->snd_nxt, seg, now) < 0)
         break;
+      /* What the cork still holds after this is newer. */
+      c->cork_at = 0;
       continue;
     }
     if (c->fin_queued && !c->fin_acked && c->snd_nxt == end) {
@@ -423,6 +431,10 @@ void tcp__output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
     }
     break;
   }
+  /* Nothing left unsent: the cork holds nothing (a later partial segment
+   * gets its own 200 ms). */
+  if (c->cork_at && !tcp_seq_lt(c->snd_nxt, data_end(c)))
+    c->cork_at = 0;
 }
 
 /* ---- arriving ACKs ---------------------------------------------------- */

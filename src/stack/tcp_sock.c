@@ -912,6 +912,10 @@ int anyload_tcp_setsockopt(struct anyload_stack* st, int sd, int level,
     c->cork = v != 0;
     if (!c->cork && c->sbuf)
       tcp__output(st, c, now_ns);
+    if (!c->cork) {
+      c->cork_at = 0;
+      tcp__timer_update(st, c);
+    }
     return 0;
   case TCP_MAXSEG:
     if (v && (v < ST_TCP_MIN_MSS || v > 65535 - 40))

@@ -7,7 +7,13 @@
  * keepalive (RFC 9293 §3.8.4: SO_KEEPALIVE with TCP_KEEPIDLE, _KEEPINTVL,
  * _KEEPCNT; the probe is SND.UNA - 1 without data), and the end of a
  * state (TIME_WAIT: 2 MSL = 60 s as Linux; an orphaned FIN_WAIT_2: 60 s,
- * Linux's tcp_fin_timeout).
+ * Linux's tcp_fin_timeout), and the cork's ceiling: a partial segment
+ * that TCP_CORK or MSG_MORE held for 200 ms goes (tcp(7): "a 200
+ * millisecond ceiling on the time for which output is corked"), as if
+ * pushed: cork and Nagle set aside for that one output round. Linux gets
+ * its ceiling from the zero-window probe timer, armed at max(RTO, 200 ms)
+ * once nothing is in flight; here it counts from the first byte held,
+ * in flight or not.
  *
  * Layer: stack. timer.c calls st__tcp_timeout; each handler here may
  * free the connection, so the timer is re-armed only for a connection
@@ -35,6 +41,7 @@ void tcp__timer_update(struct anyload_stack* st, struct st_tcp* c)
   take_min(&m, c->persist_at);
   take_min(&m, c->keep_at);
   take_min(&m, c->end_at);
+  take_min(&m, c->cork_at);
   if (!m)
     st__timer_cancel(st, &c->timer);
   else if (!c->timer.armed || c->timer.when != m)
@@ -135,6 +142,15 @@ void st__tcp_timeout(struct anyload_stack* st, struct st_timer* t)
   }
   if (c->keep_at && c->keep_at <= now) {
     keepalive_fire(st, c, now);
+    if (!c->used || c->gen != gen)
+      return;
+  }
+  if (c->cork_at && c->cork_at <= now) {
+    c->cork_at = 0;
+    ST_TCP_INC(c, cork_expiries);
+    c->cork_push = 1;
+    tcp__output(st, c, now);
+    c->cork_push = 0;
     if (!c->used || c->gen != gen)
       return;
   }
