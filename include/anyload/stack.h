@@ -505,8 +505,9 @@ int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
  * dropped (the peer retransmits); SO_SNDBUF and SO_RCVBUF take effect at
  * connect or at the passive open (the buffers are allocated then, and
  * the window scale follows SO_RCVBUF); fragmented TCP segments are
- * dropped (counted as rx_drop_tcp_frag); SYN cookie connections have no
- * window scale, SACK or timestamps. ISNs and SYN cookies are keyed by
+ * dropped (counted as rx_drop_tcp_frag); SYN cookie connections have
+ * window scale and SACK only when the SYN had timestamps (their options
+ * ride in the SYN-ACK's TSval, as Linux's cookies). ISNs and SYN cookies are keyed by
  * anyload_stack_config.seed: give a random seed for unpredictable ones. */
 
 /* anyload_tcp_open: a new TCP socket, closed, with the stack's default
@@ -522,6 +523,26 @@ int anyload_tcp_open(struct anyload_stack* st);
  * kernel's does, and a listening socket resets the connections of its
  * queues. Returns 0 or -EBADF. */
 int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns);
+
+/* anyload_tcp_close_handle: a handle that names sd's connection and stays
+ * meaningful after anyload_tcp_close (it holds the slot's generation),
+ * for anyload_tcp_closing: a lingering close (SO_LINGER on with a
+ * timeout) takes it before anyload_tcp_close, then waits, polling the
+ * stack, while anyload_tcp_closing says 1 and the timeout lasts.
+ * Returns 0 with *handle set, or -EBADF (-EINVAL: handle NULL). */
+int anyload_tcp_close_handle(const struct anyload_stack* st, int sd,
+                             uint64_t* handle);
+
+/* anyload_tcp_closing: 1 while the connection named by handle, closed by
+ * the application, still waits for the peer to acknowledge its data and
+ * FIN (FIN_WAIT1, CLOSING, LAST_ACK: what Linux's close waits for with
+ * SO_LINGER on and a timeout, sk_stream_wait_close); 0 once they are
+ * acknowledged (FIN_WAIT2, TIME_WAIT, the end of LAST_ACK) or the
+ * connection ended otherwise (reset, timed out) and its slot was freed
+ * or reused; 0 too for a connection still held by the application, or
+ * one that never sent a FIN. Returns 1, 0, or -EINVAL (not a handle of
+ * this stack). Never blocks. */
+int anyload_tcp_closing(const struct anyload_stack* st, uint64_t handle);
 
 /* anyload_tcp_bind: as anyload_udp_bind (address and port rules, -EXDEV,
  * SO_REUSEADDR: a listener's port may be bound again while only TIME_WAIT

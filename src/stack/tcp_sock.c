@@ -808,6 +808,34 @@ int anyload_tcp_close(struct anyload_stack* st, int sd, int64_t now_ns)
   return 0;
 }
 
+int anyload_tcp_close_handle(const struct anyload_stack* st, int sd,
+                             uint64_t* handle)
+{
+  const struct st_tcp* c = tcp__get(st, sd);
+
+  if (!c)
+    return -EBADF;
+  if (!handle)
+    return -EINVAL;
+  /* The slot + 1 (never 0) and its generation. */
+  *handle = (uint64_t)c->gen << 32 | (uint64_t)(tcp__index(st, c) + 1);
+  return 0;
+}
+
+int anyload_tcp_closing(const struct anyload_stack* st, uint64_t handle)
+{
+  uint32_t slot = (uint32_t)handle, gen = (uint32_t)(handle >> 32);
+  const struct st_tcp* c;
+
+  if (!slot || slot > st->cfg.max_sockets)
+    return -EINVAL;
+  c = &st->tcps[slot - 1];
+  if (!c->used || c->gen != gen || c->app)
+    return 0;
+  return c->state == TCP_FIN_WAIT1 || c->state == TCP_CLOSING ||
+         c->state == TCP_LAST_ACK;
+}
+
 /* ---- options ---------------------------------------------------------- */
 
 static int get_int(const void* val, socklen_t len, int* out)
