@@ -7,7 +7,11 @@
  * SYNs checked as RFC 5961 §3 and §4 ask (an RST or SYN that is in the
  * window but not exact gets a challenge ACK), the ACK range check of RFC
  * 5961 §5, the state changes of the handshake and of closing, data into
- * the receive ring (tcp_buf.c) and the FIN. Also the ICMP errors about
+ * the receive ring (tcp_buf.c) and the FIN. In TIME_WAIT a SYN above
+ * RCV.NXT reopens the connection through the listener (RFC 6191), which
+ * goes back to TIME_WAIT if the peer resets the SYN-ACK (RFC 1122
+ * §4.2.2.13 (2), tcp_timer.c), and the peer's FIN again restarts the 2 MSL
+ * timer. Also the ICMP errors about
  * our segments (RFC 5927: only quotes with a sequence in flight count).
  *
  * Layer: stack. RX order: ip.c st__rx_frame -> st__tcp_rx -> tcp__lookup
@@ -19,7 +23,10 @@
  * Challenge ACKs are limited stack-wide (RFC 5961 §7, tcp_challenge.c).
  *
  * Deviations: urgent data is delivered inline (as with SO_OOBINLINE); a
- * segment's data in a SYN-ACK is dropped (the peer sends it again).
+ * segment's data in a SYN-ACK is dropped (the peer sends it again), and
+ * so is a FIN after such data, or with a SYN without ACK (simultaneous
+ * open); a FIN alone in a SYN-ACK is taken (RFC 9293 §3.10.7.3: Linux
+ * drops it too, and the peer sends it again).
  */
 #include "stack/tcp_int.h"
 
@@ -72,6 +79,8 @@ static void challenge_ack(struct anyload_stack* st, struct st_tcp* c,
   tcp__send_ack(st, c, now);
 }
 
+static void fin_in(struct anyload_stack* st, struct st_tcp* c, int64_t now);
+
 static void syn_sent_rx(struct anyload_stack* st, struct st_tcp* c,
                         struct st_tcp_seg* sg, int64_t now)
 {
@@ -117,7 +126,10 @@ static void syn_sent_rx(struct anyload_stack* st, struct st_tcp* c,
     if (c->keepalive)
       tcp__keepalive_reset(st, c, now);
     c->quickacks--;
-    tcp__send_ack(st, c, now);
+    if ((h->flags & ST_TCP_FIN) && !sg->len)
+      fin_in(st, c, now);     /* CLOSE_WAIT, and the ACK of both */
+    else
+      tcp__send_ack(st, c, now);
     tcp__output(st, c, now);
     return;
   }
@@ -224,6 +236,16 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
           return;
         }
         tcp__send_ack(st, c, now);
+        if (c->state == TCP_TIME_WAIT &&
+            (f & (ST_TCP_FIN | ST_TCP_ACK)) == (ST_TCP_FIN | ST_TCP_ACK) &&
+            h->seq + sg->len + 1 == c->rcv_nxt) {
+          /* The peer's FIN again (our last ACK was lost): it sits just
+           * below RCV.NXT, so the test above fails it; acknowledged, and
+           * the 2 MSL timer restarts (RFC 9293 §3.10.7.4, FIN bit). */
+          ST_INC(st, tcp_time_wait_restarts);
+          c->end_at = now + ST_TCP_MSL2_NS;
+          tcp__timer_update(st, c);
+        }
       } else {
         ST_INC(st, tcp_rx_drop_rst_out_of_window);
       }
@@ -242,7 +264,10 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
     switch (c->state) {
     case TCP_SYN_RECV:
       if (c->parent >= 0) {
-        tcp__free(st, c);
+        /* A connection reopened from TIME_WAIT by an old duplicate SYN
+         * (the peer resets our SYN-ACK) goes back to TIME_WAIT. */
+        if (!tcp__tw_return(st, c, now))
+          tcp__free(st, c);
         return;
       }
       tcp__done(st, c, ECONNREFUSED);
@@ -447,8 +472,7 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
   sg.len = p->dlen - sg.h.hlen;
   sg.ip_tos = ip->tos;
   sg.src_mac = frame + ST_ETH_OFF_SRC;
-  sg.tw_reused = 0;
-  sg.tw_snd_nxt = 0;
+  memset(&sg.tw, 0, sizeof(sg.tw));
 
   c = tcp__lookup(st, ip->dst_be32, sg.h.dport_be16, ip->src_be32,
                   sg.h.sport_be16);
@@ -462,8 +486,7 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
      * SYN the listener takes (tcp__listen_rx drops SYN+FIN): a SYN+FIN
      * ended TIME_WAIT and then opened nothing. */
     ST_INC(st, tcp_time_wait_reused);
-    sg.tw_reused = 1;
-    sg.tw_snd_nxt = c->snd_max;
+    tcp__tw_save(c, &sg.tw);
     tcp__free(st, c);
     c = NULL;
   }

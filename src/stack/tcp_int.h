@@ -67,6 +67,17 @@ struct st_tcp_ooo {
   uint32_t start, end;   /* sequences [start, end) */
 };
 
+/* A connection in TIME_WAIT that a SYN reopened (tcp_in.c), as much of it
+ * as TIME_WAIT uses: the child of that SYN keeps it, to return to
+ * TIME_WAIT if the SYN turns out to be an old duplicate (RFC 1122
+ * §4.2.2.13 (2); tcp__tw_return). */
+struct st_tcp_tw {
+  uint8_t  saved;        /* the SYN ended a TIME_WAIT */
+  uint8_t  ts_ok, ws_ok, rcv_ws, snd_ws;
+  uint32_t rcv_nxt, snd_max, rcv_adv, ts_recent, ts_offset;
+  int64_t  end_at;       /* the old connection's 2 MSL deadline */
+};
+
 struct st_tcp {
   uint8_t  used;
   uint8_t  state;        /* TCP_ESTABLISHED ... of <netinet/tcp.h> */
@@ -167,6 +178,8 @@ struct st_tcp {
   uint64_t path_gen;
   uint32_t path_pmtu_gen;
   uint8_t  path_ok;
+  /* A child reopened from TIME_WAIT: the old connection. */
+  struct st_tcp_tw tw;
   uint64_t stats[ST_TCP_SOCK_N_STATS];
 };
 
@@ -178,10 +191,9 @@ struct st_tcp_seg {
   uint32_t len;          /* payload bytes */
   uint8_t  ip_tos;
   const uint8_t* src_mac;
-  /* A SYN that ended a TIME_WAIT (tcp_in.c): its connection's SND.NXT,
-   * which the new connection's ISN must pass (RFC 1122 §4.2.2.13). */
-  uint8_t  tw_reused;
-  uint32_t tw_snd_nxt;
+  /* A SYN that ended a TIME_WAIT (tcp_in.c): that connection, whose
+   * SND.NXT the new connection's ISN must pass (RFC 1122 §4.2.2.13). */
+  struct st_tcp_tw tw;
 };
 
 /* ---- tcp_sock.c ------------------------------------------------------- */
@@ -307,6 +319,15 @@ void tcp__keepalive_reset(struct anyload_stack* st, struct st_tcp* c,
                           int64_t now);
 void tcp__enter_time_wait(struct anyload_stack* st, struct st_tcp* c,
                           int64_t now);
+/* tcp__tw_save: what TIME_WAIT connection c needs to come back (into
+ * *tw, for the child of the SYN that reopens it). */
+void tcp__tw_save(const struct st_tcp* c, struct st_tcp_tw* tw);
+/* tcp__tw_return: embryonic child c, reopened from TIME_WAIT, failed its
+ * handshake (an old duplicate SYN): c becomes the old connection again,
+ * in TIME_WAIT until its old deadline. Returns 1 if it did, 0 when c was
+ * not reopened from TIME_WAIT or that deadline has passed (the caller
+ * frees c). */
+int tcp__tw_return(struct anyload_stack* st, struct st_tcp* c, int64_t now);
 
 /* ---- tcp_buf.c -------------------------------------------------------- */
 /* tcp__rcv_data: store in-window data of sg at its offset; advance

@@ -9,7 +9,9 @@
  * Layer: stack. RX order: tcp_in.c finds no connection for a segment,
  * finds a listener -> tcp__listen_rx. A child gets its own slot, the
  * listener's filter (one more reference) and the 4-tuple hash; its
- * handshake then goes on in tcp_in.c.
+ * handshake then goes on in tcp_in.c. A child whose SYN ended a TIME_WAIT
+ * keeps that connection (c->tw), to go back to it if the SYN was an old
+ * duplicate (tcp__tw_return, tcp_timer.c).
  *
  * Keyed hash: ISNs and cookies use SipHash-2-4 keyed with the stack's
  * secret (derived from cfg.seed). ISN = a 4-microsecond clock + the hash
@@ -293,7 +295,7 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
                                                      : SYNQ_MIN;
   struct st_tcp* c;
 
-  if (l->synq_n >= synq_max && !sg->tw_reused) {
+  if (l->synq_n >= synq_max && !sg->tw.saved) {
     /* SYN cookie: answer without state. */
     struct st_tcp tmp;
     unsigned idx = 0, k;
@@ -340,12 +342,13 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
     return;
   c->iss = tcp__isn(st, c->laddr_be32, c->lport_be16, c->raddr_be32,
                     c->rport_be16, now);
-  if (sg->tw_reused && !tcp_seq_gt(c->iss, sg->tw_snd_nxt)) {
+  c->tw = sg->tw;
+  if (sg->tw.saved && !tcp_seq_gt(c->iss, sg->tw.snd_max)) {
     /* Reopened from TIME_WAIT before the ISN clock passed the old
      * connection's sequence space: start above it and above anything of
      * it still in flight in a 64 KiB window (RFC 1122 §4.2.2.13 (1); the
      * same choice as Linux). */
-    c->iss = sg->tw_snd_nxt + 65535 + 2;
+    c->iss = sg->tw.snd_max + 65535 + 2;
   }
   c->ts_offset = ts_offset_for(st, c->iss);
   c->snd_una = c->iss;

@@ -13,7 +13,8 @@
  * pushed: cork and Nagle set aside for that one output round. Linux gets
  * its ceiling from the zero-window probe timer, armed at max(RTO, 200 ms)
  * once nothing is in flight; here it counts from the first byte held,
- * in flight or not.
+ * in flight or not. A connection reopened from TIME_WAIT whose SYN was an
+ * old duplicate comes back to TIME_WAIT here (RFC 1122 §4.2.2.13 (2)).
  *
  * Layer: stack. timer.c calls st__tcp_timeout; each handler here may
  * free the connection, so the timer is re-armed only for a connection
@@ -82,6 +83,57 @@ void tcp__enter_time_wait(struct anyload_stack* st, struct st_tcp* c,
   c->rto_at = c->persist_at = c->keep_at = 0;
   c->end_at = now + ST_TCP_MSL2_NS;
   tcp__timer_update(st, c);
+}
+
+void tcp__tw_save(const struct st_tcp* c, struct st_tcp_tw* tw)
+{
+  tw->saved = 1;
+  tw->ts_ok = c->ts_ok;
+  tw->ws_ok = c->ws_ok;
+  tw->rcv_ws = c->rcv_ws;
+  tw->snd_ws = c->snd_ws;
+  tw->rcv_nxt = c->rcv_nxt;
+  tw->snd_max = c->snd_max;
+  tw->rcv_adv = c->rcv_adv;
+  tw->ts_recent = c->ts_recent;
+  tw->ts_offset = c->ts_offset;
+  tw->end_at = c->end_at;
+}
+
+int tcp__tw_return(struct anyload_stack* st, struct st_tcp* c, int64_t now)
+{
+  const struct st_tcp_tw* tw = &c->tw;
+
+  /* Past the old deadline the old connection would be gone by now: no
+   * duplicate of it can still be in the network, nothing to return to. A
+   * handshake that times out (5 SYN-ACK retries, 63 s) always ends there,
+   * after the 60 s of TIME_WAIT. */
+  if (!tw->saved || tw->end_at <= now || c->parent < 0 || c->in_queue != 1)
+    return 0;
+  tcp__unqueue(st, c);
+  c->rto_at = c->dack_at = c->persist_at = c->keep_at = c->cork_at = 0;
+  c->rtt_timing = 0;
+  c->syn_retries = 0;
+  c->rto_backoffs = 0;
+  c->ts_ok = tw->ts_ok;
+  c->ws_ok = tw->ws_ok;
+  c->rcv_ws = tw->rcv_ws;
+  c->snd_ws = tw->snd_ws;
+  c->sack_ok = 0;
+  c->nsack_out = 0;
+  c->rcv_nxt = tw->rcv_nxt;
+  c->rcv_adv = tw->rcv_adv;
+  c->snd_una = c->snd_nxt = c->snd_max = tw->snd_max;
+  c->ts_recent = tw->ts_recent;
+  c->ts_offset = tw->ts_offset;
+  c->fin_queued = c->fin_acked = c->fin_rcvd = 1;
+  c->ooo_fin = 0;
+  c->end_at = tw->end_at;
+  c->tw.saved = 0;
+  tcp__set_state(st, c, TCP_TIME_WAIT);
+  ST_INC(st, tcp_time_wait_returned);
+  tcp__timer_update(st, c);
+  return 1;
 }
 
 static void keepalive_fire(struct anyload_stack* st, struct st_tcp* c,

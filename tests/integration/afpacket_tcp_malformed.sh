@@ -3,7 +3,8 @@
 #
 # afpacket_tcp_malformed: stack_tcp_malformed.sh's TCP campaign on the
 # AF_PACKET backend (ANYLOAD_BACKEND=afpacket): the same batches (option
-# garbage, the 256 flag combinations to the listener, to a closed port and
+# garbage, the 256 flag combinations to the listener, to a closed port, as
+# answers to the server's SYNs (SYN_SENT) and
 # on connections in every reachable state at RCV.NXT, in the window and
 # out of it), the same RFC 9293 / RFC 5961 model of every answer, the same
 # counters, survivors, pool and frame accounting

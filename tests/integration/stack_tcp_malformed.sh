@@ -10,16 +10,19 @@
 # server, which must echo after every batch, and plays a raw peer from
 # 198.18.0.3 (an address nobody owns: NS_A reaches it through a permanent
 # neighbour entry to MAC_B, and NS_B's kernel drops what comes back, so it
-# never answers for the raw peer). Batches: SYNs with option garbage (bad,
-# zero and truncated lengths, unknown kinds, repeated options, WS > 14,
+# never answers for the raw peer, nor for the server's SYNs to it).
+# Batches: SYNs with option garbage (bad, zero and truncated lengths, unknown kinds, repeated options, WS > 14,
 # MSS 0 and 1, options past the header) and bad data offsets; the 256 flag
-# combinations to the listener, to a closed port (the kernel's), and on raw
-# connections in SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1,
+# combinations to the listener, to a closed port (the kernel's), as the
+# answers to the server's own SYNs (SYN_SENT: connect commands to the
+# raw peer's address; ACK fields acceptable, at ISS and beyond SND.NXT),
+# and on raw connections in SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1,
 # FIN_WAIT_2, CLOSING, LAST_ACK and TIME_WAIT (the server closes with the
 # closepeer command; the raw peer acknowledges its FIN or not, and sends
 # its own before or after) with the sequence number at RCV.NXT, in the
 # window and out of it (in TIME_WAIT a SYN above RCV.NXT opens a new
-# connection, RFC 1122 §4.2.2.13 / RFC 6191). Every answer
+# connection, RFC 1122 §4.2.2.13 / RFC 6191, which goes back to TIME_WAIT
+# when the raw peer resets it). Every answer
 # of the server is checked against RFC 9293 and RFC 5961 (see
 # tcp_malformed.py), so are the counters those segments must move and the
 # state of every connection afterwards; after each batch the server has no

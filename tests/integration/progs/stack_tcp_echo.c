@@ -32,6 +32,15 @@
  *                        connections still open, by state number)
  *   stats             -> R<n> stats name=value ... (non-zero counters)
  *   info              -> R<n> info name=value ... (anyload_stack_info)
+ *   connect IP PORT N -> R<n> connect n=K rc=RC (K active opens to
+ *                        IP:PORT from ephemeral ports, the SYNs sent;
+ *                        RC: the first error of a connect other than
+ *                        -EINPROGRESS, 0 if none). These client sockets
+ *                        are never read or written: they only show the
+ *                        state the peer's answers left them in.
+ *   cstates           -> R<n> cstates n=K LPORT=STATE ... (each client
+ *                        socket's local port and state number)
+ *   cclose            -> R<n> cclose n=K (close every client socket)
  *   quit              -> destroys the stack, prints BYE, exit status 0
  * End of input is the same as quit; SIGTERM too.
  */
@@ -63,6 +72,8 @@ static struct anyload_stack* st;
 static struct conn* conns[MAX_SD];
 static int listeners[16];
 static int n_listeners;
+static int clients[MAX_SD];   /* sockets of "connect", n_clients */
+static int n_clients;
 static int hold;
 static volatile sig_atomic_t stop;
 static unsigned cmd_no;
@@ -270,6 +281,53 @@ static void cmd_info(void)
          (unsigned long long)in.tcp_buf_bytes);
 }
 
+static void cmd_connect(const char* ip, unsigned port, int n)
+{
+  struct sockaddr_in a;
+  int k, sd, rc, err = 0, made = 0;
+
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = inet_addr(ip);
+  for (k = 0; k < n && n_clients < MAX_SD; k++) {
+    sd = anyload_tcp_open(st);
+    if (sd < 0) {
+      err = sd;
+      break;
+    }
+    rc = anyload_tcp_connect(st, sd, &a, sizeof(a), mono_ns());
+    if (rc != -EINPROGRESS) {
+      anyload_tcp_close(st, sd, mono_ns());
+      err = rc < 0 ? rc : -EISCONN;
+      break;
+    }
+    clients[n_clients++] = sd;
+    made++;
+    /* Let the TX ring drain: the SYNs go out now, not at their RTO. */
+    if (k % 16 == 15)
+      anyload_stack_poll(st, mono_ns(), 0);
+  }
+  printf("R%u connect n=%d rc=%d\n", cmd_no, made, err);
+}
+
+static void cmd_cstates(void)
+{
+  struct sockaddr_in name;
+  socklen_t len;
+  int k;
+
+  printf("R%u cstates n=%d", cmd_no, n_clients);
+  for (k = 0; k < n_clients; k++) {
+    len = sizeof(name);
+    if (anyload_tcp_getsockname(st, clients[k], &name, &len) < 0)
+      name.sin_port = 0;
+    printf(" %u=%d", ntohs(name.sin_port),
+           anyload_tcp_state(st, clients[k]));
+  }
+  printf("\n");
+}
+
 static void command(char* line)
 {
   char a[32] = "";
@@ -299,6 +357,16 @@ static void command(char* line)
         n++;
       }
     printf("R%u closepeer n=%d\n", cmd_no, n);
+  } else if (!strcmp(a, "connect") &&
+             sscanf(line, "%*s %31s %u %d", a, &port, &x) == 3) {
+    cmd_connect(a, port, x);
+  } else if (!strcmp(a, "cstates")) {
+    cmd_cstates();
+  } else if (!strcmp(a, "cclose")) {
+    n = n_clients;
+    while (n_clients > 0)
+      anyload_tcp_close(st, clients[--n_clients], mono_ns());
+    printf("R%u cclose n=%d\n", cmd_no, n);
   } else if (!strcmp(a, "conns")) {
     cmd_conns();
   } else if (!strcmp(a, "stats")) {

@@ -33,6 +33,25 @@ kernel client and the buffer pool):
             ports (RFC 9293 §3.10.7.2: RST ignored, ACK answered with
             <SEQ=SEG.ACK><CTL=RST>, SYN without FIN answered with a
             SYN-ACK, the rest dropped);
+  syn_sent/KIND/HALF
+            the client side: the server connects 128 times (command
+            connect) to the raw peer's address, port 9000-9005 (NS_B's
+            kernel drops what is not its own: only the raw peer answers),
+            and each SYN gets one of 128 flag combinations (HALF 0: 0-127,
+            1: 128-255), SEG.SEQ a random ISN and SEG.ACK ISS + 1 (KIND
+            good), ISS (low) or ISS + 2 (high). RFC 9293 §3.10.7.3: an
+            unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST> unless the
+            segment is an RST (then dropped); an RST with an acceptable
+            ACK refuses the connection (CLOSED), one without ACK is
+            dropped; without SYN nothing happens; a SYN with an acceptable
+            ACK: ESTABLISHED and <SEQ=ISS+1><ACK=SEG.SEQ+1> (with a FIN:
+            CLOSE_WAIT, the ACK covering it); a SYN without ACK:
+            simultaneous open, SYN_RECEIVED and <SEQ=ISS><ACK=SEG.SEQ+1>
+            <CTL=SYN,ACK>. Checked: every answer, the state of every
+            connection (command cstates) and the counters; then an RST at
+            RCV.NXT ends the synchronized ones and the server closes them
+            all (cclose). 128 at a time: a connection holds a VI filter of
+            its own, and a VI has 256;
   syn_recv, established, close_wait, fin_wait1, fin_wait2, closing,
   last_ack, time_wait
             the 256 combinations on 256 raw connections in that state,
@@ -66,7 +85,11 @@ kernel client and the buffer pool):
             RST or FIN, is a new incarnation (RFC 1122 §4.2.2.13, RFC
             6191): TIME_WAIT ends and the listener answers with a SYN-ACK
             whose ISN is above the old SND.NXT; a SYN at RCV.NXT gets a
-            challenge ACK (RFC 5961 §4.2).
+            challenge ACK (RFC 5961 §4.2). The new incarnations are then
+            reset (RST at their RCV.NXT, as a peer that never sent that
+            SYN does): each goes back to TIME_WAIT (RFC 1122 §4.2.2.13
+            (2), tcp_time_wait_returned) and answers a probe with the old
+            connection's sequence numbers.
 
 Prints "BATCH <name> segs=N ok" per batch, "CMDS <n>" and "TCP_MALFORMED
 ok"; exits 0, 1 on a failed check (a FAIL line says which).
@@ -90,6 +113,9 @@ STATES = ("syn_recv", "established", "close_wait", "fin_wait1",
 PEER_FIN_IN = ("close_wait", "closing", "last_ack", "time_wait")
 OUR_FIN_OUT = ("fin_wait1", "closing", "last_ack")
 ETH_P_IP = 0x0800
+# Connection states of <netinet/tcp.h>, as anyload_tcp_state gives them.
+(TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_CLOSE,
+ TCP_CLOSE_WAIT) = (1, 2, 3, 7, 8)
 PACKET_OUTGOING = 4
 
 
@@ -385,6 +411,147 @@ class Campaign:
                 raise Fail("closed port: flags %s: got %s" % (fl(f), segs))
         return 256
 
+    def syn_sent_model(self, f, kind):
+        """The answer of a connection in SYN_SENT to a segment of flags f
+        whose ACK field is ISS + 1 (kind "good"), ISS ("low") or ISS + 2
+        ("high"), RFC 9293 §3.10.7.3 in its order: (answer, state,
+        counters). answer: none | rst (<SEQ=SEG.ACK><CTL=RST>) | ack
+        (<SEQ=ISS+1><ACK=SEG.SEQ+1>) | ack2 (the same acknowledging a FIN
+        too) | synack (<SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK>)."""
+        syn, rst, ack, fin = f & F_SYN, f & F_RST, f & F_ACK, f & F_FIN
+        if ack and kind != "good":
+            # An unacceptable ACK: an RST, unless the segment is one.
+            return ("none" if rst else "rst", TCP_SYN_SENT,
+                    {"tcp_rx_drop_bad_ack": 1, "tcp_tx_rst": 0 if rst else 1})
+        if rst:
+            # With an acceptable ACK the connection is refused; without
+            # ACK the RST is dropped (RFC 5961 §3.2 leaves SYN_SENT so).
+            if ack:
+                return "none", TCP_CLOSE, {"tcp_rx_rst": 1,
+                                           "tcp_connect_refused": 1}
+            return "none", TCP_SYN_SENT, {"tcp_rx_drop_rst_bad": 1}
+        if not syn:
+            return "none", TCP_SYN_SENT, {"tcp_rx_drop_syn_sent_other": 1}
+        if ack:
+            # A SYN-ACK: ESTABLISHED; a FIN with it (no data) is taken at
+            # once: CLOSE_WAIT (RFC 9293 §3.10.7.3 goes on to the FIN).
+            if fin:
+                return "ack2", TCP_CLOSE_WAIT, {}
+            return "ack", TCP_ESTABLISHED, {}
+        # A SYN without ACK: simultaneous open (RFC 9293 §3.5 figure 8), a
+        # FIN with it is dropped (the peer sends it again).
+        return "synack", TCP_SYN_RECV, {"tcp_simultaneous_opens": 1}
+
+    def b_syn_sent(self, kind, half):
+        """The stack connects 128 times to the raw peer (an address and
+        port only the raw peer answers for: NS_B's kernel drops what is
+        not its own), which answers each SYN with one of the flag
+        combinations 128 * half to 128 * half + 127, SEG.SEQ a random
+        ISN, SEG.ACK after kind (see syn_sent_model). 128 at a time: each
+        connection holds a filter of its own, and a VI has 256. Checked:
+        each answer on the wire, each connection's state afterwards, the
+        counters."""
+        n = 128
+        rport = 9000 + 2 * ("good", "low", "high").index(kind) + half
+        flags = range(128 * half, 128 * half + 128)
+        what = "syn_sent/%s/%d" % (kind, half)
+        r = self.ctl.kv("connect %s %d %d" % (self.a.vip, rport, n))
+        if r.get("n") != n or r.get("rc") != 0:
+            raise Fail("%s: connect: %s" % (what, r))
+        syns = {}
+        deadline = time.monotonic() + 3
+        while len(syns) < n and time.monotonic() < deadline:
+            for x in self.raw.collect(0.2):
+                if x.dport == rport and x.flags == F_SYN and not x.data:
+                    syns.setdefault(x.sport, x.seq)
+        st0 = self.ctl.kv("cstates")
+        ports = sorted(int(k) for k in st0 if k.isdigit())
+        if (len(ports) != n or set(ports) != set(syns) or
+                any(st0[str(p)] != TCP_SYN_SENT for p in ports)):
+            raise Fail("%s: %d SYNs for %d connections (%s)" %
+                       (what, len(syns), len(ports), st0))
+        frames, want, cnt = [], {}, {"rx_tcp_segs": n,
+                                     "tcp_rx_conn_segs": n}
+        peer = {}
+        for f, p in zip(flags, ports):
+            iss = syns[p]
+            seq = self.rnd.getrandbits(32)
+            ack = {"good": iss + 1, "low": iss, "high": iss + 2}[kind]
+            peer[p] = (f, iss, seq)
+            frames.append(self.raw.frame(rport, p, seq, ack, f))
+            answer, state, c = self.syn_sent_model(f, kind)
+            want[p] = (answer, state, ack)
+            for k, v in c.items():
+                cnt[k] = cnt.get(k, 0) + v
+        # What must not move is checked too.
+        for k in ("tcp_rx_drop_bad_ack", "tcp_tx_rst", "tcp_rx_rst",
+                  "tcp_connect_refused", "tcp_rx_drop_rst_bad",
+                  "tcp_rx_drop_syn_sent_other", "tcp_simultaneous_opens",
+                  "tcp_challenge_acks", "tcp_rx_drop_out_of_window",
+                  "tcp_rx_listen_segs", "rx_drop_tcp_no_sock"):
+            cnt.setdefault(k, 0)
+        before = self.ctl.kv("stats")
+        self.raw.send(frames)
+        got = {}
+        for x in self.raw.collect(1.0):
+            if x.dport == rport:
+                got.setdefault(x.sport, []).append(x)
+        after = self.ctl.kv("stats")
+        self.check_counters(what, delta(before, after), cnt)
+        states = self.ctl.kv("cstates")
+        reset = []
+        for p in ports:
+            f, iss, seq = peer[p]
+            answer, state, ack = want[p]
+            w = "%s flags %s" % (what, fl(f))
+            # The SYN again when its timer fires (1 s): not an answer.
+            segs = [x for x in got.get(p, [])
+                    if not (x.flags == F_SYN and x.seq == iss)]
+            if answer == "none":
+                ok = not segs
+            elif answer == "rst":
+                ok = (len(segs) == 1 and segs[0].flags == F_RST and
+                      segs[0].seq == ack & 0xffffffff and not segs[0].data)
+            elif answer in ("ack", "ack2"):
+                ok = (len(segs) == 1 and segs[0].flags == F_ACK and
+                      segs[0].seq == (iss + 1) & 0xffffffff and
+                      segs[0].ack == (seq + (1 if answer == "ack" else 2))
+                      & 0xffffffff and not segs[0].data)
+            else:
+                # The SYN-ACK, and again if its timer fired.
+                ok = (len(segs) >= 1 and all(
+                    x.flags == F_SYN | F_ACK and x.seq == iss and
+                    x.ack == (seq + 1) & 0xffffffff and not x.data
+                    for x in segs))
+            if not ok:
+                raise Fail("%s: expected %s, got %s" % (w, answer, segs))
+            if states.get(str(p)) != state:
+                raise Fail("%s: state %s, expected %d" %
+                           (w, states.get(str(p)), state))
+            if state in (TCP_ESTABLISHED, TCP_SYN_RECV):
+                reset.append((p, seq + 1))
+            elif state == TCP_CLOSE_WAIT:
+                reset.append((p, seq + 2))
+        # Clean-up: an RST at RCV.NXT ends each synchronized connection
+        # (ECONNRESET, ECONNREFUSED for SYN_RECV), then the program closes
+        # them all (those in SYN_SENT go at once).
+        self.raw.send([self.raw.frame(rport, p, rcv, 0, F_RST)
+                       for p, rcv in reset])
+        deadline = time.monotonic() + 3
+        while True:
+            left = [p for p, v in self.ctl.kv("cstates").items()
+                    if p.isdigit() and v in (TCP_ESTABLISHED, TCP_SYN_RECV,
+                                             TCP_CLOSE_WAIT)]
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise Fail("%s: not reset: ports %s" % (what, left[:8]))
+            time.sleep(0.05)
+        r = self.ctl.kv("cclose")
+        if r.get("n") != n:
+            raise Fail("%s: closed %s of %d" % (what, r.get("n"), n))
+        return n
+
     def check_counters(self, name, d, cnt):
         for k, v in cnt.items():
             if d.get(k, 0) != v:
@@ -583,8 +750,35 @@ class Campaign:
                                            fin_end & 0xffffffff, F_ACK))
         self.raw.send(last)
         self.reset([cn for cn in conns if want[cn[0]][1] == "alive"])
-        # The new incarnations, in SYN_RECEIVED: an RST at RCV.NXT.
-        self.reset(new)
+        # The new incarnations, in SYN_RECEIVED: an RST at RCV.NXT, as a
+        # peer that never sent their SYN answers the SYN-ACK. Each goes
+        # back to TIME_WAIT (RFC 1122 §4.2.2.13 (2)) with the old
+        # sequence numbers.
+        if new:
+            before = self.ctl.kv("stats")
+            self.reset(new)
+            deadline = time.monotonic() + 3
+            while True:
+                d = delta(before, self.ctl.kv("stats"))
+                if d.get("tcp_time_wait_returned", 0) >= len(new) or \
+                        time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            self.check_counters("%s/%s back to TIME_WAIT" % (state, kind),
+                                d, {"tcp_time_wait_returned": len(new),
+                                    "tcp_rx_rst": len(new)})
+            back = set(p for p, _ in new)
+            old = [cn for cn in conns if cn[0] in back]
+            self.raw.send([self.raw.frame(p, self.port, c + (1 << 30), una,
+                                          F_ACK) for p, c, una, _ in old])
+            got = by_port(self.raw.collect(1.0, want=len(old)))
+            for p, c, _, nxt in old:
+                segs = got.get(p, [])
+                if (len(segs) != 1 or segs[0].flags != F_ACK or
+                        segs[0].seq != nxt or segs[0].ack != c):
+                    raise Fail("%s/%s: port %d not back in TIME_WAIT: a "
+                               "probe got %s, expected ACK seq=%d ack=%d"
+                               % (state, kind, p, segs, nxt, c))
         return n
 
     def b_options(self):
@@ -693,6 +887,12 @@ class Campaign:
         self.idle = self.ctl.kv("info")
         batches = [("options", self.b_options), ("listen", self.b_listen),
                    ("closed_port", self.b_closed_port)]
+        # SYN_SENT first: its connections need slots, which the TIME_WAIT
+        # connections of the later batches hold for 60 s.
+        for kind in ("good", "low", "high"):
+            for half in (0, 1):
+                batches.append(("syn_sent/%s/%d" % (kind, half),
+                                lambda k=kind, h=half: self.b_syn_sent(k, h)))
         for state in STATES:
             for kind in ("exact", "inwin", "out"):
                 batches.append(("%s/%s" % (state, kind),

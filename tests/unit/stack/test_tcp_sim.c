@@ -1689,6 +1689,243 @@ static void test_tcp_time_wait_syn(void)
   tw_close(&w);
 }
 
+/* time_wait_conn: the raw peer connects to A's listener on port 80 (ISN
+ * 1000, *sa is A's SYN-ACK), A accepts and closes first, the peer
+ * acknowledges A's FIN and sends its own: A's connection is in TIME_WAIT
+ * (RCV.NXT 1002, SND.NXT sa->h.seq + 2) from the returned time on. */
+static int64_t time_wait_conn(struct tw* w, int ls, struct tw_got* sa)
+{
+  struct anyload_stack* a = w->st[0];
+  struct anyload_stack_info in;
+  struct tw_got g;
+  struct tw_seg s;
+  int sd;
+
+  s = tw_seg_init(PA, 80);
+  peer_connect(w, &s, sa);
+  tw_peer_none(w);
+  sd = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd, >=, 0);
+  CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+  tw_peer_expect(w, &g, ST_TCP_ACK | ST_TCP_FIN);
+  CHECK(g.h.seq, ==, sa->h.seq + 1);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_ACK | ST_TCP_FIN;
+  s.seq = 1001;
+  s.ack = sa->h.seq + 2;
+  tw_peer_send(w, &s);
+  tw_peer_expect(w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 1002);
+  anyload_stack_info(a, &in);
+  CHECK(in.tcp_time_wait, ==, 1);
+  return tw_now();
+}
+
+/* tw_conns: A's connections, and how many of them are in TIME_WAIT. */
+static void tw_conns(struct anyload_stack* a, unsigned* conns, unsigned* tw)
+{
+  struct anyload_stack_info in;
+
+  anyload_stack_info(a, &in);
+  *conns = in.tcp_connections;
+  *tw = in.tcp_time_wait;
+}
+
+/* A connection in TIME_WAIT that a SYN reopened goes back to TIME_WAIT
+ * when the SYN was an old duplicate (the peer resets the SYN-ACK: RFC 1122
+ * §4.2.2.13 (2)), with the old sequence numbers and until the old 2 MSL
+ * deadline; after that deadline there is nothing to go back to. */
+static void test_tcp_time_wait_syn_return(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct tw_got g, sa, sa2;
+  struct tw_seg s;
+  unsigned conns, tw;
+  int64_t t0;
+  int ls;
+
+  tw_open(&w, "twr", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 4);
+  t0 = time_wait_conn(&w, ls, &sa);
+  /* 10 s later an old duplicate SYN above RCV.NXT: a new incarnation. */
+  tw_run(&w, 10 * TW_SEC);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN;
+  s.seq = 6000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &sa2, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(sa2.h.ack, ==, 6001);
+  CHECK((int32_t)(sa2.h.seq - (sa.h.seq + 2)), >, 0);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 1);
+  tw_conns(a, &conns, &tw);
+  CHECK(conns, ==, 1);
+  CHECK(tw, ==, 0);
+  /* The peer knows no such connection: an RST at SEG.ACK of the
+   * SYN-ACK, RCV.NXT of the embryo. The old connection comes back. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_RST;
+  s.seq = 6001;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_time_wait_returned"), ==, 1);
+  tw_conns(a, &conns, &tw);
+  CHECK(conns, ==, 1);
+  CHECK(tw, ==, 1);
+  /* It is the old connection: an out-of-window ACK gets the old
+   * SND.NXT and RCV.NXT. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_ACK;
+  s.seq = 1002 + (1u << 30);
+  s.ack = sa.h.seq + 2;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  tw_peer_none(&w);
+  /* Its SYN-ACK is not sent again, and it ends at the old deadline. */
+  tw_run(&w, t0 + 60 * TW_SEC - TW_MS - tw_now());
+  tw_peer_none(&w);
+  tw_conns(a, &conns, &tw);
+  CHECK(tw, ==, 1);
+  tw_run(&w, 2 * TW_MS);
+  tw_conns(a, &conns, &tw);
+  CHECK(conns, ==, 0);
+  CHECK(tw, ==, 0);
+  tw_peer_none(&w);
+
+  /* Again, the SYN 59.5 s into TIME_WAIT and the RST after the old
+   * deadline: the embryo goes, nothing comes back. */
+  t0 = time_wait_conn(&w, ls, &sa);
+  tw_run(&w, 59500 * TW_MS);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN;
+  s.seq = 7000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &sa2, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(sa2.h.ack, ==, 7001);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 2);
+  tw_run(&w, t0 + 60 * TW_SEC + TW_MS - tw_now());
+  while (tw_peer_next(&w, &g)) {
+    /* The SYN-ACK again (RTO 1 s), nothing else. */
+    CHECK((unsigned)g.h.flags, ==, ST_TCP_SYN | ST_TCP_ACK);
+    CHECK(g.h.seq, ==, sa2.h.seq);
+  }
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_RST;
+  s.seq = 7001;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_time_wait_returned"), ==, 1);
+  tw_conns(a, &conns, &tw);
+  CHECK(conns, ==, 0);
+  CHECK(tw, ==, 0);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_close(&w);
+}
+
+/* The peer's FIN again in TIME_WAIT (A's last ACK lost): acknowledged, and
+ * the 2 MSL timer starts again from it (RFC 9293 §3.10.7.4). A FIN
+ * without ACK restarts nothing (the segment is dropped after its ACK). */
+static void test_tcp_time_wait_fin_restart(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct tw_got g, sa;
+  struct tw_seg s;
+  unsigned conns, tw;
+  int64_t t0, t1;
+  int ls;
+
+  tw_open(&w, "twf", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 4);
+  t0 = time_wait_conn(&w, ls, &sa);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  /* 30 s in: the FIN without ACK, then with. */
+  tw_run(&w, 30 * TW_SEC);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_FIN;
+  s.seq = 1001;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  CHECK(tw_stat(a, "tcp_time_wait_restarts"), ==, 0);
+  tw_run(&w, 5 * TW_SEC);
+  s.flags = ST_TCP_FIN | ST_TCP_ACK;
+  s.ack = sa.h.seq + 2;
+  tw_peer_send(&w, &s);
+  t1 = tw_now();
+  CHECK(t1, ==, t0 + 35 * TW_SEC);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_time_wait_restarts"), ==, 1);
+  /* Past the first deadline, still there; gone 60 s after the FIN. */
+  tw_run(&w, t0 + 60 * TW_SEC + TW_MS - tw_now());
+  tw_conns(a, &conns, &tw);
+  CHECK(tw, ==, 1);
+  tw_run(&w, t1 + 60 * TW_SEC - TW_MS - tw_now());
+  tw_conns(a, &conns, &tw);
+  CHECK(tw, ==, 1);
+  tw_run(&w, 2 * TW_MS);
+  tw_conns(a, &conns, &tw);
+  CHECK(conns, ==, 0);
+  CHECK(tw, ==, 0);
+  tw_peer_none(&w);
+  tw_close(&w);
+}
+
+/* A SYN-ACK with a FIN and no data (RFC 9293 §3.10.7.3: the FIN is
+ * processed after the SYN): ESTABLISHED then CLOSE_WAIT at once, one ACK
+ * covering the SYN and the FIN, the end of the stream for recv. With data
+ * before the FIN, both are dropped (the peer sends them again). */
+static void test_tcp_syn_ack_fin(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct sockaddr_in b = tw_sin(TW_IP_B, 80);
+  struct tw_got g;
+  struct tw_seg s;
+  char buf[8];
+  int sd, k;
+
+  tw_open(&w, "saf", NULL, TW_PEER);
+  a = w.st[0];
+  for (k = 0; k < 2; k++) {
+    sd = anyload_tcp_open(a);
+    CHECK(sd, >=, 0);
+    CHECK(anyload_tcp_connect(a, sd, &b, sizeof(b), tw_now()), ==,
+          -EINPROGRESS);
+    tw_peer_expect(&w, &g, ST_TCP_SYN);
+    s = tw_seg_init(80, g.sport);
+    s.flags = ST_TCP_SYN | ST_TCP_ACK | ST_TCP_FIN;
+    s.seq = 5000;
+    s.ack = g.h.seq + 1;
+    if (k == 1) {
+      s.data = "abc";
+      s.len = 3;
+    }
+    tw_peer_send(&w, &s);
+    tw_peer_expect(&w, &g, ST_TCP_ACK);
+    CHECK(g.h.seq, ==, s.ack);
+    CHECK(g.h.ack, ==, (k == 0 ? 5002u : 5001u));
+    tw_peer_none(&w);
+    CHECK(anyload_tcp_state(a, sd), ==, (k == 0 ? TCP_CLOSE_WAIT
+                                                : TCP_ESTABLISHED));
+    CHECK(tw_recv(a, sd, buf, sizeof(buf)), ==, (k == 0 ? 0 : -EAGAIN));
+    CHECK(anyload_tcp_setsockopt(a, sd, SOL_SOCKET, SO_LINGER,
+                                 &(struct linger){ 1, 0 },
+                                 sizeof(struct linger), tw_now()), ==, 0);
+    CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
+    tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  }
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -1713,5 +1950,8 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_limited_transmit),
   UNIT_TEST(test_tcp_listener_close_children),
   UNIT_TEST(test_tcp_time_wait_syn),
+  UNIT_TEST(test_tcp_time_wait_syn_return),
+  UNIT_TEST(test_tcp_time_wait_fin_restart),
+  UNIT_TEST(test_tcp_syn_ack_fin),
 };
 UNIT_TEST_MAIN(tests)
