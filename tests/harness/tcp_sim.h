@@ -24,65 +24,39 @@
 #ifndef ANYLOAD_TESTS_TCP_SIM_H
 #define ANYLOAD_TESTS_TCP_SIM_H
 
+#include "sim_world.h"
 #include "stack/tcp_int.h"
 #include "stack/wire/tcp.h"
 
-#include <anyload/sim.h>
-#include <anyload/stack.h>
 #include <arpa/inet.h>
-#include <etherfabric/memreg.h>
-#include <etherfabric/pd.h>
-#include <etherfabric/vi.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdlib.h>
-#include <sys/mman.h>
 
 #define TW_US  1000ll
 #define TW_MS  1000000ll
 #define TW_SEC 1000000000ll
 
-#define TW_IP_A "198.18.0.1"
-#define TW_IP_B "198.18.0.2"
+#define TW_IP_A SIM_IP_A
+#define TW_IP_B SIM_IP_B
 
-static const uint8_t tw_mac_a[6] = { 0x02, 0, 0, 0, 0x0a, 0x0a };
-static const uint8_t tw_mac_b[6] = { 0x02, 0, 0, 0, 0x0b, 0x0b };
+#define tw_mac_a sim_mac_a
+#define tw_mac_b sim_mac_b
 
 /* ---- static environment ----------------------------------------------- */
-
-struct tw_env {
-  int      ifindex;
-  uint32_t local_be32;
-  uint32_t peer_be32;
-  uint8_t  peer_mac[6];
-};
 
 static __attribute__((unused)) int tw_env_route(void* ctx, uint32_t dst, uint32_t src,
                         struct anyload_route* out)
 {
-  struct tw_env* e = ctx;
-
   (void)src;
-  memset(out, 0, sizeof(*out));
-  out->ifindex = e->ifindex;
-  out->src_be32 = e->local_be32;
-  out->nexthop_be32 = dst;
-  out->type = ANYLOAD_ROUTE_UNICAST;
+  sim_route_unicast(ctx, dst, out);
   if ((ntohl(dst) & 0xffffff00u) != (ntohl(inet_addr("198.18.0.0"))))
     return -ENETUNREACH;
   return 0;
 }
 
-static __attribute__((unused)) int tw_env_addr_ifindex(void* ctx, uint32_t ip)
-{
-  struct tw_env* e = ctx;
-
-  return ip == e->local_be32 ? e->ifindex : -EADDRNOTAVAIL;
-}
-
 static __attribute__((unused)) int tw_env_neigh(void* ctx, int ifindex, uint32_t ip, uint8_t mac[6])
 {
-  struct tw_env* e = ctx;
+  struct sim_env* e = ctx;
 
   (void)ifindex;
   if (ip != e->peer_be32)
@@ -100,79 +74,18 @@ static __attribute__((unused)) uint64_t tw_env_gen(void* ctx)
 /* ---- the raw peer ----------------------------------------------------- */
 
 #define TW_RAW_BUFS 128
-#define TW_RAW_BUF  2048
 #define TW_RAW_CAP  1024
 
-struct tw_raw {
-  ef_driver_handle dh;
-  ef_pd    pd;
-  ef_memreg mr;
-  ef_vi    vi;
-  uint8_t* mem;
-  unsigned next_tx;
-  unsigned n_cap, rd;
-  unsigned cap_len[TW_RAW_CAP];
-  uint8_t  cap[TW_RAW_CAP][TW_RAW_BUF];
-};
-
-static __attribute__((unused)) struct tw_raw* tw_raw_open(const char* ifname)
+/* tw_raw_open: the peer, a raw VI (sim_world.h) capturing up to
+ * TW_RAW_CAP frames; one more fails the test. */
+static __attribute__((unused)) struct sim_raw* tw_raw_open(const char* ifname)
 {
-  struct tw_raw* r = calloc(1, sizeof(*r));
-  unsigned i;
-
-  CHECK_PTR(r, !=, NULL);
-  CHECK(ef_driver_open(&r->dh), ==, 0);
-  CHECK(ef_pd_alloc_by_name(&r->pd, r->dh, ifname, EF_PD_DEFAULT), ==, 0);
-  r->mem = mmap(NULL, 2 * TW_RAW_BUFS * TW_RAW_BUF, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK_PTR(r->mem, !=, MAP_FAILED);
-  CHECK(ef_memreg_alloc(&r->mr, r->dh, &r->pd, r->dh, r->mem,
-                        2 * TW_RAW_BUFS * TW_RAW_BUF), ==, 0);
-  CHECK(ef_vi_alloc_from_pd(&r->vi, r->dh, &r->pd, r->dh, -1, 256, 256, NULL,
-                            -1, EF_VI_FLAGS_DEFAULT), >=, 0);
-  ef_vi_receive_set_discards(&r->vi, 0);
-  for (i = 0; i < TW_RAW_BUFS; i++)
-    CHECK(ef_vi_receive_post(&r->vi,
-                             ef_memreg_dma_addr(&r->mr, i * TW_RAW_BUF),
-                             (ef_request_id)i), ==, 0);
-  return r;
+  return sim_raw_open(ifname, TW_RAW_BUFS, TW_RAW_CAP, 1);
 }
 
-static __attribute__((unused)) void tw_raw_close(struct tw_raw* r)
+static __attribute__((unused)) void tw_raw_close(struct sim_raw* r)
 {
-  CHECK(ef_vi_free(&r->vi, r->dh), ==, 0);
-  CHECK(ef_memreg_free(&r->mr, r->dh), ==, 0);
-  CHECK(ef_pd_free(&r->pd, r->dh), ==, 0);
-  munmap(r->mem, 2 * TW_RAW_BUFS * TW_RAW_BUF);
-  CHECK(ef_driver_close(r->dh), ==, 0);
-  free(r);
-}
-
-static __attribute__((unused)) int tw_raw_poll(struct tw_raw* r)
-{
-  ef_event evs[16];
-  ef_request_id ids[EF_VI_TRANSMIT_BATCH];
-  int n, i, total = 0;
-
-  while ((n = ef_eventq_poll(&r->vi, evs, 16)) > 0) {
-    total += n;
-    for (i = 0; i < n; i++) {
-      unsigned t = EF_EVENT_TYPE(evs[i]);
-      if (t == EF_EVENT_TYPE_TX || t == EF_EVENT_TYPE_TX_ERROR) {
-        ef_vi_transmit_unbundle(&r->vi, &evs[i], ids);
-      } else if (t == EF_EVENT_TYPE_RX) {
-        unsigned id = (unsigned)EF_EVENT_RX_RQ_ID(evs[i]);
-        unsigned len = EF_EVENT_RX_BYTES(evs[i]);
-        CHECK(r->n_cap, <, TW_RAW_CAP);
-        memcpy(r->cap[r->n_cap], r->mem + id * TW_RAW_BUF, len);
-        r->cap_len[r->n_cap++] = len;
-        CHECK(ef_vi_receive_post(&r->vi,
-                                 ef_memreg_dma_addr(&r->mr, id * TW_RAW_BUF),
-                                 (ef_request_id)id), ==, 0);
-      }
-    }
-  }
-  return total;
+  sim_raw_close(r);
 }
 
 /* ---- worlds ----------------------------------------------------------- */
@@ -182,19 +95,19 @@ enum { TW_STACK, TW_PEER };
 struct tw {
   char     ifn[2][16];
   struct anyload_stack* st[2];
-  struct tw_env env[2];
-  struct tw_raw* raw;            /* the peer, on B */
+  struct sim_env env[2];
+  struct sim_raw* raw;          /* the peer, on B */
   uint16_t ip_id;
 };
 
-static __attribute__((unused)) struct anyload_stack_env tw_env_of(struct tw_env* e)
+static __attribute__((unused)) struct anyload_stack_env tw_env_of(struct sim_env* e)
 {
   struct anyload_stack_env v;
 
   memset(&v, 0, sizeof(v));
   v.ctx = e;
   v.route = tw_env_route;
-  v.addr_ifindex = tw_env_addr_ifindex;
+  v.addr_ifindex = sim_env_addr_ifindex;
   v.neigh = tw_env_neigh;
   v.generation = tw_env_gen;
   return v;
@@ -206,42 +119,23 @@ static __attribute__((unused)) void tw_open_cfg(struct tw* w, const char* name,
                         struct anyload_sim_config* cfg, int b_kind,
                         const struct anyload_stack_config* base)
 {
-  struct anyload_sim_config c;
   int k;
 
   memset(w, 0, sizeof(*w));
-  CHECK(setenv("ANYLOAD_BACKEND", "sim", 1), ==, 0);
-  if (!anyload_sim_clock_is_virtual())
-    CHECK(anyload_sim_clock_set(1000 * TW_SEC), ==, 0);
-  if (!cfg) {
-    anyload_sim_config_init(&c);
-    cfg = &c;
-  }
-  memcpy(cfg->mac_a, tw_mac_a, 6);
-  memcpy(cfg->mac_b, tw_mac_b, 6);
-  snprintf(w->ifn[0], sizeof(w->ifn[0]), "%sA", name);
-  snprintf(w->ifn[1], sizeof(w->ifn[1]), "%sB", name);
-  CHECK(anyload_sim_link_create(w->ifn[0], w->ifn[1], cfg), ==, 0);
+  sim_link_open(w->ifn, name, cfg);
   for (k = 0; k < 2; k++) {
     struct anyload_stack_config sc;
     struct anyload_stack_env ev;
-    struct tw_env* e = &w->env[k];
+    struct sim_env* e = &w->env[k];
     if (k == 1 && b_kind == TW_PEER)
       continue;
-    if (base)
-      sc = *base;
-    else
-      anyload_stack_config_init(&sc);
-    sc.ifname = w->ifn[k];
+    sc = sim_config_of(base);
     if (!sc.n_bufs)
       sc.n_bufs = 2048;
     sc.seed = 12345 + (uint64_t)k;
-    e->local_be32 = inet_addr(k == 0 ? TW_IP_A : TW_IP_B);
-    e->peer_be32 = inet_addr(k == 0 ? TW_IP_B : TW_IP_A);
-    memcpy(e->peer_mac, k == 0 ? tw_mac_b : tw_mac_a, 6);
+    sim_env_init(e, k);
     ev = tw_env_of(e);
-    CHECK(anyload_stack_create(&sc, &ev, &w->st[k]), ==, 0);
-    e->ifindex = anyload_stack_ifindex(w->st[k]);
+    w->st[k] = sim_stack_open(&sc, w->ifn[k], &ev, e);
   }
   if (b_kind == TW_PEER)
     w->raw = tw_raw_open(w->ifn[1]);
@@ -268,7 +162,7 @@ static __attribute__((unused)) void tw_poll_all(struct tw* w)
       if (w->st[k])
         n += anyload_stack_poll(w->st[k], tw_now(), 0);
     if (w->raw)
-      n += tw_raw_poll(w->raw);
+      n += sim_raw_poll(w->raw);
     CHECK(++rounds, <, 1000000);
   } while (n);
 }
@@ -277,25 +171,13 @@ static __attribute__((unused)) void tw_poll_all(struct tw* w)
  * end, and poll. Returns 0 once end is reached. */
 static __attribute__((unused)) int tw_step(struct tw* w, int64_t end)
 {
-  int64_t t, next;
-  int k;
+  int64_t t;
 
   tw_poll_all(w);
   t = tw_now();
   if (t >= end)
     return 0;
-  next = anyload_sim_next_event();
-  for (k = 0; k < 2; k++)
-    if (w->st[k]) {
-      int64_t d = anyload_stack_next_deadline(w->st[k]);
-      if (d < next)
-        next = d;
-    }
-  if (next <= t)
-    next = t + 1 * TW_US;
-  if (next > end)
-    next = end;
-  CHECK(anyload_sim_clock_advance(next - t), ==, 0);
+  sim_advance(w->st, t, end);
   tw_poll_all(w);
   return 1;
 }
@@ -347,16 +229,7 @@ static __attribute__((unused)) void tw_close(struct tw* w)
 
 /* ---- addresses, counters ---------------------------------------------- */
 
-static __attribute__((unused)) struct sockaddr_in tw_sin(const char* ip, uint16_t port)
-{
-  struct sockaddr_in s;
-
-  memset(&s, 0, sizeof(s));
-  s.sin_family = AF_INET;
-  s.sin_addr.s_addr = inet_addr(ip);
-  s.sin_port = htons(port);
-  return s;
-}
+#define tw_sin sim_sin
 
 static __attribute__((unused)) uint64_t tw_stat(struct anyload_stack* st, const char* name)
 {
@@ -515,13 +388,36 @@ static __attribute__((unused)) struct tw_seg tw_seg_init(uint16_t sport, uint16_
   return s;
 }
 
-static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_seg* s)
+/* tw_peer_headers: Ethernet and IPv4 headers (B to A, TTL 64, id, DF if
+ * df) at f for l4len bytes of protocol proto; returns where those bytes
+ * go. */
+static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
+                                                        uint8_t proto,
+                                                        unsigned l4len,
+                                                        uint16_t id, int df)
 {
-  struct tw_raw* r = w->raw;
-  unsigned b = TW_RAW_BUFS + r->next_tx++ % TW_RAW_BUFS;
-  uint8_t* f = r->mem + b * TW_RAW_BUF;
   struct st_eth_repr eth;
   struct st_ipv4_repr ip;
+
+  memcpy(eth.dst, tw_mac_a, 6);
+  memcpy(eth.src, tw_mac_b, 6);
+  eth.type = ST_ETHERTYPE_IPV4;
+  f = st_eth_build(f, &eth);
+  memset(&ip, 0, sizeof(ip));
+  ip.src_be32 = inet_addr(TW_IP_B);
+  ip.dst_be32 = inet_addr(TW_IP_A);
+  ip.tot_len = (uint16_t)(ST_IPV4_HLEN + l4len);
+  ip.id = id;
+  ip.ttl = 64;
+  ip.proto = proto;
+  ip.df = (uint8_t)df;
+  return st_ipv4_build(f, &ip);
+}
+
+static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_seg* s)
+{
+  unsigned b;
+  uint8_t* f = sim_raw_tx_buf(w->raw, &b);
   struct st_tcp_repr h;
   uint8_t *p, *th;
   unsigned tlen, j;
@@ -546,29 +442,15 @@ static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_s
     h.sack[j][1] = s->sack[j][1];
   }
   tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + s->len;
-  memcpy(eth.dst, tw_mac_a, 6);
-  memcpy(eth.src, tw_mac_b, 6);
-  eth.type = ST_ETHERTYPE_IPV4;
-  p = st_eth_build(f, &eth);
-  memset(&ip, 0, sizeof(ip));
-  ip.src_be32 = inet_addr(TW_IP_B);
-  ip.dst_be32 = inet_addr(TW_IP_A);
-  ip.tot_len = (uint16_t)(ST_IPV4_HLEN + tlen);
-  ip.id = w->ip_id++;
-  ip.ttl = 64;
-  ip.proto = ST_IPPROTO_TCP;
-  ip.df = 1;
-  th = st_ipv4_build(p, &ip);
+  th = tw_peer_headers(f, ST_IPPROTO_TCP, tlen, w->ip_id++, 1);
   p = st_tcp_build(th, &h);
   if (s->len)
     memcpy(p, s->data, s->len);
-  st_tcp_csum_store(th, st_csum_acc(st_tcp_csum_start(ip.src_be32,
-                                                      ip.dst_be32,
+  st_tcp_csum_store(th, st_csum_acc(st_tcp_csum_start(inet_addr(TW_IP_B),
+                                                      inet_addr(TW_IP_A),
                                                       (uint16_t)tlen),
                                     th, tlen));
-  CHECK(ef_vi_transmit(&r->vi, ef_memreg_dma_addr(&r->mr, b * TW_RAW_BUF),
-                       (int)(ST_ETH_HLEN + ST_IPV4_HLEN + tlen),
-                       (ef_request_id)b), ==, 0);
+  sim_raw_tx(w->raw, b, ST_ETH_HLEN + ST_IPV4_HLEN + tlen);
   tw_poll_all(w);
 }
 
@@ -577,7 +459,7 @@ struct tw_got {
   struct st_tcp_repr h;
   uint16_t sport, dport;
   unsigned len;
-  uint8_t  data[TW_RAW_BUF];
+  uint8_t  data[SIM_RAW_BUF];
   uint8_t  df;
 };
 
@@ -585,7 +467,7 @@ struct tw_got {
  * verified), or 0 if none is waiting. */
 static __attribute__((unused)) int tw_peer_next(struct tw* w, struct tw_got* g)
 {
-  struct tw_raw* r = w->raw;
+  struct sim_raw* r = w->raw;
 
   tw_poll_all(w);
   while (r->rd < r->n_cap) {

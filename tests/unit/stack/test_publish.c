@@ -13,6 +13,7 @@
  * and the next stack created sweeps it away.
  */
 #include "unit_test.h"
+#include "sim_world.h"
 #include "stack/publish.h"
 
 #include <anyload/sim.h>
@@ -29,8 +30,6 @@
 #define MS  1000000ll
 #define SEC 1000000000ll
 
-static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0x0a, 0x0a };
-static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0x0b, 0x0b };
 static char dir[] = "/tmp/anyload-pub-test.XXXXXX";
 static pid_t dir_owner;
 
@@ -52,36 +51,17 @@ static void dir_make(void)
 }
 
 /* The environment: one on-link /24, every neighbour known. */
-struct senv {
-  int      ifindex;
-  uint32_t local_be32;
-  uint8_t  peer_mac[6];
-};
-
 static int senv_route(void* ctx, uint32_t dst, uint32_t src,
                       struct anyload_route* out)
 {
-  struct senv* e = ctx;
-
   (void)src;
-  memset(out, 0, sizeof(*out));
-  out->ifindex = e->ifindex;
-  out->src_be32 = e->local_be32;
-  out->nexthop_be32 = dst;
-  out->type = ANYLOAD_ROUTE_UNICAST;
+  sim_route_unicast(ctx, dst, out);
   return 0;
-}
-
-static int senv_addr_ifindex(void* ctx, uint32_t ip)
-{
-  struct senv* e = ctx;
-
-  return ip == e->local_be32 ? e->ifindex : -EADDRNOTAVAIL;
 }
 
 static int senv_neigh(void* ctx, int ifindex, uint32_t ip, uint8_t mac[6])
 {
-  struct senv* e = ctx;
+  struct sim_env* e = ctx;
 
   (void)ifindex;
   (void)ip;
@@ -91,42 +71,30 @@ static int senv_neigh(void* ctx, int ifindex, uint32_t ip, uint8_t mac[6])
 
 struct pair {
   char name[2][16];
-  struct senv env[2];
+  struct sim_env env[2];
   struct anyload_stack* st[2];
 };
 
 static void pair_open(struct pair* p, const char* name)
 {
-  struct anyload_sim_config c;
   int k;
 
   memset(p, 0, sizeof(*p));
   dir_make();
-  CHECK(setenv("ANYLOAD_BACKEND", "sim", 1), ==, 0);
   CHECK(setenv(ANYLOAD_SHM_DIR_ENV, dir, 1), ==, 0);
-  if (!anyload_sim_clock_is_virtual())
-    CHECK(anyload_sim_clock_set(1000 * SEC), ==, 0);
-  anyload_sim_config_init(&c);
-  memcpy(c.mac_a, mac_a, 6);
-  memcpy(c.mac_b, mac_b, 6);
-  snprintf(p->name[0], sizeof(p->name[0]), "%sA", name);
-  snprintf(p->name[1], sizeof(p->name[1]), "%sB", name);
-  CHECK(anyload_sim_link_create(p->name[0], p->name[1], &c), ==, 0);
+  sim_link_open(p->name, name, NULL);
   for (k = 0; k < 2; k++) {
     struct anyload_stack_config sc;
     struct anyload_stack_env ev;
     anyload_stack_config_init(&sc);
-    sc.ifname = p->name[k];
     sc.n_bufs = 2048;
-    p->env[k].local_be32 = inet_addr(k ? "198.18.0.2" : "198.18.0.1");
-    memcpy(p->env[k].peer_mac, k ? mac_a : mac_b, 6);
+    sim_env_init(&p->env[k], k);
     memset(&ev, 0, sizeof(ev));
     ev.ctx = &p->env[k];
     ev.route = senv_route;
-    ev.addr_ifindex = senv_addr_ifindex;
+    ev.addr_ifindex = sim_env_addr_ifindex;
     ev.neigh = senv_neigh;
-    CHECK(anyload_stack_create(&sc, &ev, &p->st[k]), ==, 0);
-    p->env[k].ifindex = anyload_stack_ifindex(p->st[k]);
+    p->st[k] = sim_stack_open(&sc, p->name[k], &ev, &p->env[k]);
   }
 }
 
@@ -148,16 +116,7 @@ static void poll_both(struct pair* p)
   } while (n);
 }
 
-static struct sockaddr_in sin_of(const char* ip, uint16_t port)
-{
-  struct sockaddr_in s;
-
-  memset(&s, 0, sizeof(s));
-  s.sin_family = AF_INET;
-  s.sin_addr.s_addr = inet_addr(ip);
-  s.sin_port = htons(port);
-  return s;
-}
+#define sin_of sim_sin
 
 /* A snapshot read through the seqlock. */
 struct copy {
@@ -203,7 +162,7 @@ static void test_publish_file_and_facts(void)
   CHECK_STR(h->ifname, ==, "pubfA");
   CHECK_STR(h->backend, ==, "sim");
   CHECK(h->ifindex, ==, anyload_stack_ifindex(p.st[0]));
-  CHECK_MEM(h->mac, mac_a, 6);
+  CHECK_MEM(h->mac, sim_mac_a, 6);
   CHECK(h->n_stats, ==, anyload_stack_stat_count());
   CHECK(h->n_udp_stats, ==, anyload_udp_stat_count());
   for (k = 0; k < h->n_stats; k++)

@@ -1247,29 +1247,17 @@ static void test_tcp_loss_mask(void)
 static void peer_icmp(struct tw* w, uint8_t type, uint8_t code, uint16_t mtu,
                       int32_t seq_delta)
 {
-  struct tw_raw* r = w->raw;
+  struct sim_raw* r = w->raw;
   const uint8_t* q = r->cap[r->rd - 1] + ST_ETH_HLEN;
-  unsigned b = TW_RAW_BUFS + r->next_tx++ % TW_RAW_BUFS;
-  uint8_t* f = r->mem + b * TW_RAW_BUF;
+  unsigned b;
+  uint8_t* f = sim_raw_tx_buf(r, &b);
   uint8_t quote[28];
-  struct st_eth_repr eth;
-  struct st_ipv4_repr ip;
   struct st_icmp_repr ic;
   uint8_t* p;
 
   memcpy(quote, q, 28);
   st_put_be32(quote + 24, st_get_be32(quote + 24) + (uint32_t)seq_delta);
-  memcpy(eth.dst, tw_mac_a, 6);
-  memcpy(eth.src, tw_mac_b, 6);
-  eth.type = ST_ETHERTYPE_IPV4;
-  p = st_eth_build(f, &eth);
-  memset(&ip, 0, sizeof(ip));
-  ip.src_be32 = inet_addr(TW_IP_B);
-  ip.dst_be32 = inet_addr(TW_IP_A);
-  ip.tot_len = ST_IPV4_HLEN + 8 + 28;
-  ip.ttl = 64;
-  ip.proto = ST_IPPROTO_ICMP;
-  p = st_ipv4_build(p, &ip);
+  p = tw_peer_headers(f, ST_IPPROTO_ICMP, 8 + 28, 0, 0);
   memset(&ic, 0, sizeof(ic));
   ic.type = type;
   ic.code = code;
@@ -1277,9 +1265,7 @@ static void peer_icmp(struct tw* w, uint8_t type, uint8_t code, uint16_t mtu,
   ic.data = quote;
   ic.data_len = 28;
   st_icmp_build(p, &ic);
-  CHECK(ef_vi_transmit(&r->vi, ef_memreg_dma_addr(&r->mr, b * TW_RAW_BUF),
-                       ST_ETH_HLEN + ST_IPV4_HLEN + 8 + 28,
-                       (ef_request_id)b), ==, 0);
+  sim_raw_tx(r, b, ST_ETH_HLEN + ST_IPV4_HLEN + 8 + 28);
   tw_poll_all(w);
 }
 

@@ -24,38 +24,27 @@
  * filter left but the stack's own.
  */
 #include "unit_test.h"
+#include "sim_world.h"
 #include "stack/stack_int.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/udp.h"
 
-#include <anyload/sim.h>
-#include <anyload/stack.h>
 #include <arpa/inet.h>
-#include <etherfabric/memreg.h>
-#include <etherfabric/pd.h>
-#include <etherfabric/vi.h>
 #include <poll.h>
-#include <stdlib.h>
-#include <sys/mman.h>
 
 #define US  1000ll
 #define MS  1000000ll
 #define SEC 1000000000ll
 
-static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0x0a, 0x0a };
-static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0x0b, 0x0b };
-#define IP_A "198.18.0.1"
-#define IP_B "198.18.0.2"
+#define IP_A SIM_IP_A
+#define IP_B SIM_IP_B
 
 /* ---- a static environment ---------------------------------------------- */
 
 enum { NEIGH_OK, NEIGH_WAIT, NEIGH_FAIL };
 
 struct senv {
-  int      ifindex;
-  uint32_t local_be32;
-  uint32_t peer_be32;
-  uint8_t  peer_mac[6];
+  struct sim_env a;             /* first: ctx for sim_env_addr_ifindex */
   int      neigh_mode;
   uint64_t gen;
   unsigned resolves;
@@ -77,15 +66,11 @@ static int senv_route(void* ctx, uint32_t dst, uint32_t src,
   struct senv* e = ctx;
 
   (void)src;
-  memset(out, 0, sizeof(*out));
-  out->ifindex = e->ifindex;
-  out->src_be32 = e->local_be32;
-  out->nexthop_be32 = dst;
-  out->type = ANYLOAD_ROUTE_UNICAST;
+  sim_route_unicast(&e->a, dst, out);
   if (in_net(dst, "198.19.255.0"))
     return -EXDEV;
   if (in_net(dst, "198.19.0.0")) {
-    out->nexthop_be32 = e->peer_be32;
+    out->nexthop_be32 = e->a.peer_be32;
     return 0;
   }
   if (st_ipv4_is_mcast(dst)) {
@@ -101,23 +86,16 @@ static int senv_route(void* ctx, uint32_t dst, uint32_t src,
   return -ENETUNREACH;
 }
 
-static int senv_addr_ifindex(void* ctx, uint32_t ip)
-{
-  struct senv* e = ctx;
-
-  return ip == e->local_be32 ? e->ifindex : -EADDRNOTAVAIL;
-}
-
 static int senv_neigh(void* ctx, int ifindex, uint32_t ip, uint8_t mac[6])
 {
   struct senv* e = ctx;
 
-  CHECK(ifindex, ==, e->ifindex);
+  CHECK(ifindex, ==, e->a.ifindex);
   if (e->neigh_mode == NEIGH_WAIT)
     return -EAGAIN;
-  if (e->neigh_mode == NEIGH_FAIL || ip != e->peer_be32)
+  if (e->neigh_mode == NEIGH_FAIL || ip != e->a.peer_be32)
     return -EHOSTUNREACH;
-  memcpy(mac, e->peer_mac, 6);
+  memcpy(mac, e->a.peer_mac, 6);
   return 0;
 }
 
@@ -136,7 +114,7 @@ static int senv_join(void* ctx, int ifindex, uint32_t group, uint32_t source,
 {
   struct senv* e = ctx;
 
-  CHECK(ifindex, ==, e->ifindex);
+  CHECK(ifindex, ==, e->a.ifindex);
   if (join)
     e->joins++;
   else
@@ -151,93 +129,13 @@ static uint64_t senv_gen(void* ctx)
   return ((struct senv*)ctx)->gen;
 }
 
-/* ---- a raw VI: the "kernel" of one end --------------------------------- */
+/* ---- a raw VI: the "kernel" of one end (sim_world.h) --------------- */
 
-#define RAW_BUFS 64
-#define RAW_BUF  2048
-#define RAW_CAP  256
-
-struct raw {
-  ef_driver_handle dh;
-  ef_pd    pd;
-  ef_memreg mr;
-  ef_vi    vi;
-  uint8_t* mem;
-  unsigned next_tx;
-  unsigned n_cap;
-  unsigned cap_len[RAW_CAP];
-  uint8_t  cap[RAW_CAP][RAW_BUF];
-};
-
-static struct raw* raw_open(const char* ifname)
+/* raw_open: 64 buffers each way, up to 256 frames captured (then no
+ * more). */
+static struct sim_raw* raw_open(const char* ifname)
 {
-  struct raw* r = calloc(1, sizeof(*r));
-  unsigned i;
-
-  CHECK_PTR(r, !=, NULL);
-  CHECK(ef_driver_open(&r->dh), ==, 0);
-  CHECK(ef_pd_alloc_by_name(&r->pd, r->dh, ifname, EF_PD_DEFAULT), ==, 0);
-  r->mem = mmap(NULL, 2 * RAW_BUFS * RAW_BUF, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CHECK_PTR(r->mem, !=, MAP_FAILED);
-  CHECK(ef_memreg_alloc(&r->mr, r->dh, &r->pd, r->dh, r->mem,
-                        2 * RAW_BUFS * RAW_BUF), ==, 0);
-  CHECK(ef_vi_alloc_from_pd(&r->vi, r->dh, &r->pd, r->dh, -1, 256, 256, NULL,
-                            -1, EF_VI_FLAGS_DEFAULT), >=, 0);
-  ef_vi_receive_set_discards(&r->vi, 0);
-  for (i = 0; i < RAW_BUFS; i++)
-    CHECK(ef_vi_receive_post(&r->vi, ef_memreg_dma_addr(&r->mr, i * RAW_BUF),
-                             (ef_request_id)i), ==, 0);
-  return r;
-}
-
-static void raw_close(struct raw* r)
-{
-  CHECK(ef_vi_free(&r->vi, r->dh), ==, 0);
-  CHECK(ef_memreg_free(&r->mr, r->dh), ==, 0);
-  CHECK(ef_pd_free(&r->pd, r->dh), ==, 0);
-  munmap(r->mem, 2 * RAW_BUFS * RAW_BUF);
-  CHECK(ef_driver_close(r->dh), ==, 0);
-  free(r);
-}
-
-/* raw_poll: capture received frames, reclaim sent ones. Returns the
- * number of events. */
-static int raw_poll(struct raw* r)
-{
-  ef_event evs[16];
-  ef_request_id ids[EF_VI_TRANSMIT_BATCH];
-  int n, i, total = 0;
-
-  while ((n = ef_eventq_poll(&r->vi, evs, 16)) > 0) {
-    total += n;
-    for (i = 0; i < n; i++) {
-      unsigned t = EF_EVENT_TYPE(evs[i]);
-      if (t == EF_EVENT_TYPE_TX || t == EF_EVENT_TYPE_TX_ERROR) {
-        ef_vi_transmit_unbundle(&r->vi, &evs[i], ids);
-      } else if (t == EF_EVENT_TYPE_RX) {
-        unsigned id = (unsigned)EF_EVENT_RX_RQ_ID(evs[i]);
-        unsigned len = EF_EVENT_RX_BYTES(evs[i]);
-        if (r->n_cap < RAW_CAP) {
-          memcpy(r->cap[r->n_cap], r->mem + id * RAW_BUF, len);
-          r->cap_len[r->n_cap++] = len;
-        }
-        CHECK(ef_vi_receive_post(&r->vi,
-                                 ef_memreg_dma_addr(&r->mr, id * RAW_BUF),
-                                 (ef_request_id)id), ==, 0);
-      }
-    }
-  }
-  return total;
-}
-
-static void raw_send(struct raw* r, const uint8_t* frame, unsigned len)
-{
-  unsigned b = RAW_BUFS + r->next_tx++ % RAW_BUFS;
-
-  memcpy(r->mem + b * RAW_BUF, frame, len);
-  CHECK(ef_vi_transmit(&r->vi, ef_memreg_dma_addr(&r->mr, b * RAW_BUF),
-                       (int)len, (ef_request_id)b), ==, 0);
+  return sim_raw_open(ifname, 64, 256, 0);
 }
 
 /* ---- two stacks on a link ---------------------------------------------- */
@@ -246,7 +144,7 @@ struct world {
   char     ifn[2][16];
   struct anyload_stack* st[2];
   struct senv env[2];
-  struct raw* raw[2];
+  struct sim_raw* raw[2];
 };
 
 static struct anyload_stack_env env_of(struct senv* e)
@@ -256,7 +154,7 @@ static struct anyload_stack_env env_of(struct senv* e)
   memset(&v, 0, sizeof(v));
   v.ctx = e;
   v.route = senv_route;
-  v.addr_ifindex = senv_addr_ifindex;
+  v.addr_ifindex = sim_env_addr_ifindex;
   v.neigh = senv_neigh;
   v.neigh_resolve = senv_resolve;
   v.mcast_join = senv_join;
@@ -272,42 +170,23 @@ static void world_open_cfg(struct world* w, const char* name,
                            int fb, int raw_a, int raw_b,
                            const struct anyload_stack_config* base)
 {
-  struct anyload_sim_config c;
   int k;
 
   memset(w, 0, sizeof(*w));
-  CHECK(setenv("ANYLOAD_BACKEND", "sim", 1), ==, 0);
-  if (!anyload_sim_clock_is_virtual())
-    CHECK(anyload_sim_clock_set(1000 * SEC), ==, 0);
-  if (!cfg) {
-    anyload_sim_config_init(&c);
-    cfg = &c;
-  }
-  memcpy(cfg->mac_a, mac_a, 6);
-  memcpy(cfg->mac_b, mac_b, 6);
-  snprintf(w->ifn[0], sizeof(w->ifn[0]), "%sA", name);
-  snprintf(w->ifn[1], sizeof(w->ifn[1]), "%sB", name);
-  CHECK(anyload_sim_link_create(w->ifn[0], w->ifn[1], cfg), ==, 0);
+  sim_link_open(w->ifn, name, cfg);
   for (k = 0; k < 2; k++) {
     struct anyload_stack_config sc;
     struct anyload_stack_env ev;
     struct senv* e = &w->env[k];
     if (k == 1 && fb < 0)
       continue;
-    if (base)
-      sc = *base;
-    else
-      anyload_stack_config_init(&sc);
-    sc.ifname = w->ifn[k];
+    sc = sim_config_of(base);
     sc.flags = k == 0 ? fa : (unsigned)fb;
     sc.n_bufs = 2048;
     sc.seed = 12345;
-    e->local_be32 = inet_addr(k == 0 ? IP_A : IP_B);
-    e->peer_be32 = inet_addr(k == 0 ? IP_B : IP_A);
-    memcpy(e->peer_mac, k == 0 ? mac_b : mac_a, 6);
+    sim_env_init(&e->a, k);
     ev = env_of(e);
-    CHECK(anyload_stack_create(&sc, &ev, &w->st[k]), ==, 0);
-    e->ifindex = anyload_stack_ifindex(w->st[k]);
+    w->st[k] = sim_stack_open(&sc, w->ifn[k], &ev, &e->a);
   }
   if (raw_a)
     w->raw[0] = raw_open(w->ifn[0]);
@@ -338,7 +217,7 @@ static void poll_all(struct world* w)
       if (w->st[k])
         n += anyload_stack_poll(w->st[k], now(), 0);
       if (w->raw[k])
-        n += raw_poll(w->raw[k]);
+        n += sim_raw_poll(w->raw[k]);
     }
     CHECK(++rounds, <, 100000);
   } while (n);
@@ -350,24 +229,12 @@ static void run(struct world* w, int64_t dt)
   int64_t end = now() + dt;
 
   for (;;) {
-    int64_t t, next;
-    int k;
+    int64_t t;
     poll_all(w);
     t = now();
     if (t >= end)
       break;
-    next = anyload_sim_next_event();
-    for (k = 0; k < 2; k++)
-      if (w->st[k]) {
-        int64_t d = anyload_stack_next_deadline(w->st[k]);
-        if (d < next)
-          next = d;
-      }
-    if (next <= t)
-      next = t + 1 * US;
-    if (next > end)
-      next = end;
-    CHECK(anyload_sim_clock_advance(next - t), ==, 0);
+    sim_advance(w->st, t, end);
   }
 }
 
@@ -399,20 +266,11 @@ static void world_close(struct world* w)
   }
   for (k = 0; k < 2; k++)
     if (w->raw[k])
-      raw_close(w->raw[k]);
+      sim_raw_close(w->raw[k]);
   CHECK(anyload_sim_link_destroy(w->ifn[0]), ==, 0);
 }
 
-static struct sockaddr_in sin_of(const char* ip, uint16_t port)
-{
-  struct sockaddr_in s;
-
-  memset(&s, 0, sizeof(s));
-  s.sin_family = AF_INET;
-  s.sin_addr.s_addr = inet_addr(ip);
-  s.sin_port = htons(port);
-  return s;
-}
+#define sin_of sim_sin
 
 static int udp_bound(struct anyload_stack* st, const char* ip, uint16_t port)
 {
@@ -690,7 +548,7 @@ static void test_udp_sim_rcvbuf_checksums(void)
     memset(&o, 0, sizeof(o));
     o.src_be32 = inet_addr(IP_A);
     o.dst_be32 = inet_addr(IP_B);
-    memcpy(o.dst_mac, mac_b, 6);
+    memcpy(o.dst_mac, sim_mac_b, 6);
     o.ttl = 64;
     o.proto = ST_IPPROTO_UDP;
     pl = st__ip_build_hdr(a, f, &o, 99, 0, 8 + 5, 0, 0);
@@ -702,9 +560,9 @@ static void test_udp_sim_rcvbuf_checksums(void)
                                                          o.dst_be32, 13),
                                       pl, 13));
     flen = 34 + 13;
-    raw_send(w.raw[0], f, flen);      /* good */
+    sim_raw_send(w.raw[0], f, flen);      /* good */
     pl[8] ^= 0x20;                    /* "Hello": the sum no longer holds */
-    raw_send(w.raw[0], f, flen);
+    sim_raw_send(w.raw[0], f, flen);
     run(&w, 1 * MS);
     CHECK_STR(recv_str(b, sb, NULL), ==, "hello");
     CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
@@ -816,7 +674,7 @@ static unsigned icmp_reply(uint8_t* f, const uint8_t* quote, uint8_t type,
   memset(&o, 0, sizeof(o));
   o.src_be32 = inet_addr(IP_B);
   o.dst_be32 = inet_addr(IP_A);
-  memcpy(o.dst_mac, mac_a, 6);
+  memcpy(o.dst_mac, sim_mac_a, 6);
   o.ttl = 64;
   o.proto = ST_IPPROTO_ICMP;
   memset(&r, 0, sizeof(r));
@@ -830,7 +688,7 @@ static unsigned icmp_reply(uint8_t* f, const uint8_t* quote, uint8_t type,
   {
     struct anyload_stack fake;
     memset(&fake, 0, sizeof(fake));
-    memcpy(fake.mac, mac_b, 6);
+    memcpy(fake.mac, sim_mac_b, 6);
     pl = st__ip_build_hdr(&fake, f, &o, 7, 0, 8 + 28, 0, 0);
   }
   st_icmp_build(pl, &r);
@@ -860,7 +718,7 @@ static void test_udp_sim_icmp_errors(void)
   CHECK(w.raw[1]->n_cap, ==, 1);
   flen = icmp_reply(f, w.raw[1]->cap[0] + 14, ST_ICMP_DEST_UNREACH,
                     ST_ICMP_PORT_UNREACH, 0);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "icmp_err_hard"), ==, 1);
   CHECK(anyload_udp_poll(a, sc), ==, POLLOUT | POLLERR);
@@ -868,13 +726,13 @@ static void test_udp_sim_icmp_errors(void)
   CHECK_STR(recv_str(a, sc, NULL), ==, "E11");
   CHECK(anyload_udp_poll(a, sc), ==, POLLOUT);
   /* Again, read through SO_ERROR this time, then by a send. */
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(anyload_udp_getsockopt(a, sc, SOL_SOCKET, SO_ERROR, &v, &vl), ==, 0);
   CHECK(v, ==, ECONNREFUSED);
   CHECK(anyload_udp_getsockopt(a, sc, SOL_SOCKET, SO_ERROR, &v, &vl), ==, 0);
   CHECK(v, ==, 0);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(send_str(a, sc, NULL, 0, "x"), ==, -ECONNREFUSED);
   CHECK(send_str(a, sc, NULL, 0, "x"), ==, 1);
@@ -882,7 +740,7 @@ static void test_udp_sim_icmp_errors(void)
 
   /* Time exceeded is soft: counted on the socket, no error. */
   flen = icmp_reply(f, w.raw[1]->cap[0] + 14, ST_ICMP_TIME_EXCEEDED, 0, 0);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(sstat(a, sc, "icmp_soft"), ==, 1);
   CHECK(stat(a, "icmp_err_soft"), ==, 1);
@@ -895,7 +753,7 @@ static void test_udp_sim_icmp_errors(void)
   CHECK(w.raw[1]->n_cap, >=, 1);
   flen = icmp_reply(f, w.raw[1]->cap[w.raw[1]->n_cap - 1] + 14,
                     ST_ICMP_DEST_UNREACH, ST_ICMP_PORT_UNREACH, 0);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "icmp_err_unconnected"), ==, 1);
   CHECK(sstat(a, su, "icmp_hard"), ==, 1);
@@ -904,7 +762,7 @@ static void test_udp_sim_icmp_errors(void)
 
   /* About a port no socket has, and with a bad checksum. */
   f[34 + 8 + 20 + 1] ^= 1;                  /* the quoted source port */
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "rx_drop_icmp_csum"), ==, 1);
   {
@@ -914,7 +772,7 @@ static void test_udp_sim_icmp_errors(void)
     st_put_raw16(m + 2, st_csum_finish(st_csum_acc(0, m, 36)));
     CHECK(st_icmp_parse(m, 36, &r), ==, ST_ICMP_OK);
   }
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "rx_drop_icmp_no_sock"), ==, 1);
 
@@ -936,11 +794,11 @@ static void test_udp_sim_echo(void)
   memset(&o, 0, sizeof(o));
   o.src_be32 = inet_addr(IP_B);
   o.dst_be32 = inet_addr(IP_A);
-  memcpy(o.dst_mac, mac_a, 6);
+  memcpy(o.dst_mac, sim_mac_a, 6);
   o.ttl = 64;
   o.proto = ST_IPPROTO_ICMP;
   memset(&fake, 0, sizeof(fake));
-  memcpy(fake.mac, mac_b, 6);
+  memcpy(fake.mac, sim_mac_b, 6);
   memset(&r, 0, sizeof(r));
   r.type = ST_ICMP_ECHO;
   r.rest_be32 = htonl(0x00770001);
@@ -948,7 +806,7 @@ static void test_udp_sim_echo(void)
   r.data_len = 4;
   pl = st__ip_build_hdr(&fake, f, &o, 1, 0, 12, 0, 0);
   st_icmp_build(pl, &r);
-  raw_send(w.raw[1], f, 34 + 12);
+  sim_raw_send(w.raw[1], f, 34 + 12);
   run(&w, 1 * MS);
   CHECK(stat(w.st[0], "icmp_echo_replies"), ==, 1);
   CHECK(w.raw[1]->n_cap, ==, 1);
@@ -956,7 +814,7 @@ static void test_udp_sim_echo(void)
     const uint8_t* rep = w.raw[1]->cap[0];
     struct st_ipv4_repr ip;
     struct st_icmp_repr rr;
-    CHECK_MEM(rep, mac_b, 6);
+    CHECK_MEM(rep, sim_mac_b, 6);
     CHECK(st_ipv4_parse(rep + 14, w.raw[1]->cap_len[0] - 14, &ip, 0), ==,
           ST_IPV4_OK);
     CHECK(ip.src_be32, ==, inet_addr(IP_A));
@@ -1011,7 +869,7 @@ static void test_udp_sim_frag_needed(void)
     st_put_be16(quote + 26, 0);
   }
   flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 1000);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "icmp_pmtu_learnt"), ==, 1);
   /* As the kernel: a connected socket hears EMSGSIZE once. */
@@ -1030,14 +888,14 @@ static void test_udp_sim_frag_needed(void)
   CHECK(stat(b, "reasm_done"), ==, 1);
   /* A larger MTU, or one below 68, is ignored. */
   flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 1200);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 60);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "icmp_pmtu_ignored"), ==, 2);
   /* An old router (MTU 0): the plateau below 1428 is 1006. */
   flen = icmp_reply(f, quote, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 0);
-  raw_send(w.raw[1], f, flen);
+  sim_raw_send(w.raw[1], f, flen);
   run(&w, 1 * MS);
   CHECK(stat(a, "icmp_pmtu_ignored"), ==, 3);      /* 1006 > 1000 */
   CHECK(st__pmtu_get(a, inet_addr(IP_B), now()), ==, 1000);
@@ -1319,8 +1177,8 @@ static void test_udp_sim_options(void)
     CHECK(ip.ttl, ==, 7);
     CHECK(ip.tos, ==, 0x28);
     CHECK(ip.df, ==, 1);
-    CHECK_MEM(w.raw[1]->cap[0], mac_b, 6);
-    CHECK_MEM(w.raw[1]->cap[0] + 6, mac_a, 6);
+    CHECK_MEM(w.raw[1]->cap[0], sim_mac_b, 6);
+    CHECK_MEM(w.raw[1]->cap[0] + 6, sim_mac_a, 6);
   }
   /* Multicast: IP_MULTICAST_TTL, the group's MAC, the interface's
    * address as the source. */
@@ -1380,11 +1238,11 @@ static void test_udp_sim_vi_csum_wait_fd(void)
   memset(&o, 0, sizeof(o));
   o.src_be32 = inet_addr(IP_A);
   o.dst_be32 = inet_addr(IP_B);
-  memcpy(o.dst_mac, mac_b, 6);
+  memcpy(o.dst_mac, sim_mac_b, 6);
   o.ttl = 64;
   o.proto = ST_IPPROTO_UDP;
   memset(&fake, 0, sizeof(fake));
-  memcpy(fake.mac, mac_a, 6);
+  memcpy(fake.mac, sim_mac_a, 6);
   pl = st__ip_build_hdr(&fake, f, &o, 5, 0, 13, 0, 0);
   u.sport_be16 = htons(1234);
   u.dport_be16 = htons(9000);
@@ -1398,17 +1256,17 @@ static void test_udp_sim_vi_csum_wait_fd(void)
   pfd.fd = anyload_stack_wait_fd(b);
   pfd.events = POLLIN;
   CHECK(poll(&pfd, 1, 0), ==, 0);
-  raw_send(w.raw[0], f, 47);
+  sim_raw_send(w.raw[0], f, 47);
   CHECK(poll(&pfd, 1, 0), ==, 1);
   run(&w, 1 * MS);
   CHECK_STR(recv_str(b, sb, NULL), ==, "hello");
   /* A bad UDP checksum: discarded by the VI, counted by the stack. */
   pl[8] ^= 0x20;
-  raw_send(w.raw[0], f, 47);
+  sim_raw_send(w.raw[0], f, 47);
   /* A bad IP header checksum too. */
   pl[8] ^= 0x20;
   f[14 + 8] = 1;
-  raw_send(w.raw[0], f, 47);
+  sim_raw_send(w.raw[0], f, 47);
   run(&w, 1 * MS);
   CHECK_STR(recv_str(b, sb, NULL), ==, "E11");
   CHECK(stat(b, "rx_drop_vi_discard"), ==, 2);
