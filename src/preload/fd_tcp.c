@@ -20,6 +20,11 @@
  * with the kernel; after it, options the stack does not know go to the
  * kernel socket only. Every decision is logged at ANYLOAD_LOG level 2.
  *
+ * close: the last fd of a connection with SO_LINGER on and a timeout
+ * waits in close(2) (intercept.c, pl_tcp_linger_take / _wait) while the
+ * stack says its data or FIN is unacknowledged (anyload_tcp_closing), at
+ * most the timeout, as Linux's tcp_close (sk_stream_wait_close) does.
+ *
  * fork: before it, every stack listener is closed (the connections still
  * in its queues are reset by the stack) and its kernel socket, which
  * listens already, takes the port's new connections in the parent and in
@@ -706,6 +711,61 @@ void pl_tcp_close_sd(struct pl_obj* o)
   if (o->sd >= 0 && st)
     anyload_tcp_close(st, o->sd, pl_now());
   o->sd = -1;
+}
+
+void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg)
+{
+  struct anyload_stack* st = pl_stack_if_up();
+  struct pl_obj* o = pl_fds[fd];
+  struct linger l;
+  socklen_t len = sizeof(l);
+
+  lg->handle = 0;
+  lg->deadline = 0;
+  /* Only the last fd of the socket closes it (dup). */
+  if (!o || o->kind != PL_TCP || o->tcp != PL_TCP_CONN || o->sd < 0 ||
+      !st || o->refs != 1)
+    return;
+  if (anyload_tcp_getsockopt(st, o->sd, SOL_SOCKET, SO_LINGER, &l, &len) < 0
+      || !l.l_onoff || l.l_linger <= 0)
+    return;
+  if (anyload_tcp_close_handle(st, o->sd, &lg->handle) < 0) {
+    lg->handle = 0;
+    return;
+  }
+  lg->deadline = pl_now() + (int64_t)l.l_linger * 1000000000ll;
+}
+
+void pl_tcp_linger_wait(int fd, const struct pl_tcp_linger* lg)
+{
+  struct anyload_stack* st;
+  int64_t start = pl_now(), now = start;
+  int closing = 1, rc;
+
+  pl_waiter_enter();
+  for (;;) {
+    if (pl_lock() < 0)
+      break;
+    st = pl_stack_if_up();
+    if (!st) {
+      pl_unlock();
+      break;
+    }
+    pl_progress(st);
+    closing = anyload_tcp_closing(st, lg->handle);
+    pl_unlock();
+    now = pl_now();
+    if (closing != 1 || now >= lg->deadline)
+      break;
+    rc = pl_wait(-1, 0, lg->deadline, NULL);
+    if (rc == -EINTR)
+      break;   /* as Linux's sk_stream_wait_close: a signal ends it */
+  }
+  pl_waiter_leave();
+  pl_log(2, "fd %d: close lingered %lld ms (%s)", fd,
+         (long long)((now - start) / 1000000),
+         closing == 1 ? "timeout or signal, goes on in the background"
+                      : "everything acknowledged");
 }
 
 short pl_tcp_ready(struct pl_obj* o)

@@ -374,11 +374,23 @@ ssize_t readv(int fd, const struct iovec* v, int n)
 
 int close(int fd)
 {
+  struct pl_tcp_linger lg = { 0, 0 };
+  int rc;
+
   if (!pl_depth && pl_obj_of(fd) && pl_lock() == 0) {
+    pl_tcp_linger_take(fd, &lg);
     pl_fd_release(fd);
     pl_unlock();
   }
-  return PL_REAL(close)(fd);
+  rc = PL_REAL(close)(fd);
+  if (lg.handle) {
+    /* After the fd is gone, as Linux blocks in the release of the socket
+     * once the fd is free; errno of the close is kept. */
+    int e = errno;
+    pl_tcp_linger_wait(fd, &lg);
+    errno = e;
+  }
+  return rc;
 }
 
 int shutdown(int fd, int how)

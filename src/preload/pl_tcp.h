@@ -58,6 +58,20 @@ int pl_tcp_setsockopt(int fd, int lv, int nm, const void* v, socklen_t l);
 int pl_tcp_getsockopt(int fd, int lv, int nm, void* v, socklen_t* l);
 int pl_tcp_getname(int fd, struct sockaddr* a, socklen_t* l, int peer);
 void pl_tcp_close_sd(struct pl_obj* o);           /* under the lock */
+/* A lingering close (SO_LINGER on with a timeout): close(2) of the last
+ * fd of a stack connection waits, as Linux's does (even when the socket
+ * is non-blocking), until the peer has acknowledged the data and the FIN,
+ * the timeout passes, or a signal handler runs; then it returns, and the
+ * connection goes on in the background (it is not reset). */
+struct pl_tcp_linger {
+  uint64_t handle;       /* anyload_tcp_close_handle; 0: no wait */
+  int64_t  deadline;
+};
+/* pl_tcp_linger_take: before fd's object is released (under the lock):
+ * lg->handle is set when that close must linger. */
+void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg);
+/* pl_tcp_linger_wait: the wait itself (not under the lock). */
+void pl_tcp_linger_wait(int fd, const struct pl_tcp_linger* lg);
 short pl_tcp_ready(struct pl_obj* o);             /* under the lock */
 void pl_tcp_fork_prepare(void);                   /* under the lock */
 void pl_tcp_child(int fd, struct pl_obj* o);      /* in the child */
