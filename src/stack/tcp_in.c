@@ -7,11 +7,11 @@
  * SYNs checked as RFC 5961 §3 and §4 ask (an RST or SYN that is in the
  * window but not exact gets a challenge ACK), the ACK range check of RFC
  * 5961 §5, the state changes of the handshake and of closing, data into
- * the receive ring (tcp_buf.c) and the FIN. In TIME_WAIT a SYN above
- * RCV.NXT reopens the connection through the listener (RFC 6191), which
- * goes back to TIME_WAIT if the peer resets the SYN-ACK (RFC 1122
- * §4.2.2.13 (2), tcp_timer.c), and the peer's FIN again restarts the 2 MSL
- * timer. Also the ICMP errors about
+ * the receive ring (tcp_buf.c) and the FIN. In TIME_WAIT a newer SYN (its
+ * TSval, or its ISN, above the old connection's: RFC 6191) reopens the
+ * connection through the listener, which goes back to TIME_WAIT if the
+ * peer resets the SYN-ACK (RFC 1122 §4.2.2.13 (2), tcp_timer.c), and the
+ * peer's FIN again restarts the 2 MSL timer. Also the ICMP errors about
  * our segments (RFC 5927: only quotes with a sequence in flight count).
  *
  * Layer: stack. RX order: ip.c st__rx_frame -> st__tcp_rx -> tcp__lookup
@@ -433,6 +433,17 @@ void tcp__rx_conn(struct anyload_stack* st, struct st_tcp* c,
     tcp__output(st, c, now);
 }
 
+/* tw_newer_syn: SYN h for connection c in TIME_WAIT is newer than it
+ * (RFC 6191 §2): with timestamps on both, a TSval above TS.Recent is, one
+ * below is not (PAWS); otherwise (and for an equal TSval, as Linux) the
+ * ISN must be above RCV.NXT (RFC 1122 §4.2.2.13). */
+static int tw_newer_syn(const struct st_tcp* c, const struct st_tcp_repr* h)
+{
+  if (c->ts_ok && h->ts_ok && h->tsval != c->ts_recent)
+    return (int32_t)(h->tsval - c->ts_recent) > 0;
+  return tcp_seq_gt(h->seq, c->rcv_nxt);
+}
+
 void st__tcp_rx(struct anyload_stack* st, uint32_t i,
                 const struct st_ipv4_repr* ip, int64_t now)
 {
@@ -479,7 +490,7 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
   if (c && c->state == TCP_TIME_WAIT && !c->app &&
       (sg.h.flags & (ST_TCP_SYN | ST_TCP_ACK | ST_TCP_RST | ST_TCP_FIN)) ==
           ST_TCP_SYN &&
-      tcp_seq_gt(sg.h.seq, c->rcv_nxt) &&
+      tw_newer_syn(c, &sg.h) &&
       tcp__listener(st, ip->dst_be32, sg.h.dport_be16)) {
     /* A new incarnation of the connection (RFC 9293 §3.10.7.4 note,
      * RFC 6191): end TIME_WAIT and let the listener take the SYN. Only a

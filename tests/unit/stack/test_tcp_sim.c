@@ -1675,11 +1675,13 @@ static void test_tcp_time_wait_syn(void)
   tw_close(&w);
 }
 
-/* time_wait_conn: the raw peer connects to A's listener on port 80 (ISN
- * 1000, *sa is A's SYN-ACK), A accepts and closes first, the peer
+/* time_wait_conn_ts: the raw peer connects to A's listener on port 80
+ * (ISN 1000, *sa is A's SYN-ACK; with ts, timestamps on, the peer's TSvals
+ * 100, 101 and 102 for its FIN), A accepts and closes first, the peer
  * acknowledges A's FIN and sends its own: A's connection is in TIME_WAIT
  * (RCV.NXT 1002, SND.NXT sa->h.seq + 2) from the returned time on. */
-static int64_t time_wait_conn(struct tw* w, int ls, struct tw_got* sa)
+static int64_t time_wait_conn_ts(struct tw* w, int ls, struct tw_got* sa,
+                                 int ts)
 {
   struct anyload_stack* a = w->st[0];
   struct anyload_stack_info in;
@@ -1688,7 +1690,10 @@ static int64_t time_wait_conn(struct tw* w, int ls, struct tw_got* sa)
   int sd;
 
   s = tw_seg_init(PA, 80);
+  s.ts = ts;
+  s.tsval = 100;
   peer_connect(w, &s, sa);
+  CHECK(sa->h.ts_ok, ==, !!ts);
   tw_peer_none(w);
   sd = anyload_tcp_accept(a, ls, NULL, tw_now());
   CHECK(sd, >=, 0);
@@ -1699,12 +1704,20 @@ static int64_t time_wait_conn(struct tw* w, int ls, struct tw_got* sa)
   s.flags = ST_TCP_ACK | ST_TCP_FIN;
   s.seq = 1001;
   s.ack = sa->h.seq + 2;
+  s.ts = ts;
+  s.tsval = 102;
+  s.tsecr = g.h.tsval;
   tw_peer_send(w, &s);
   tw_peer_expect(w, &g, ST_TCP_ACK);
   CHECK(g.h.ack, ==, 1002);
   anyload_stack_info(a, &in);
   CHECK(in.tcp_time_wait, ==, 1);
   return tw_now();
+}
+
+static int64_t time_wait_conn(struct tw* w, int ls, struct tw_got* sa)
+{
+  return time_wait_conn_ts(w, ls, sa, 0);
 }
 
 /* tw_conns: A's connections, and how many of them are in TIME_WAIT. */
@@ -1808,6 +1821,95 @@ static void test_tcp_time_wait_syn_return(void)
   CHECK(conns, ==, 0);
   CHECK(tw, ==, 0);
   CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_close(&w);
+}
+
+/* With timestamps on the old connection and the SYN, the TSval decides
+ * whether a SYN is newer (RFC 6191 §2): above TS.Recent (102) it reopens
+ * the connection whatever its ISN; below, it does not (PAWS: an ACK),
+ * whatever its ISN; equal, the ISN decides (as Linux). A SYN without
+ * timestamps: the ISN. The connection that came back from a reopening
+ * keeps its timestamps. */
+static void test_tcp_time_wait_syn_ts(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct tw_got g, sa, sa2;
+  struct tw_seg s;
+  unsigned conns, tw;
+  int ls;
+
+  tw_open(&w, "twt", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 4);
+  time_wait_conn_ts(&w, ls, &sa, 1);
+  tw_run(&w, 1 * TW_SEC);
+  /* ISN above RCV.NXT, TSval below TS.Recent: PAWS, TIME_WAIT stays. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN;
+  s.seq = 6000;
+  s.ts = 1;
+  s.tsval = 50;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  CHECK(g.h.tsecr, ==, 102);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_rx_drop_paws"), ==, 1);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 0);
+  /* ISN below RCV.NXT, TSval equal: the ISN decides, not newer (an
+   * out-of-window ACK). */
+  s.seq = 500;
+  s.tsval = 102;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 1002);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 0);
+  /* ISN below RCV.NXT, TSval above: a new incarnation. */
+  s.tsval = 200;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &sa2, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(sa2.h.ack, ==, 501);
+  CHECK(sa2.h.ts_ok, ==, 1);
+  CHECK(sa2.h.tsecr, ==, 200);
+  CHECK((int32_t)(sa2.h.seq - (sa.h.seq + 2)), >, 0);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 1);
+  /* Reset by the peer: back to TIME_WAIT, TS.Recent 102 again. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_RST;
+  s.seq = 501;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_time_wait_returned"), ==, 1);
+  tw_conns(a, &conns, &tw);
+  CHECK(tw, ==, 1);
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_ACK;
+  s.seq = 1002 + (1u << 30);
+  s.ack = sa.h.seq + 2;
+  s.ts = 1;
+  s.tsval = 103;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, sa.h.seq + 2);
+  CHECK(g.h.ack, ==, 1002);
+  CHECK(g.h.ts_ok, ==, 1);
+  CHECK(g.h.tsecr, ==, 102);
+  /* A SYN without timestamps, ISN above RCV.NXT: a new incarnation. */
+  s = tw_seg_init(PA, 80);
+  s.flags = ST_TCP_SYN;
+  s.seq = 7000;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &sa2, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(sa2.h.ack, ==, 7001);
+  CHECK(sa2.h.ts_ok, ==, 0);
+  CHECK(tw_stat(a, "tcp_time_wait_reused"), ==, 2);
+  tw_conns(a, &conns, &tw);
+  CHECK(tw, ==, 0);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
   tw_close(&w);
 }
 
@@ -1937,6 +2039,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_listener_close_children),
   UNIT_TEST(test_tcp_time_wait_syn),
   UNIT_TEST(test_tcp_time_wait_syn_return),
+  UNIT_TEST(test_tcp_time_wait_syn_ts),
   UNIT_TEST(test_tcp_time_wait_fin_restart),
   UNIT_TEST(test_tcp_syn_ack_fin),
 };
