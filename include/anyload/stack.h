@@ -227,7 +227,9 @@ void anyload_stack_destroy(struct anyload_stack* st);
 int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget);
 
 /* anyload_stack_next_deadline: the time at which the stack next needs a
- * poll although nothing arrives (the earliest timer), or INT64_MAX. */
+ * poll although nothing arrives (the earliest timer; 100 us after the
+ * last poll while TCP segments wait for transmit ring room, which
+ * transmit completions make without waking the wait fd), or INT64_MAX. */
 int64_t anyload_stack_next_deadline(const struct anyload_stack* st);
 
 /* anyload_stack_wait_fd: a file descriptor (an epoll fd owned by the

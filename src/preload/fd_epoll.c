@@ -13,7 +13,8 @@
  *   3. while nothing is ready: spins ANYLOAD_SPIN_USEC, then sleeps in the
  *      kernel set, to which the stack's wait fd was added (with a marker
  *      data value that is never reported), so that an arriving frame
- *      wakes it; slices end at the stack's next deadline.
+ *      wakes it, and on the thread's wake fd (wake.c: another thread's
+ *      poll took the frames); slices end at the stack's next deadline.
  * One fd may be in several sets, a set may be inside another set (or in
  * poll/select), and MOD works at any time. EPOLLET, as the kernel's: a
  * UDP member is reported once per new arrival (the stack socket's
@@ -34,8 +35,6 @@
 #include <string.h>
 
 #define PL_EP_MARKER 0xa7a7a7a7a7a7a7a7ull
-/* The same for pl_wake_fd (see pl_int.h), drained when it fires. */
-#define PL_EP_WAKE_MARKER 0xa7a7a7a7a7a7a7a8ull
 #define KCHECK_NS 20000
 
 int pl_epoll_create(int fd)
@@ -254,10 +253,6 @@ static int merge(struct pl_obj* eo, struct epoll_event* ev, int n, int nk)
     int dup = 0;
     if (e.data.u64 == PL_EP_MARKER)
       continue;
-    if (e.data.u64 == PL_EP_WAKE_MARKER) {
-      pl_wake_drain();
-      continue;
-    }
     for (j = 0; j < n; j++)
       if (ev[j].data.u64 == e.data.u64) {
         ev[j].events |= e.events;
@@ -287,8 +282,7 @@ int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
   int rc;
 
   /* A set whose accelerated members all left still holds the stack's
-   * wait fd and pl_wake_fd: wait_loop keeps their marker events from the
-   * program. */
+   * wait fd: wait_loop keeps its marker events from the program. */
   if (!eo || eo->kind != PL_EPOLL || (!eo->n_items && !eo->wait_fd_added) ||
       max <= 0)
     return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
@@ -296,6 +290,31 @@ int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
   rc = wait_loop(ep, ev, max, timeout, m);
   pl_waiter_leave();
   return rc;
+}
+
+/* sleep_set: the sleep of wait_loop: until the kernel set ep (which holds
+ * the stack's wait fd) has an event, the thread's wake fd fires, or
+ * until. The events are then taken with timeout 0. 0, or -1 (errno). */
+static int sleep_set(int ep, int64_t until, int64_t now, const sigset_t* m)
+{
+  struct pollfd p[2];
+  struct timespec ts;
+  int rc, wake = -1;
+
+  if (pl_lock() == 0) {
+    wake = pl_sleep_arm(now, &until);
+    pl_unlock();
+  }
+  p[0].fd = ep;
+  p[0].events = POLLIN;
+  p[0].revents = 0;
+  p[1].fd = wake;
+  p[1].events = POLLIN;
+  p[1].revents = 0;
+  rc = PL_REAL(ppoll)(p, 2, pl_sleep_ts(until, now, &ts), m);
+  if (wake >= 0)
+    pl_sleep_disarm(rc > 0 && p[1].revents);
+  return rc < 0 ? -1 : 0;
 }
 
 static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
@@ -323,10 +342,6 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
       struct epoll_event we = { .events = EPOLLIN,
                                 .data.u64 = PL_EP_MARKER };
       PL_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, anyload_stack_wait_fd(st), &we);
-      if (pl_wake_fd >= 0) {
-        we.data.u64 = PL_EP_WAKE_MARKER;
-        PL_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, pl_wake_fd, &we);
-      }
       eo->wait_fd_added = 1;
     }
     pl_progress(st);
@@ -345,13 +360,19 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
         tmo = 0;
         if (n == 0 && now >= spin_end && now < deadline) {
           int64_t until = deadline < stdl ? deadline : stdl;
-          if (pl_sleep_cap(now) < until)
-            until = pl_sleep_cap(now);
           /* A stack timer overdue by more than 1 ms gave a negative
            * timeout: epoll_pwait slept without a bound. */
           tmo = until == INT64_MAX ? -1
                 : until <= now ? 0
                 : (int)((until - now + 999999) / 1000000);
+          if (tmo != 0 && st) {
+            /* Other threads' polls wake this sleep (wake.c); the set
+             * is shared, the wake fd is not. */
+            nk = sleep_set(ep, until, now, m);
+            if (nk < 0)
+              return -1;   /* EINTR: epoll_wait never restarts */
+            tmo = 0;
+          }
         }
         nk = PL_REAL(epoll_pwait)(ep, ev + n, max - n, tmo, m);
         if (nk < 0) {

@@ -329,6 +329,32 @@ static void give_addr(const struct sockaddr_in* sin, struct sockaddr* a,
 
 static int accept_loop(int fd, struct sockaddr* a, socklen_t* l, int flags);
 
+/* kernel_accept: accept from the kernel socket's queue without blocking,
+ * whatever the program's blocking mode (which the kernel socket has):
+ * another thread may have taken the connection that poll saw, and a
+ * blocking accept would then sleep in the kernel, blind to the stack's
+ * connections. Under the lock (no other thread of ours toggles the flag
+ * meanwhile, no handler runs between the two fcntl). -1 with errno. */
+static int kernel_accept(int fd, struct sockaddr* a, socklen_t* l, int flags)
+{
+  int r, fl, err;
+
+  if (pl_lock() < 0) {   /* not reached: accept_loop runs at depth 0 */
+    errno = EAGAIN;
+    return -1;
+  }
+  fl = PL_REAL(fcntl)(fd, F_GETFL, NULL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    PL_REAL(fcntl)(fd, F_SETFL, (void*)(long)(fl | O_NONBLOCK));
+  r = PL_REAL(accept4)(fd, a, l, flags);
+  err = errno;
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    PL_REAL(fcntl)(fd, F_SETFL, (void*)(long)fl);
+  pl_unlock();
+  errno = err;
+  return r;
+}
+
 int pl_tcp_accept(int fd, struct sockaddr* a, socklen_t* l, int flags)
 {
   int r;
@@ -382,12 +408,11 @@ static int accept_loop(int fd, struct sockaddr* a, socklen_t* l, int flags)
     pl_unlock();
     if (r != -EAGAIN)
       return set_errno(r);
-    /* The kernel's queue (loopback, other interfaces), without blocking:
-     * the kernel socket's blocking mode is the program's. */
+    /* The kernel's queue (loopback, other interfaces). */
     p.fd = fd;
     p.events = POLLIN;
     if (PL_REAL(poll)(&p, 1, 0) == 1) {
-      r = PL_REAL(accept4)(fd, a, l, flags);
+      r = kernel_accept(fd, a, l, flags);
       if (r >= 0) {
         __atomic_add_fetch(&pl_count.tcp_kernel, 1, __ATOMIC_RELAXED);
         pl_log(2, "fd %d: TCP connection accepted through the kernel "

@@ -82,11 +82,65 @@ static int wait_round(int64_t now, int64_t spin_end, int64_t deadline,
   return 0;
 }
 
-/* orphan_or_kernel: under the lock, o is not a usable stack connection:
- * -ENOTCONN for an ORPHAN, 1 for the kernel path. */
-static int orphan_or_kernel(struct pl_obj* o)
+/* struct io_call: what send_loop and recv_loop share: a copy of the
+ * caller's iovec (advance() consumes it), its total and the spin's end. */
+struct io_call {
+  struct iovec small[8], *iov;
+  size_t total;
+  int64_t spin_end;
+};
+
+/* io_begin: copy v[0..cnt) (cnt checked by the caller), start the spin
+ * and the watch for signals. 0, or -ENOMEM. io_end frees the copy. */
+static int io_begin(struct io_call* c, const struct iovec* v, int cnt,
+                    int64_t now)
 {
-  return o && o->kind == PL_TCP && o->tcp == PL_TCP_ORPHAN ? -ENOTCONN : 1;
+  int i;
+
+  c->iov = c->small;
+  c->total = 0;
+  for (i = 0; i < cnt; i++)
+    c->total += v[i].iov_len;
+  if (cnt > 8 && !(c->iov = malloc((size_t)cnt * sizeof(*c->iov))))
+    return -ENOMEM;
+  if (cnt > 0)
+    memcpy(c->iov, v, (size_t)cnt * sizeof(*c->iov));
+  c->spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
+                                     : now + pl_cfg.spin_usec * 1000;
+  pl_signals_wait_begin();
+  return 0;
+}
+
+static void io_end(struct io_call* c)
+{
+  if (c->iov != c->small)
+    free(c->iov);
+}
+
+/* lock_conn: take the lock and find fd's stack connection: o with the
+ * lock held, or NULL with the lock released when the call ends here:
+ * *kernel when it belongs to the kernel (re-entered, or not a stack
+ * connection and nothing moved yet), else *done keeps the bytes moved so
+ * far or becomes -ENOTCONN (a forked child's ORPHAN). */
+static struct pl_obj* lock_conn(int fd, struct anyload_stack** st,
+                                ssize_t* done, bool* kernel)
+{
+  struct pl_obj* o;
+
+  if (pl_lock() < 0) {
+    *kernel = true;
+    return NULL;
+  }
+  o = pl_fds[fd];
+  *st = pl_stack_if_up();
+  if (pl_tcp_stack_conn(o) && *st)
+    return o;
+  pl_unlock();
+  if (o && o->kind == PL_TCP && o->tcp == PL_TCP_ORPHAN)
+    *done = *done ? *done : -ENOTCONN;
+  else if (!*done)
+    *kernel = true;
+  return NULL;
 }
 
 /* send_loop: the loop of every send; force_block waits even on a
@@ -96,14 +150,13 @@ static int orphan_or_kernel(struct pl_obj* o)
 static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
                          bool force_block, bool* kernel)
 {
-  struct iovec small[8], *iov = small;
+  struct io_call io;
   struct anyload_stack* st;
   struct pl_obj* o;
-  int64_t now = pl_now(), deadline = INT64_MAX, spin_end;
-  size_t total = 0;
+  int64_t now = pl_now(), deadline = INT64_MAX;
   ssize_t sent = 0, r;
   unsigned spins = 0;
-  int k = 0, i;
+  int k = 0;
   bool nb;
 
   *kernel = false;
@@ -111,40 +164,23 @@ static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
     return -EINVAL;
   if (flags & ~SEND_FLAGS_OK)
     return -EOPNOTSUPP;
-  for (i = 0; i < cnt; i++)
-    total += v[i].iov_len;
-  if (cnt > 8 && !(iov = malloc((size_t)cnt * sizeof(*iov))))
+  if (io_begin(&io, v, cnt, now) < 0)
     return -ENOMEM;
-  memcpy(iov, v, (size_t)cnt * sizeof(*iov));
-  spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX : now + pl_cfg.spin_usec * 1000;
-  pl_signals_wait_begin();
   for (;;) {
-    if (pl_lock() < 0) {
-      *kernel = true;
+    o = lock_conn(fd, &st, &sent, kernel);
+    if (!o)
       break;
-    }
-    o = pl_fds[fd];
-    st = pl_stack_if_up();
-    if (!pl_tcp_stack_conn(o) || !st) {
-      r = orphan_or_kernel(o);
-      pl_unlock();
-      if (r > 0 && !sent)
-        *kernel = true;
-      else if (r < 0)
-        sent = sent ? sent : r;
-      break;
-    }
     if (deadline == INT64_MAX && o->sndtimeo_ns)
       deadline = now + o->sndtimeo_ns;
     nb = !force_block &&
          ((o->flags & PL_F_NONBLOCK) || (flags & MSG_DONTWAIT));
     now = pl_now();
-    r = total ? anyload_tcp_send(st, o->sd, iov + k, cnt - k,
-                                 flags & MSG_MORE, now)
-              : 0;
+    r = io.total ? anyload_tcp_send(st, o->sd, io.iov + k, cnt - k,
+                                    flags & MSG_MORE, now)
+                 : 0;
     if (r == -EAGAIN)
       o->et_gen++;
-    if (r == -EAGAIN || (r >= 0 && (size_t)(sent + r) < total)) {
+    if (r == -EAGAIN || (r >= 0 && (size_t)(sent + r) < io.total)) {
       pl_progress(st);
     }
     pl_unlock();
@@ -152,9 +188,9 @@ static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
       sent += r;
       __atomic_add_fetch(&pl_count.tcp_tx_bytes, (uint64_t)r,
                          __ATOMIC_RELAXED);
-      if ((size_t)sent >= total)
+      if ((size_t)sent >= io.total)
         break;
-      advance(iov, cnt, &k, (size_t)r);
+      advance(io.iov, cnt, &k, (size_t)r);
       continue;
     }
     if (r == 0)
@@ -169,15 +205,14 @@ static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
       sent = sent ? sent : -EAGAIN;
       break;
     }
-    r = wait_round(now, spin_end, deadline, &spins);
+    r = wait_round(now, io.spin_end, deadline, &spins);
     if (r < 0) {
       sent = sent ? sent : r;
       break;
     }
     now = pl_now();
   }
-  if (iov != small)
-    free(iov);
+  io_end(&io);
   return sent;
 }
 
@@ -221,14 +256,13 @@ ssize_t pl_tcp_sendmsg(int fd, const struct msghdr* m, int flags)
 static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
                          bool* kernel)
 {
-  struct iovec small[8], *iov = small;
+  struct io_call io;
   struct anyload_stack* st;
   struct pl_obj* o;
-  int64_t now = pl_now(), deadline = INT64_MAX, spin_end;
-  size_t total = 0;
+  int64_t now = pl_now(), deadline = INT64_MAX;
   ssize_t got = 0, r;
   unsigned spins = 0;
-  int k = 0, i, ev;
+  int k = 0, ev;
   bool nb, all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
   bool peek_all = (flags & MSG_WAITALL) && (flags & MSG_PEEK);
 
@@ -241,43 +275,26 @@ static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
     return -EAGAIN;
   if (flags & ~RECV_FLAGS_OK)
     return -EOPNOTSUPP;
-  for (i = 0; i < cnt; i++)
-    total += v[i].iov_len;
-  if (cnt > 8 && !(iov = malloc((size_t)cnt * sizeof(*iov))))
+  if (io_begin(&io, v, cnt, now) < 0)
     return -ENOMEM;
-  memcpy(iov, v, (size_t)cnt * sizeof(*iov));
-  spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX : now + pl_cfg.spin_usec * 1000;
-  pl_signals_wait_begin();
   for (;;) {
-    if (pl_lock() < 0) {
-      *kernel = true;
+    o = lock_conn(fd, &st, &got, kernel);
+    if (!o)
       break;
-    }
-    o = pl_fds[fd];
-    st = pl_stack_if_up();
-    if (!pl_tcp_stack_conn(o) || !st) {
-      r = orphan_or_kernel(o);
-      pl_unlock();
-      if (r > 0 && !got)
-        *kernel = true;
-      else if (r < 0)
-        got = got ? got : r;
-      break;
-    }
     if (deadline == INT64_MAX && o->rcvtimeo_ns)
       deadline = now + o->rcvtimeo_ns;
     nb = (o->flags & PL_F_NONBLOCK) || (flags & MSG_DONTWAIT);
     now = pl_now();
     pl_progress(st);
-    r = total ? anyload_tcp_recv(st, o->sd, iov + k, cnt - k,
-                                 flags & (MSG_PEEK | MSG_TRUNC), now)
-              : 0;
+    r = io.total ? anyload_tcp_recv(st, o->sd, io.iov + k, cnt - k,
+                                    flags & (MSG_PEEK | MSG_TRUNC), now)
+                 : 0;
     if (r == -EAGAIN)
       o->et_gen++;
     ev = peek_all && r > 0 ? anyload_tcp_poll(st, o->sd) : 0;
     pl_unlock();
-    if (r > 0 && peek_all && (size_t)r < total && !nb && now < deadline &&
-        !(ev & (POLLRDHUP | POLLHUP | POLLERR))) {
+    if (r > 0 && peek_all && (size_t)r < io.total && !nb &&
+        now < deadline && !(ev & (POLLRDHUP | POLLHUP | POLLERR))) {
       /* MSG_PEEK | MSG_WAITALL: wait until all of it can be seen. */
       r = -EAGAIN;
     } else if (r > 0) {
@@ -285,9 +302,9 @@ static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
       if (!(flags & MSG_PEEK))
         __atomic_add_fetch(&pl_count.tcp_rx_bytes, (uint64_t)r,
                            __ATOMIC_RELAXED);
-      if (!all || (size_t)got >= total)
+      if (!all || (size_t)got >= io.total)
         break;
-      advance(iov, cnt, &k, (size_t)r);
+      advance(io.iov, cnt, &k, (size_t)r);
       continue;
     }
     if (r == 0)
@@ -300,15 +317,14 @@ static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
       got = got ? got : -EAGAIN;
       break;
     }
-    r = wait_round(now, spin_end, deadline, &spins);
+    r = wait_round(now, io.spin_end, deadline, &spins);
     if (r < 0) {
       got = got ? got : r;
       break;
     }
     now = pl_now();
   }
-  if (iov != small)
-    free(iov);
+  io_end(&io);
   return got;
 }
 

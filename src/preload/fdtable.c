@@ -22,16 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct pl_settings pl_cfg;
 struct pl_counts pl_count;
 struct pl_obj* pl_fds[PL_MAX_FDS];
 __thread int pl_depth;
-int pl_waiters;
-__thread int pl_my_waits;
-int pl_wake_fd = -1;
 
 static pthread_mutex_t pl_mu = PTHREAD_MUTEX_INITIALIZER;
 /* The stack: state 0 not tried, 1 up, -1 failed (err), -2 gone for good
@@ -64,6 +60,7 @@ static void init_once(void)
   if (pl_settings_load(&pl_cfg, err, sizeof(err)) < 0)
     pl_log(1, "bad setting ignored (default used): %s", err);
   pl_fork_init();
+  pl_wake_init();
   pl_log(3, "libanyload loaded: interface '%s', spin %lld us, udp %lld",
          pl_cfg.interface, pl_cfg.spin_usec, pl_cfg.udp);
 }
@@ -219,8 +216,6 @@ struct anyload_stack* pl_stack(int* err)
     return NULL;
   }
   pl_st_state = 1;
-  if (pl_wake_fd < 0)
-    pl_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   pl_publish_settings(pl_st);
   /* The VI layer releases live VIs in an atexit handler registered as
    * the stack was created; ours, registered after it, runs first, so the
@@ -236,7 +231,6 @@ struct anyload_stack* pl_stack(int* err)
 
 void pl_progress(struct anyload_stack* st)
 {
-  static const uint64_t one = 1;
   int64_t now;
   int n;
 
@@ -244,29 +238,7 @@ void pl_progress(struct anyload_stack* st)
     now = pl_now();
     n = anyload_stack_poll(st, now, (int)pl_cfg.evs_per_poll);
     pl_tcp_note_progress(now);   /* the TCP poller need not */
-    /* Another thread waits: let it look again (see pl_wake_fd). A
-     * single-threaded program never pays for the write. */
-    if (n > 0 && pl_wake_fd >= 0 &&
-        __atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) > pl_my_waits &&
-        write(pl_wake_fd, &one, sizeof(one)) < 0) {
-      /* EAGAIN: the counter is full, the waiters are woken anyway. */
-    }
-  }
-}
-
-int64_t pl_sleep_cap(int64_t now)
-{
-  if (__atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) > pl_my_waits)
-    return now + 1000000;
-  return INT64_MAX;
-}
-
-void pl_wake_drain(void)
-{
-  uint64_t v;
-
-  if (pl_wake_fd >= 0 && read(pl_wake_fd, &v, sizeof(v)) < 0) {
-    /* EAGAIN: another woken thread drained it first. */
+    pl_wake_note(n);             /* the other threads' sleeps (wake.c) */
   }
 }
 
@@ -389,23 +361,26 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
 {
   struct pollfd p[3];
   struct anyload_stack* st;
-  int64_t now, dl, stdl = INT64_MAX;
-  struct timespec ts, *tsp = NULL;
-  int n = 1, rc;
+  int64_t now, dl = deadline_ns;
+  struct timespec ts;
+  int n = 1, rc, wake = -1;
 
   p[0].fd = fd;
   p[0].events = events;
   p[0].revents = 0;
+  now = pl_now();
   if (pl_lock() == 0) {
     st = pl_stack_if_up();
     if (st) {
       p[1].fd = anyload_stack_wait_fd(st);
       p[1].events = POLLIN;
       p[1].revents = 0;
-      stdl = anyload_stack_next_deadline(st);
       n = 2;
-      if (pl_wake_fd >= 0) {
-        p[2].fd = pl_wake_fd;
+      if (anyload_stack_next_deadline(st) < dl)
+        dl = anyload_stack_next_deadline(st);
+      wake = pl_sleep_arm(now, &dl);
+      if (wake >= 0) {
+        p[2].fd = wake;
         p[2].events = POLLIN;
         p[2].revents = 0;
         n = 3;
@@ -413,21 +388,11 @@ int pl_wait(int fd, short events, int64_t deadline_ns, const sigset_t* m)
     }
     pl_unlock();
   }
-  dl = deadline_ns < stdl ? deadline_ns : stdl;
-  now = pl_now();
-  if (pl_sleep_cap(now) < dl)
-    dl = pl_sleep_cap(now);
-  if (dl != INT64_MAX) {
-    dl = dl > now ? dl - now : 0;
-    ts.tv_sec = dl / 1000000000;
-    ts.tv_nsec = dl % 1000000000;
-    tsp = &ts;
-  }
   pl_signals_wait_begin();
-  rc = PL_REAL(ppoll)(p, (nfds_t)n, tsp, m);
+  rc = PL_REAL(ppoll)(p, (nfds_t)n, pl_sleep_ts(dl, now, &ts), m);
+  if (wake >= 0)
+    pl_sleep_disarm(rc > 0 && p[2].revents);
   if (rc < 0)
     return -errno;
-  if (n == 3 && p[2].revents)
-    pl_wake_drain();
   return rc;
 }

@@ -49,6 +49,7 @@ static void prepare(void)
 static void child(void)
 {
   pl_lock_child_reset();
+  pl_wake_child();
   pl_tcp_poller_child();
   pl_child_forget();
 }

@@ -101,15 +101,6 @@ extern __thread int pl_depth;
 extern int pl_waiters;
 /* pl_my_waits: this thread's share of pl_waiters. */
 extern __thread int pl_my_waits;
-/* pl_wake_fd: an eventfd (or -1) that every sleep of a waiter watches
- * besides the stack's wait fd. A thread whose poll of the stack handled
- * events while other threads wait writes to it (pl_progress), because
- * those events may have made another thread's socket ready: the frames
- * that made the wait fd readable are gone by then, and a thread that
- * checked its socket before that poll and sleeps after it would sleep on
- * with its data queued (a thread per connection under anyload waited out
- * its timeouts). A woken thread drains it with pl_wake_drain. */
-extern int pl_wake_fd;
 static inline void pl_waiter_enter(void)
 {
   pl_my_waits++;
@@ -120,12 +111,20 @@ static inline void pl_waiter_leave(void)
   pl_my_waits--;
   __atomic_sub_fetch(&pl_waiters, 1, __ATOMIC_SEQ_CST);
 }
-void pl_wake_drain(void);
-/* pl_sleep_cap: the latest time a waiter may sleep to: now + 1 ms while
- * other threads wait in the library too, else INT64_MAX. pl_wake_fd
- * wakes sleepers, but one woken sleeper drains it and another that was
- * about to sleep then misses that wake; the cap bounds what it costs. */
-int64_t pl_sleep_cap(int64_t now);
+/* wake.c: a thread that sleeps watches a wake fd of its own, which other
+ * threads' polls of the stack write (see wake.c for the protocol).
+ * pl_wake_note: under the lock, after this thread polled the stack and
+ * handled n events (before it looks at its sockets). pl_sleep_arm: under
+ * the lock, before a sleep that would end by *until: the wake fd to
+ * watch besides the stack's wait fd, or -1; it lowers *until to now when
+ * another thread polled since this thread's last look (look again
+ * without sleeping). pl_sleep_disarm: after the sleep, without the lock;
+ * fired: the wake fd was readable. */
+void pl_wake_init(void);
+void pl_wake_note(int n);
+int pl_sleep_arm(int64_t now, int64_t* until);
+void pl_sleep_disarm(int fired);
+void pl_wake_child(void);
 
 /* fdtable.c */
 void pl_init(void);
@@ -146,6 +145,18 @@ void pl_fd_release(int fd);                       /* under the lock */
 struct anyload_stack* pl_stack(int* err);
 struct anyload_stack* pl_stack_if_up(void);
 int64_t pl_now(void);
+/* pl_sleep_ts: the timeout of a sleep from now until `until` for ppoll:
+ * NULL for INT64_MAX (no end), else ts (zero when until is past). */
+static inline struct timespec* pl_sleep_ts(int64_t until, int64_t now,
+                                           struct timespec* ts)
+{
+  if (until == INT64_MAX)
+    return NULL;
+  until = until > now ? until - now : 0;
+  ts->tv_sec = until / 1000000000;
+  ts->tv_nsec = until % 1000000000;
+  return ts;
+}
 void pl_progress(struct anyload_stack* st);       /* under the lock */
 /* pl_publish_settings: give the settings in force to the stack (pl_publish.c). */
 void pl_publish_settings(struct anyload_stack* st);

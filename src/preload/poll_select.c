@@ -7,9 +7,10 @@
  * special fds, asks the kernel about every fd with timeout 0 (the special
  * fds are kernel sockets too, so kernel-path traffic is seen), and ORs the
  * two; while nothing is ready it spins ANYLOAD_SPIN_USEC, then sleeps in
- * the kernel on the same fds plus the stack's wait fd, in slices that end
- * at the stack's next deadline. A signal ends the call with EINTR, as the
- * kernel's poll and select do (they never restart). An accelerated TCP
+ * the kernel on the same fds plus the stack's wait fd and the thread's
+ * wake fd (wake.c), in slices that end at the stack's next deadline. A
+ * signal ends the call with EINTR, as the kernel's poll and select do
+ * (they never restart). An accelerated TCP
  * connection is left out of the kernel's poll (its unconnected kernel
  * socket reports POLLHUP): its readiness is the stack's alone; a TCP
  * listener's is the stack's and the kernel's (loopback connections).
@@ -42,7 +43,7 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
   struct anyload_stack* st;
   int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl = INT64_MAX;
   nfds_t i;
-  int special = 0, ready, rc = 0, wfd = -1;
+  int special = 0, ready, rc = 0, wfd = -1, wake;
   unsigned runs = pl_sig_runs;
   struct timespec ts, *tsp;
 
@@ -101,10 +102,14 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     tsp = &ts;
     ts.tv_sec = 0;
     ts.tv_nsec = 0;
+    wake = -1;
     if (!ready && now >= spin_end && now < deadline) {
       int64_t until = deadline < stdl ? deadline : stdl;
-      if (pl_sleep_cap(now) < until)
-        until = pl_sleep_cap(now);
+      /* Other threads' polls wake this sleep (wake.c). */
+      if (wfd >= 0 && pl_lock() == 0) {
+        wake = pl_sleep_arm(now, &until);
+        pl_unlock();
+      }
       if (until == INT64_MAX) {
         tsp = NULL;
       } else if (until > now) {
@@ -125,15 +130,15 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     tmp[n].fd = wfd;
     tmp[n].events = POLLIN;
     tmp[n].revents = 0;
-    tmp[n + 1].fd = wfd >= 0 ? pl_wake_fd : -1;   /* see pl_wake_fd */
+    tmp[n + 1].fd = wake;
     tmp[n + 1].events = POLLIN;
     tmp[n + 1].revents = 0;
     rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 2 : n, tsp, m);
     last_k = pl_now();
+    if (wake >= 0)
+      pl_sleep_disarm(rc > 0 && tmp[n + 1].revents);
     if (rc < 0)
       break;
-    if (wfd >= 0 && tmp[n + 1].revents)
-      pl_wake_drain();
     rc = 0;
     for (i = 0; i < n; i++) {
       f[i].revents = (short)(tmp[i].revents | acc[i]);

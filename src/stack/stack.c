@@ -233,9 +233,20 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
   return handled;
 }
 
+/* While TCP segments wait for room in the transmit ring
+ * (tcp_tx_blocked), the completions that make room do not make the wait
+ * fd readable: the stack needs a poll soon although nothing arrives (a
+ * caller that slept until its next timer left an echo unsent for as long
+ * as a SYN-ACK retransmission burst kept the ring full, then longer). */
+#define TX_BLOCKED_POLL_NS 100000
+
 int64_t anyload_stack_next_deadline(const struct anyload_stack* st)
 {
-  return st__timer_next(st);
+  int64_t t = st__timer_next(st);
+
+  if (st->tcp_tx_blocked && st->now + TX_BLOCKED_POLL_NS < t)
+    t = st->now + TX_BLOCKED_POLL_NS;
+  return t;
 }
 
 int anyload_stack_wait_fd(const struct anyload_stack* st)

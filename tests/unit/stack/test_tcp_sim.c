@@ -2014,6 +2014,53 @@ static void test_tcp_syn_ack_fin(void)
   tw_close(&w);
 }
 
+/* Segments that find the transmit ring full wait for the poll that
+ * reaps the completions (which do not make the wait fd readable): while
+ * they wait, the next deadline is at most 100 us after the last poll, so
+ * that a caller sleeping until it polls again; once they left, the
+ * deadline is the timers' again. */
+static void test_tcp_tx_blocked_deadline(void)
+{
+  struct anyload_stack_config sc;
+  struct tw w;
+  struct anyload_stack* a;
+  struct conn c[8];
+  struct tw_got g;
+  static uint8_t data[10000];
+  int64_t now;
+  int k, rounds;
+
+  anyload_stack_config_init(&sc);
+  sc.txq_size = 64;
+  tw_open_cfg(&w, "tb", NULL, TW_PEER, &sc);
+  a = w.st[0];
+  for (k = 0; k < 8; k++)
+    est_active(&w, &c[k], 0, 0);
+  now = tw_now();
+  CHECK(anyload_stack_next_deadline(a), >, now + 100 * TW_US);
+  /* 8 x 10 segments (the initial window) for a ring of 63 descriptors,
+   * without a poll in between. */
+  for (k = 0; k < 8; k++)
+    CHECK(tw_send(a, c[k].sd, data, sizeof(data)), ==, sizeof(data));
+  CHECK(anyload_stack_next_deadline(a), <=, now + 100 * TW_US);
+  for (rounds = 0; anyload_stack_next_deadline(a) <= tw_now() + 100 * TW_US;
+       rounds++) {
+    CHECK(rounds, <, 100);
+    anyload_stack_poll(a, tw_now(), 0);
+  }
+  CHECK(rounds, >=, 1);
+  CHECK(anyload_stack_next_deadline(a), >, tw_now() + 100 * TW_MS);
+  for (k = 0; k < 8; k++) {
+    CHECK(anyload_tcp_setsockopt(a, c[k].sd, SOL_SOCKET, SO_LINGER,
+                                 &(struct linger){ 1, 0 },
+                                 sizeof(struct linger), tw_now()), ==, 0);
+    CHECK(anyload_tcp_close(a, c[k].sd, tw_now()), ==, 0);
+  }
+  for (k = 0; k < 80 + 8 && tw_peer_next(&w, &g); k++)
+    ;
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_active_open_options),
   UNIT_TEST(test_tcp_passive_open_options),
@@ -2042,5 +2089,6 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_time_wait_syn_ts),
   UNIT_TEST(test_tcp_time_wait_fin_restart),
   UNIT_TEST(test_tcp_syn_ack_fin),
+  UNIT_TEST(test_tcp_tx_blocked_deadline),
 };
 UNIT_TEST_MAIN(tests)
