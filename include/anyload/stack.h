@@ -17,8 +17,9 @@
  * Frames move only inside anyload_stack_poll() (receive, transmit
  * completions, timers), anyload_udp_sendmsg() (transmit) and the TCP
  * calls that take now_ns (segments, ACKs, RSTs). A caller
- * that wants to sleep waits for anyload_stack_wait_fd() to be readable or
- * for the deadline, whichever comes first, then polls again.
+ * that wants to sleep calls anyload_stack_prime(), waits for
+ * anyload_stack_wait_fd() to be readable or for the deadline, whichever
+ * comes first, then polls again.
  *
  * The environment. Routes, next-hop MACs and multicast membership come
  * from the kernel, through callbacks (struct anyload_stack_env): with
@@ -234,9 +235,17 @@ int64_t anyload_stack_next_deadline(const struct anyload_stack* st);
 
 /* anyload_stack_wait_fd: a file descriptor (an epoll fd owned by the
  * stack: don't close it) that becomes readable when a frame arrives or
- * the environment has updates. Sleep on it (poll/epoll) up to the next
- * deadline, then call anyload_stack_poll. */
+ * the environment has updates -- after anyload_stack_prime(). Sleep on it
+ * (poll/epoll) up to the next deadline, then call anyload_stack_poll. */
 int anyload_stack_wait_fd(const struct anyload_stack* st);
+
+/* anyload_stack_prime: call before each sleep on anyload_stack_wait_fd()
+ * (ef_vi_prime of the stack's VI). A stack that is busy-polled and finds
+ * frames stops the kernel's per-frame wake-ups of that fd (they cost the
+ * kernel a locked pass per frame received and sent); priming turns them
+ * back on, and a frame that arrived since the last poll makes the fd
+ * readable at once. Cheap when already primed (no system call). */
+void anyload_stack_prime(struct anyload_stack* st);
 
 /* anyload_stack_ifindex: the interface's index; anyload_stack_mac: its
  * MAC (6 bytes); anyload_stack_mtu: its IP MTU. */

@@ -115,7 +115,8 @@ static inline void pl_waiter_leave(void)
  * threads' polls of the stack write (see wake.c for the protocol).
  * pl_wake_note: under the lock, after this thread polled the stack and
  * handled n events (before it looks at its sockets). pl_sleep_arm: under
- * the lock, before a sleep that would end by *until: the wake fd to
+ * the lock, before a sleep that would end by *until (it also primes the
+ * stack: anyload_stack_prime, so that frames wake the sleep): the wake fd to
  * watch besides the stack's wait fd, or -1; it lowers *until to now when
  * another thread polled since this thread's last look (look again
  * without sleeping). pl_sleep_disarm: after the sleep, without the lock;

@@ -82,6 +82,8 @@ static void* poller(void* arg)
     p.fd = anyload_stack_wait_fd(st);
     p.events = POLLIN;
     p.revents = 0;
+    if (polled)
+      anyload_stack_prime(st);   /* it sleeps on the wait fd below */
     pl_unlock();
     if (waiters) {
       /* A thread of the program polls the stack and sleeps on it: its
@@ -158,6 +160,7 @@ void pl_tcp_exit_drain(void)
       break;
     p.fd = anyload_stack_wait_fd(st);
     p.events = POLLIN;
+    anyload_stack_prime(st);
     dl = dl < end ? dl : end;
     PL_REAL(poll)(&p, 1, dl <= now ? 0 : (int)((dl - now) / 1000000 + 1));
   }

@@ -142,12 +142,18 @@ static int make_fd(void)
 
 int pl_sleep_arm(int64_t now, int64_t* until)
 {
+  struct anyload_stack* st;
   int fd;
 
   if (me.seen != pl_wake_seq) {
     *until = now;   /* another thread's poll since the last look */
     return -1;
   }
+  /* Frames must wake this sleep: a busy-polled stack stops the kernel's
+   * wake-ups (vi/vi_arm.c) until primed. */
+  st = pl_stack_if_up();
+  if (st)
+    anyload_stack_prime(st);
   fd = make_fd();
   if (fd < 0) {
     /* No wake fd (out of fds): sleep in short slices while other

@@ -130,8 +130,19 @@ int st__vi_send(struct anyload_stack* st, uint32_t head)
     ST_ADD(st, tx_bytes, st->pkts[k].len);
     k = nx;
   }
-  ef_vi_transmit_push(&st->vi);
+  if (st->tx_hold)
+    st->tx_unpushed = 1;
+  else
+    ef_vi_transmit_push(&st->vi);
   return 0;
+}
+
+void st__tx_release(struct anyload_stack* st)
+{
+  if (--st->tx_hold == 0 && st->tx_unpushed) {
+    st->tx_unpushed = 0;
+    ef_vi_transmit_push(&st->vi);
+  }
 }
 
 static void tx_done(struct anyload_stack* st, const ef_event* ev, int error)
@@ -183,6 +194,8 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
   }
   if (budget <= 0)
     budget = DEFAULT_BUDGET;
+  st__tx_hold(st);
+  st->in_rx_batch = 1;
   while (handled < budget) {
     int want = budget - handled < EV_BATCH ? budget - handled : EV_BATCH;
     if (want < EF_VI_EVENT_POLL_MIN_EVS)
@@ -220,6 +233,9 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
       break;
     rx_refill(st);
   }
+  st->in_rx_batch = 0;
+  if (st->n_tcp_ack_due)
+    st__tcp_flush_acks(st, now_ns);
   rx_refill(st);
   /* Both are checked at every poll of a busy-polling caller: call them
    * only when a timer is due or a frame waits for a MAC. */
@@ -230,6 +246,7 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
   st__pub_poll(st, now_ns);
   if (st->tcp_tx_blocked)
     st__tcp_poll(st, now_ns);
+  st__tx_release(st);
   return handled;
 }
 
@@ -252,6 +269,11 @@ int64_t anyload_stack_next_deadline(const struct anyload_stack* st)
 int anyload_stack_wait_fd(const struct anyload_stack* st)
 {
   return st->wait_fd;
+}
+
+void anyload_stack_prime(struct anyload_stack* st)
+{
+  ef_vi_prime(&st->vi, st->dh, ef_eventq_current(&st->vi));
 }
 
 int anyload_stack_ifindex(const struct anyload_stack* st)

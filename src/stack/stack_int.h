@@ -174,6 +174,7 @@ struct st_path {
 /* Memberships per socket: the kernel's igmp_max_memberships default. */
 #define ST_MAX_MSHIPS 20
 #define ST_PORT_HASH  1024
+#define ST_TCP_ACK_DUE_MAX 64   /* connections with an ACK owed per poll */
 #define ST_HDR_LEN    (ST_ETH_HLEN + ST_IPV4_HLEN + 8)
 
 struct st_mship {
@@ -283,6 +284,16 @@ struct anyload_stack {
   uint32_t tcp_chack_limit, tcp_chack_left;
   int64_t  tcp_chack_sec;
   uint64_t tcp_chack_rng;
+  /* ACKs owed at the end of the receive batch (tcp_out.c): one ACK for
+   * every segment of a connection that arrived in one poll, as GRO gives
+   * the kernel's receivers. */
+  int      tcp_ack_due[ST_TCP_ACK_DUE_MAX];
+  unsigned n_tcp_ack_due;
+  uint8_t  in_rx_batch;      /* inside anyload_stack_poll's event loop */
+  /* TX doorbell: while tx_hold > 0, frames put on the ring are published
+   * (one kick) when the outermost holder releases (st__tx_release). */
+  uint8_t  tx_hold;
+  uint8_t  tx_unpushed;
   /* Reassembly. */
   struct st_reasm* reasm;
   unsigned n_reasm;
@@ -305,6 +316,19 @@ struct anyload_stack {
   uint64_t stats[ST_N_STATS];
   struct st_pub* pub;        /* shared state for the tools (publish.h) */
 };
+
+/* ---- TX doorbell (stack.c) ------------------------------------------ */
+
+/* st__tx_hold / st__tx_release: frames that st__vi_send puts on the ring
+ * between the two are published together, with one kick of the backend
+ * (a sendto() per kick on copy-mode AF_XDP), when the outermost release
+ * comes. Holders: a poll, and TCP output of a burst. */
+static inline void st__tx_hold(struct anyload_stack* st)
+{
+  st->tx_hold++;
+}
+
+void st__tx_release(struct anyload_stack* st);
 
 /* ---- timer.c (inline) ------------------------------------------------- */
 
@@ -540,6 +564,10 @@ void st__tcp_timeout(struct anyload_stack* st, struct st_timer* t);
 
 /* st__tcp_poll: retry output of connections that found no ring room. */
 void st__tcp_poll(struct anyload_stack* st, int64_t now);
+
+/* st__tcp_flush_acks: send the ACKs owed by the receive batch that just
+ * ended (tcp_out.c). */
+void st__tcp_flush_acks(struct anyload_stack* st, int64_t now);
 
 /* st__tcp_icmp_err: an ICMP error quoting a TCP segment we sent (seq:
  * its sequence): err/hard as for UDP, frag_mtu the next-hop MTU of a

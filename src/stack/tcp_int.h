@@ -112,6 +112,7 @@ struct st_tcp {
   uint8_t  dupacks;
   uint8_t  quickacks;    /* segments still to ACK at once */
   uint8_t  ack_pending;  /* segments received since the last ACK */
+  uint8_t  ack_due;      /* on the stack's list of ACKs owed at batch end */
   uint8_t  tx_blocked;   /* output stopped for lack of ring/buffers */
   uint8_t  rtt_timing;
   uint8_t  nsack_out;    /* SACK blocks to send (RFC 2018 §4) */

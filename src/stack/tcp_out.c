@@ -206,13 +206,45 @@ void tcp__schedule_ack(struct anyload_stack* st, struct st_tcp* c,
     c->quickacks--;
     now_ack = 1;
   }
-  if (now_ack || c->quickack_opt || ++c->ack_pending >= 2) {
+  if (now_ack || c->quickack_opt) {
+    tcp__send_ack(st, c, now);
+    return;
+  }
+  if (++c->ack_pending >= 2) {
+    /* Every second full segment is ACKed (RFC 5681 §4.2) -- but segments
+     * that arrived in one receive batch count as one, as the kernel's
+     * GRO makes them: the ACK goes when the batch ends, covering them
+     * all. Each ACK costs a frame on the wire and a kick. */
+    if (st->in_rx_batch && (c->ack_due ||
+                            st->n_tcp_ack_due < ST_TCP_ACK_DUE_MAX)) {
+      if (!c->ack_due) {
+        c->ack_due = 1;
+        st->tcp_ack_due[st->n_tcp_ack_due++] = (int)(c - st->tcps);
+      }
+      return;
+    }
     tcp__send_ack(st, c, now);
     return;
   }
   if (!c->dack_at) {
     c->dack_at = now + ST_TCP_DACK_NS;
     tcp__timer_update(st, c);
+  }
+}
+
+void st__tcp_flush_acks(struct anyload_stack* st, int64_t now)
+{
+  unsigned k, n = st->n_tcp_ack_due;
+
+  st->n_tcp_ack_due = 0;
+  for (k = 0; k < n; k++) {
+    struct st_tcp* c = &st->tcps[st->tcp_ack_due[k]];
+    if (!c->ack_due)
+      continue;
+    c->ack_due = 0;
+    /* Data sent meanwhile carried the ACK (emit cleared ack_pending). */
+    if (c->used && c->ack_pending && c->state != TCP_CLOSE)
+      tcp__send_ack(st, c, now);
   }
 }
 
@@ -356,7 +388,18 @@ static void sack_send(struct anyload_stack* st, struct st_tcp* c, int64_t now)
   }
 }
 
+static void output(struct anyload_stack* st, struct st_tcp* c, int64_t now);
+
+/* tcp__output: send what the windows allow; the burst leaves with one kick
+ * of the backend. */
 void tcp__output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
+{
+  st__tx_hold(st);
+  output(st, c, now);
+  st__tx_release(st);
+}
+
+static void output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
 {
   switch (c->state) {
   case TCP_ESTABLISHED:

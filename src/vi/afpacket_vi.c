@@ -484,6 +484,7 @@ static int afpacket_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
   if (v->q.tx_evented != v->q.state.txq.added)
     n += vi_tx_events(vi, &v->q, evs + n, evs_len - n);
   v->q.state.evq.evq_ptr += (uint32_t)n;
+  vi_arm_note_poll(&v->common, n);
   return n;
 }
 
@@ -609,7 +610,6 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   struct afpacket_vi* v;
   uint32_t rxn = (uint32_t)vi_ring_size(rxq_size);
   uint32_t txn = (uint32_t)vi_ring_size(txq_size);
-  struct epoll_event ee;
   int rc;
 
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
@@ -670,10 +670,7 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   vi->vi_priv = v;
   afpacket_fill_ops(vi);
 
-  memset(&ee, 0, sizeof(ee));
-  ee.events = EPOLLIN;
-  ee.data.fd = v->fd;
-  (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
+  vi_arm_init(&v->common, v->fd);
   vi_live_add(&v->common);
   al_info("VI on %s: AF_PACKET TPACKET_V2, %u ring frames of %u bytes, "
           "slot %d, %s", pd->ifname, v->frame_nr, v->frame_size,
@@ -717,7 +714,7 @@ static int afpacket_vi_free(ef_vi* vi)
 
   (void)afpacket_flush(vi);
   vi_live_remove(&v->common);
-  (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->fd, NULL);
+  vi_disarm(&v->common);
   vi_teardown(v);
   vi->vi_priv = NULL;
   vi->inited = 0;

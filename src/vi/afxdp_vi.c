@@ -304,6 +304,7 @@ static int afxdp_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
     n += vi_tx_events(vi, &v->q, evs + n, evs_len - n);
   }
   v->q.state.evq.evq_ptr += (uint32_t)n;
+  vi_arm_note_poll(&v->common, n);
   return n;
 }
 
@@ -408,7 +409,6 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   struct afxdp_vi* v;
   uint32_t rxn = (uint32_t)vi_ring_size(rxq_size);
   uint32_t txn = (uint32_t)vi_ring_size(txq_size);
-  struct epoll_event ee;
   int rc;
 
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
@@ -464,10 +464,7 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   v->max_frame = vi_if_mtu(pd->ifname) + 14 + 4;
   afxdp_fill_ops(vi);
 
-  memset(&ee, 0, sizeof(ee));
-  ee.events = EPOLLIN;
-  ee.data.fd = v->fd;
-  (void)epoll_ctl(dh, EPOLL_CTL_ADD, v->fd, &ee);
+  vi_arm_init(&v->common, v->fd);
   vi_live_add(&v->common);
   al_info("VI on %s queue %d: slot %d, %s mode", pd->ifname, queue, v->slot,
           v->port->zerocopy ? "zero-copy" : "copy");
@@ -531,7 +528,7 @@ static int afxdp_vi_free(ef_vi* vi)
   vi_live_remove(&v->common);
   if (v->xdp)
     afxdp_xdp_close(v->xdp, v->slot);
-  (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->fd, NULL);
+  vi_disarm(&v->common);
   afxdp_port_lock(p);
   for (i = 0; i < AFXDP_TX_CHUNKS; i++)
     if (p->tx_owner[i].vi == v)

@@ -99,7 +99,8 @@ int ef_vi_prime(ef_vi* vi, ef_driver_handle dh, unsigned current_ptr)
 {
   (void)dh;
   (void)current_ptr;
-  /* The socket sits in the handle's epoll set, level-triggered: it is
-   * always armed, so there is nothing to do. */
-  return vi_backend(vi) ? 0 : -EINVAL;
+  if (!vi_backend(vi))
+    return -EINVAL;
+  vi_arm((struct vi_common*)vi->vi_priv);
+  return 0;
 }

@@ -69,6 +69,11 @@ static int no_alt(ef_vi* vi, unsigned alt)
 { (void)vi; (void)alt; return -EOPNOTSUPP; }
 static int no_alt_default(ef_vi* vi) { (void)vi; return -EOPNOTSUPP; }
 static void no_prime(ef_vi* vi) { (void)vi; }
+static void eventq_prime(ef_vi* vi)
+{
+  if (vi->vi_priv)
+    vi_arm((struct vi_common*)vi->vi_priv);
+}
 static void no_timer(ef_vi* vi, unsigned v) { (void)vi; (void)v; }
 
 static int transmitv_init_extra(ef_vi* vi, const struct ef_vi_tx_extra* extra,
@@ -125,7 +130,7 @@ void vi_vi_defaults(ef_vi* vi, ef_driver_handle dh, unsigned queue,
   vi->ops.transmit_alt_stop = no_alt;
   vi->ops.transmit_alt_go = no_alt;
   vi->ops.transmit_alt_discard = no_alt;
-  vi->ops.eventq_prime = no_prime;
+  vi->ops.eventq_prime = eventq_prime;
   vi->ops.eventq_timer_prime = no_timer;
   vi->ops.eventq_timer_run = no_timer;
   vi->ops.eventq_timer_clear = no_prime;

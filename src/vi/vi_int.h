@@ -191,7 +191,38 @@ struct vi_common {
   ef_driver_handle     dh;
   struct vi_common*    live_next;   /* vi_live_* list */
   pid_t                owner_pid;
+  /* Wake-ups through dh (vi_arm.c): arm_fd sits in dh's epoll set only
+   * while armed. */
+  int                  arm_fd;
+  uint8_t              arm_managed; /* vi_arm_init was called */
+  uint8_t              armed;
+  uint16_t             armed_polls; /* polls with events since the prime */
 };
+
+/* Polls that found events, with no prime between them, after which a VI
+ * takes its socket out of the driver handle's epoll set. */
+#define VI_DISARM_POLLS 64
+
+/* vi_arm_init: c's wake-ups come from socket fd, armed from the start
+ * (a program that never primes and never busy-polls still sees dh
+ * readable). vi_arm: (ef_vi_prime) put fd back in dh's set if it left;
+ * the set reports at once what is already waiting, so no frame that
+ * arrived before is missed. vi_disarm: take it out (also at free). */
+void vi_arm_init(struct vi_common* c, int fd);
+void vi_arm(struct vi_common* c);
+void vi_disarm(struct vi_common* c);
+
+/* vi_arm_note_poll: after an event-queue poll that returned n events. A
+ * caller that busy-polls and finds events does not need the kernel to
+ * wake anybody, and each wake-up costs the kernel a locked pass over the
+ * socket's wait queue for every frame received and every frame sent
+ * (sock_def_readable, sock_def_write_space): after VI_DISARM_POLLS such
+ * polls without a prime, the VI disarms. */
+static inline void vi_arm_note_poll(struct vi_common* c, int n)
+{
+  if (n > 0 && c->armed && ++c->armed_polls >= VI_DISARM_POLLS)
+    vi_disarm(c);
+}
 
 /* vi_live_add: remember a new VI, so that if the process exits without
  * ef_vi_free() (ef_vi programs often just return from main) its

@@ -158,6 +158,7 @@ static void service(int max_ms)
     dl = anyload_stack_next_deadline(st);
     if (dl != INT64_MAX && (dl - now) / 1000000 < max_ms)
       max_ms = (int)((dl - now) / 1000000);
+    anyload_stack_prime(st);
     poll(&pfd, 1, max_ms < 0 ? 0 : max_ms);
   }
 }

@@ -397,6 +397,7 @@ int main(int argc, char** argv)
       int ms = 1;
       if (dl != INT64_MAX && dl - mono_ns() < 1000000ll)
         ms = 0;
+      anyload_stack_prime(st);
       poll(&pfd, 1, ms);
     }
   }

@@ -1253,6 +1253,7 @@ static void test_udp_sim_vi_csum_wait_fd(void)
 
   /* Nothing yet: the wait fd is quiet. A frame makes it readable before
    * any poll of the stack. */
+  anyload_stack_prime(b);
   pfd.fd = anyload_stack_wait_fd(b);
   pfd.events = POLLIN;
   CHECK(poll(&pfd, 1, 0), ==, 0);
