@@ -255,10 +255,10 @@ n_json=$("$SDUMP" --json "$PID" counters --nonzero |
 expect_eq "non-zero counters, text vs json" "$(echo "$nz" | wc -l)" "$n_json"
 ((n_json < $(echo "$out" | grep -cE '^  [a-z_]+ +[0-9]+ '))) ||
 	fail "--nonzero did not leave out the zero counters"
-echo "$nz" | grep -qE '^  tx_frames +10 ' || fail "tx_frames not shown"
+grep -qE '^  tx_frames +10 ' <<<"$nz" || fail "tx_frames not shown"
 out=$("$SDUMP" "$PID" latency)
 log "$out"
-echo "$out" | grep -q "samples 8 " || fail "latency: $out"
+grep -q "samples 8 " <<<"$out" || fail "latency: $out"
 
 rc=0
 timeout 20 "$SDUMP" "$PID" watch 0.2 -n 2 >"$TMPD/watch.out" || rc=$?
@@ -283,9 +283,9 @@ for s in json.load(sys.stdin):
 	[[ -n "$PLSTACK" ]] || fail "no stack of the preloaded program: $("$SDUMP")"
 	out=$("$SDUMP" "$PLSTACK" settings)
 	log "$out"
-	echo "$out" | grep -q "ANYLOAD_INTERFACE=$IF_B (ANYLOAD_INTERFACE)" ||
+	grep -q "ANYLOAD_INTERFACE=$IF_B (ANYLOAD_INTERFACE)" <<<"$out" ||
 		fail "settings not published: $out"
-	echo "$out" | grep -q "ANYLOAD_RXQ_SIZE=512 (default)" ||
+	grep -q "ANYLOAD_RXQ_SIZE=512 (default)" <<<"$out" ||
 		fail "defaults not published: $out"
 	for _ in $(seq 50); do
 		"$SDUMP" --json "$PLSTACK" latency | grep -q '"count":3,' && break

@@ -13,7 +13,8 @@ use std::os::fd::{AsRawFd, RawFd};
 
 /// A driver handle (`ef_driver_handle`): in anyload an epoll file
 /// descriptor that becomes readable when a VI allocated with it has
-/// received a frame. Closed on drop.
+/// received a frame, after that VI was primed ([`Vi::prime`](crate::Vi::prime)).
+/// Closed on drop.
 #[derive(Debug)]
 pub struct Driver {
     dh: ffi::ef_driver_handle,

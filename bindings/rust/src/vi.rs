@@ -526,6 +526,21 @@ impl<'a> Vi<'a> {
         Ok(())
     }
 
+    /// Arm the driver handle's wake-up for this VI (`ef_vi_prime`): call
+    /// it before sleeping on the [`Driver`](crate::Driver) fd with
+    /// poll/epoll. A VI that is busy-polled and finds events stops waking
+    /// the handle; priming turns that back on, and a frame already waiting
+    /// makes the handle readable at once. Not needed before
+    /// [`wait`](Self::wait). Errors: `EINVAL` (not allocated).
+    pub fn prime(&self) -> io::Result<()> {
+        // SAFETY: the VI is allocated.
+        check(unsafe {
+            let cur = ffi::anyload_ffi_eventq_current(self.as_raw());
+            ffi::ef_vi_prime(self.as_raw(), self.driver_raw(), cur)
+        })?;
+        Ok(())
+    }
+
     /// Wait (at most 1 s) for every pushed transmit to complete, then drop
     /// the posted receive buffers (`ef_vi_flush`). Errors: `ETIMEDOUT`.
     pub fn flush(&self) -> io::Result<()> {
