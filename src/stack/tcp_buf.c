@@ -20,6 +20,7 @@
 #include "stack/tcp_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- send ring -------------------------------------------------------- */
@@ -41,6 +42,69 @@ void tcp__snd_ack(struct st_tcp* c, uint32_t bytes)
     bytes = c->snd_len;
   c->snd_head = (c->snd_head + bytes) % (c->sbuf_size ? c->sbuf_size : 1);
   c->snd_len -= bytes;
+}
+
+/* ring_grow: a new ring of size bytes holding the `keep` bytes of the old
+ * one from head on, at offset 0. */
+static int ring_grow(struct anyload_stack* st, uint8_t** ring,
+                     uint32_t* ring_size, uint32_t* head, uint32_t keep,
+                     uint32_t size)
+{
+  uint8_t* n;
+  uint32_t first;
+
+  if (size <= *ring_size)
+    return 0;
+  n = malloc(size);
+  if (!n)
+    return -ENOMEM;
+  first = *ring_size - *head < keep ? *ring_size - *head : keep;
+  memcpy(n, *ring + *head, first);
+  memcpy(n + first, *ring, keep - first);
+  free(*ring);
+  st->tcp_buf_bytes += size - *ring_size;
+  *ring = n;
+  *ring_size = size;
+  *head = 0;
+  return 0;
+}
+
+int tcp__sbuf_grow(struct anyload_stack* st, struct st_tcp* c, uint32_t size)
+{
+  if (!c->sbuf)
+    return 0;
+  return ring_grow(st, &c->sbuf, &c->sbuf_size, &c->snd_head, c->snd_len,
+                   size);
+}
+
+int tcp__rbuf_grow(struct anyload_stack* st, struct st_tcp* c, uint32_t size)
+{
+  /* Out-of-order data sits anywhere in the ring, at its offset from
+   * rcv_head: keep the whole ring. */
+  if (!c->rbuf)
+    return 0;
+  return ring_grow(st, &c->rbuf, &c->rbuf_size, &c->rcv_head,
+                   c->rbuf_size, size);
+}
+
+/* sndbuf_autotune: as Linux's tcp_sndbuf_expand, a send ring of twice the
+ * congestion window (data in flight plus as much queued behind it), up
+ * to ST_TCP_SNDBUF_AUTO_MAX, unless the application chose SO_SNDBUF. */
+static void sndbuf_autotune(struct anyload_stack* st, struct st_tcp* c)
+{
+  uint64_t want = 2ull * ((uint64_t)c->cc.cwnd + c->cc.mss);
+  uint32_t size = c->sbuf_size;
+
+  if (c->sndbuf_user || want <= size || size >= ST_TCP_SNDBUF_AUTO_MAX)
+    return;
+  while (size < want && size < ST_TCP_SNDBUF_AUTO_MAX)
+    size *= 2;
+  if (size > ST_TCP_SNDBUF_AUTO_MAX)
+    size = ST_TCP_SNDBUF_AUTO_MAX;
+  if (tcp__sbuf_grow(st, c, size) == 0) {
+    c->sndbuf = size;
+    ST_TCP_INC(c, sndbuf_grown);
+  }
 }
 
 static size_t iov_total(const struct iovec* iov, int n)
@@ -88,6 +152,8 @@ ssize_t anyload_tcp_send(struct anyload_stack* st, int sd,
     return -EPIPE;
   if (iov_total(iov, iovcnt) == 0)
     return 0;
+  if (c->sbuf_size - c->snd_len < iov_total(iov, iovcnt))
+    sndbuf_autotune(st, c);
   room = c->sbuf_size - c->snd_len;
   if (!room) {
     ST_TCP_INC(c, tx_eagain);

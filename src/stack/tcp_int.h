@@ -44,6 +44,9 @@
 #define ST_TCP_RETRIES2   15
 #define ST_TCP_QUICKACKS  16         /* segments ACKed at once at start */
 #define ST_TCP_DEFAULT_SNDBUF (16384u * 4u)
+/* The send ring grows with the congestion window up to this (Linux's
+ * tcp_wmem[2]) unless SO_SNDBUF was set. */
+#define ST_TCP_SNDBUF_AUTO_MAX (4u << 20)
 #define ST_TCP_MIN_MSS    88         /* Linux's floor for TCP_MAXSEG */
 /* The smallest MSS option taken from a peer: 48 bytes of data (Linux's
  * TCP_MIN_SND_MSS) after 12 bytes of timestamp option. */
@@ -133,6 +136,7 @@ struct st_tcp {
   uint32_t acceptq_head, acceptq_tail;
   /* Sizes. */
   unsigned sndbuf, rcvbuf;   /* the options' values */
+  uint8_t  sndbuf_user;      /* SO_SNDBUF was set: no autotuning */
   uint16_t user_mss;     /* TCP_MAXSEG, 0: none */
   uint16_t mss;          /* effective send MSS (payload per segment) */
   uint16_t peer_mss;     /* the peer's MSS option (536 without) */
@@ -227,6 +231,13 @@ void tcp__port_link(struct anyload_stack* st, struct st_tcp* c);
 int tcp__bufs_alloc(struct anyload_stack* st, struct st_tcp* c);
 /* tcp__rcv_ws: the window scale that fits a receive buffer. */
 uint8_t tcp__rcv_ws(unsigned rcvbuf);
+
+/* tcp__sbuf_grow / tcp__rbuf_grow: make a connection's send / receive
+ * ring `size` bytes, keeping what it holds (queued data; in-order and
+ * out-of-order received data at their offsets). Rings never shrink: a
+ * smaller size is a no-op. 0 or -ENOMEM (the ring is unchanged). */
+int tcp__sbuf_grow(struct anyload_stack* st, struct st_tcp* c, uint32_t size);
+int tcp__rbuf_grow(struct anyload_stack* st, struct st_tcp* c, uint32_t size);
 /* tcp__path: route c (src/dst set) and learn its MTU. Returns 0 or the
  * route's error. */
 int tcp__path(struct anyload_stack* st, struct st_tcp* c, int64_t now);

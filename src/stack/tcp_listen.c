@@ -252,6 +252,7 @@ static struct st_tcp* new_child(struct anyload_stack* st, struct st_tcp* l,
   c->reuse = l->reuse;        /* inherited, as Linux's children do */
   c->rcvbuf = l->rcvbuf;
   c->sndbuf = l->sndbuf;
+  c->sndbuf_user = l->sndbuf_user;
   c->nodelay = l->nodelay;
   c->keepalive = l->keepalive;
   c->keepidle_s = l->keepidle_s;

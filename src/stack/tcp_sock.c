@@ -902,11 +902,25 @@ int anyload_tcp_setsockopt(struct anyload_stack* st, int sd, int level,
       if (v < 0)
         return -EINVAL;
       c->rcvbuf = buf_size(v);
+      /* A connection's ring grows now (the window then opens up to what
+       * its scale allows); it never shrinks under data already
+       * advertised, so a smaller value only shows in getsockopt. */
+      if (c->rbuf && c->rcvbuf > c->rbuf_size) {
+        if (tcp__rbuf_grow(st, c, c->rcvbuf) < 0)
+          return -ENOMEM;
+        if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT1 ||
+            c->state == TCP_FIN_WAIT2)
+          tcp__send_ack(st, c, now_ns);   /* the window update */
+      }
       return 0;
     case SO_SNDBUF:
       if (v < 0)
         return -EINVAL;
       c->sndbuf = buf_size(v);
+      c->sndbuf_user = 1;
+      if (c->sbuf && c->sndbuf > c->sbuf_size &&
+          tcp__sbuf_grow(st, c, c->sndbuf) < 0)
+        return -ENOMEM;
       return 0;
     default:
       return -ENOPROTOOPT;
