@@ -11,7 +11,11 @@
 #                         is built; requires python3
 #   itest_build NAME...   compile tests/integration/progs/NAME.c against
 #                         the static library into PROGS/NAME, with the
-#                         build's extra flags (BUILD/test-cflags)
+#                         build's extra flags (BUILD/test-cflags), linked
+#                         with the programs' shared modules
+#                         (progs/common/*.c, an archive: a program gets
+#                         the modules it uses; their headers on the
+#                         include path)
 #   itest_build_stack NAME...   the same for programs on the stack's API
 #                         (they need libmnl too, for the control plane)
 #   itest_sanitized       true for a sanitizer build
@@ -115,14 +119,37 @@ itest__build()
 		read -r -a extra <"$BUILD/test-cflags" || true
 	fi
 	read -r -a libs <<<"$ITEST_LIBS"
+	itest__build_common "${extra[@]}"
 	for name in "$@"; do
-		cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
-			"${extra[@]}" \
-			-I"$REPO/include" -I"$REPO/tests/harness" \
-			-o "$PROGS/$name" "$REPO/tests/integration/progs/$name.c" \
-			"$BUILD/lib/libanyvi.a" "${libs[@]}" ||
+		itest__cc "${extra[@]}" -o "$PROGS/$name" \
+			"$REPO/tests/integration/progs/$name.c" \
+			"$PROGS/common.a" "$BUILD/lib/libanyvi.a" "${libs[@]}" ||
 			fail "cannot build progs/$name.c"
 	done
+}
+
+# itest__cc ARGS...: the C compiler with the flags every program gets.
+itest__cc()
+{
+	cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
+		-I"$REPO/include" -I"$REPO/tests/harness" \
+		-I"$REPO/tests/integration/progs/common" "$@"
+}
+
+# itest__build_common EXTRA_FLAGS...: PROGS/common.a from progs/common/*.c.
+itest__build_common()
+{
+	local src obj objs=()
+
+	for src in "$REPO"/tests/integration/progs/common/*.c; do
+		obj=$PROGS/common-$(basename "$src" .c).o
+		itest__cc "$@" -c -o "$obj" "$src" ||
+			fail "cannot build ${src#"$REPO/tests/integration/"}"
+		objs+=("$obj")
+	done
+	rm -f "$PROGS/common.a"
+	ar rcs "$PROGS/common.a" "${objs[@]}" ||
+		fail "cannot make $PROGS/common.a"
 }
 
 udptool()

@@ -38,15 +38,7 @@ TDUMP=$BUILD/bin/anyload_tcpdump
 AL=$BUILD/bin/anyload
 [[ -x "$SDUMP" && -x "$TDUMP" ]] || skip "tools not built ($SDUMP)"
 
-extra=()
-if [[ -s "$BUILD/test-cflags" ]]; then
-	read -r -a extra <"$BUILD/test-cflags" || true
-fi
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE "${extra[@]}" \
-	-I"$REPO/include" -o "$PROGS/stack_echo" \
-	"$REPO/tests/integration/progs/stack_echo.c" \
-	"$BUILD/lib/libanyvi.a" -lmnl -lbpf -lelf -lz -lpthread -lm ||
-	fail "cannot build progs/stack_echo.c"
+itest_build_stack stack_echo
 
 export ANYLOAD_SHM_DIR=$TMPD/shm
 ns_setup_pair

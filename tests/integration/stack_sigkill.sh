@@ -27,15 +27,7 @@ source "$(dirname "$0")/../harness/efvi_test.sh"
 source "$(dirname "$0")/../harness/afpacket_test.sh"
 
 itest_init
-extra=()
-if [[ -s "$BUILD/test-cflags" ]]; then
-	read -r -a extra <"$BUILD/test-cflags" || true
-fi
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE "${extra[@]}" \
-	-I"$REPO/include" -o "$PROGS/stack_echo" \
-	"$REPO/tests/integration/progs/stack_echo.c" \
-	"$BUILD/lib/libanyvi.a" -lmnl -lbpf -lelf -lz -lpthread -lm ||
-	fail "cannot build progs/stack_echo.c"
+itest_build_stack stack_echo
 afp_init
 ns_setup_pair
 ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent

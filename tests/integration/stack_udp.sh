@@ -35,17 +35,7 @@ source "$(dirname "$0")/../harness/efvi_test.sh"
 
 itest_init
 
-# stack_echo links the control plane, which needs libmnl: built here with
-# the build's flags (as cplane.sh builds cp_probe).
-extra=()
-if [[ -s "$BUILD/test-cflags" ]]; then
-	read -r -a extra <"$BUILD/test-cflags" || true
-fi
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE "${extra[@]}" \
-	-I"$REPO/include" -o "$PROGS/stack_echo" \
-	"$REPO/tests/integration/progs/stack_echo.c" \
-	"$BUILD/lib/libanyvi.a" -lmnl -lbpf -lelf -lz -lpthread -lm ||
-	fail "cannot build progs/stack_echo.c"
+itest_build_stack stack_echo
 
 ns_setup_pair
 

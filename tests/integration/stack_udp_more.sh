@@ -53,17 +53,7 @@ NSTREAM=100000
 SWITCH_MAX_S=${STACK_SWITCH_MAX_S:-0.5}
 [[ "$PPS" =~ ^[1-9][0-9]*$ ]] || fail "bad STACK_STREAM_PPS=$PPS"
 
-# stack_echo links the control plane, which needs libmnl: built here with
-# the build's flags (as stack_udp.sh does).
-extra=()
-if [[ -s "$BUILD/test-cflags" ]]; then
-	read -r -a extra <"$BUILD/test-cflags" || true
-fi
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE "${extra[@]}" \
-	-I"$REPO/include" -o "$PROGS/stack_echo" \
-	"$REPO/tests/integration/progs/stack_echo.c" \
-	"$BUILD/lib/libanyvi.a" -lmnl -lbpf -lelf -lz -lpthread -lm ||
-	fail "cannot build progs/stack_echo.c"
+itest_build_stack stack_echo
 itest_build kudp
 
 ns_setup_pair

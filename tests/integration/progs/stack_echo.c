@@ -68,6 +68,8 @@
  *   quit              -> destroys the stack, prints BYE, exit status 0
  * End of input is the same as quit; SIGTERM too.
  */
+#include "stack_prog.h"
+
 #include <anyload/stack.h>
 #include <anyload/stack_obs.h>
 
@@ -87,28 +89,7 @@
 static struct anyload_stack* st;
 static int echo_on[MAX_SD];       /* 1: echo and print, 2: echo quietly */
 static uint64_t echoed_quiet, echo_failed_quiet;
-static volatile sig_atomic_t stop;
 static unsigned cmd_no;
-
-static void on_term(int sig)
-{
-  (void)sig;
-  stop = 1;
-}
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static void die(const char* what, int rc)
-{
-  fprintf(stderr, "FAIL: %s: %s\n", what, strerror(-rc));
-  exit(1);
-}
 
 static void print_dgram(const char* tag, int sd, const char* buf, ssize_t n,
                         const struct sockaddr_in* from)
@@ -128,7 +109,7 @@ static void service(int max_ms)
 {
   static char buf[65536];
   struct sockaddr_in from;
-  int64_t now = mono_ns(), dl;
+  int64_t now = stack_prog_now();
   int sd, flags, n;
 
   n = anyload_stack_poll(st, now, 0);
@@ -138,9 +119,9 @@ static void service(int max_ms)
       continue;
     flags = 0;
     while ((got = anyload_udp_recvfrom_at(st, sd, buf, sizeof(buf), &flags,
-                                          &from, mono_ns())) >= 0) {
+                                          &from, stack_prog_now())) >= 0) {
       ssize_t rc = anyload_udp_sendto(st, sd, buf, (size_t)got, 0, &from,
-                                      mono_ns());
+                                      stack_prog_now());
       if (echo_on[sd] == 2) {
         echoed_quiet += rc == got;
         echo_failed_quiet += rc != got;
@@ -153,14 +134,8 @@ static void service(int max_ms)
       n++;
     }
   }
-  if (n == 0 && max_ms > 0) {
-    struct pollfd pfd = { .fd = anyload_stack_wait_fd(st), .events = POLLIN };
-    dl = anyload_stack_next_deadline(st);
-    if (dl != INT64_MAX && (dl - now) / 1000000 < max_ms)
-      max_ms = (int)((dl - now) / 1000000);
-    anyload_stack_prime(st);
-    poll(&pfd, 1, max_ms < 0 ? 0 : max_ms);
-  }
+  if (n == 0 && max_ms > 0)
+    stack_prog_sleep(st, now, max_ms);
 }
 
 static struct sockaddr_in sin_of(const char* ip, unsigned port)
@@ -184,7 +159,7 @@ static void cmd_send(int sd, const char* ip, unsigned port, int count,
 
   for (k = 0; k < count; k++) {
     size_t len = (size_t)snprintf(buf, sizeof(buf), "%s-%06d", tag, k);
-    int64_t until = mono_ns() + 2000000000ll;
+    int64_t until = stack_prog_now() + 2000000000ll;
     if (size > len && size < sizeof(buf)) {
       memset(buf + len, '.', size - len);
       len = size;
@@ -193,10 +168,10 @@ static void cmd_send(int sd, const char* ip, unsigned port, int count,
     do {
       rc = anyload_udp_sendto(st, sd, buf, len, 0, strcmp(ip, "-") ? &to
                                                                    : NULL,
-                              mono_ns());
+                              stack_prog_now());
       if (rc == -EAGAIN)
         service(1);
-    } while (rc == -EAGAIN && mono_ns() < until);
+    } while (rc == -EAGAIN && stack_prog_now() < until);
     if (rc < 0)
       break;
     sent++;
@@ -209,14 +184,14 @@ static void cmd_expect(int sd, int count, int secs)
 {
   static char buf[65536];
   struct sockaddr_in from;
-  int64_t until = mono_ns() + (int64_t)secs * 1000000000ll;
+  int64_t until = stack_prog_now() + (int64_t)secs * 1000000000ll;
   int got = 0, flags;
   ssize_t n;
 
-  while (got < count && mono_ns() < until && !stop) {
+  while (got < count && stack_prog_now() < until && !stack_prog_stop) {
     flags = 0;
     n = anyload_udp_recvfrom_at(st, sd, buf, sizeof(buf), &flags, &from,
-                                mono_ns());
+                                stack_prog_now());
     if (n >= 0) {
       print_dgram("GOT", sd, buf, n, &from);
       got++;
@@ -240,7 +215,7 @@ static void cmd_stream(int sd, const char* ip, unsigned port, uint32_t count,
   char buf[STREAM_PAYLEN + 1];
   struct sockaddr_in to = sin_of(strcmp(ip, "-") ? ip : "0.0.0.0", port);
   const struct sockaddr_in* dst = strcmp(ip, "-") ? &to : NULL;
-  int64_t t0 = mono_ns(), t_start = t0, limit, now;
+  int64_t t0 = stack_prog_now(), t_start = t0, limit, now;
   uint32_t sent = 0, late = 0;
   uint64_t eagain = 0;
   ssize_t rc = 0;
@@ -249,9 +224,9 @@ static void cmd_stream(int sd, const char* ip, unsigned port, uint32_t count,
           60000000000ll;
   /* Sleeps of tens of microseconds: no 50 us timer slack on top. */
   prctl(PR_SET_TIMERSLACK, 1ul, 0ul, 0ul, 0ul);
-  while (sent < count && !stop) {
+  while (sent < count && !stack_prog_stop) {
     uint64_t due = count;
-    now = mono_ns();
+    now = stack_prog_now();
     if (now > limit)
       break;
     if (pps) {
@@ -285,14 +260,14 @@ static void cmd_stream(int sd, const char* ip, unsigned port, uint32_t count,
      * that the ring never holds more than a millisecond's datagrams). */
     if (pps && sent < count && sent >= due) {
       int64_t wait = t0 + (int64_t)((uint64_t)sent * 1000000000ull / pps) -
-                     mono_ns();
+                     stack_prog_now();
       if (wait > 50000) {
         struct timespec ts = { 0, wait > 1000000 ? 1000000 : (long)wait };
         nanosleep(&ts, NULL);
       }
     }
   }
-  now = mono_ns();
+  now = stack_prog_now();
   printf("R%u stream sent=%u rc=%zd eagain=%llu late_resets=%u secs=%.3f "
          "pps=%.0f\n", cmd_no, sent, rc < 0 ? rc : 0,
          (unsigned long long)eagain, late, (double)(now - t_start) / 1e9,
@@ -319,16 +294,16 @@ static void cmd_sink(int sd, uint32_t count, int secs)
 {
   char buf[2048];
   uint8_t* seen = calloc(count / 8 + 1, 1);
-  int64_t end = mono_ns() + (int64_t)secs * 1000000000ll, last_rx = 0;
+  int64_t end = stack_prog_now() + (int64_t)secs * 1000000000ll, last_rx = 0;
   int64_t last_seq = -1, now;
   uint32_t got = 0, inorder = 0, dup = 0, ooo = 0, bad = 0, expect = 0;
 
-  while (seen && got < count && !stop) {
+  while (seen && got < count && !stack_prog_stop) {
     int flags = 0;
     ssize_t n;
     int64_t seq;
 
-    now = mono_ns();
+    now = stack_prog_now();
     if (now > end || (got && now - last_rx > 2000000000ll))
       break;
     anyload_stack_poll(st, now, 0);
@@ -385,19 +360,6 @@ static int cmd_joinsrc(int sd, const char* group, const char* source,
                                 join ? IP_ADD_SOURCE_MEMBERSHIP
                                      : IP_DROP_SOURCE_MEMBERSHIP,
                                 &ms, sizeof(ms));
-}
-
-static void cmd_stats(void)
-{
-  unsigned n = anyload_stack_stat_count(), k;
-  uint64_t v[256];
-
-  anyload_stack_stats(st, v, n < 256 ? n : 256, 0);
-  printf("R%u stats", cmd_no);
-  for (k = 0; k < n && k < 256; k++)
-    if (v[k])
-      printf(" %s=%llu", anyload_stack_stat_name(k), (unsigned long long)v[k]);
-  printf("\n");
 }
 
 static int cmd_join(int sd, const char* group, int join)
@@ -485,7 +447,7 @@ static void command(char* line)
   } else if (!strcmp(a, "sink") && n >= 4) {
     cmd_sink(atoi(b), (uint32_t)strtoul(c, NULL, 10), atoi(d));
   } else if (!strcmp(a, "stats")) {
-    cmd_stats();
+    stack_prog_stats(st, cmd_no, 256);
   } else if (!strcmp(a, "close") && n >= 2) {
     int sd = atoi(b);
     if (sd >= 0 && sd < MAX_SD)
@@ -510,7 +472,7 @@ static void command(char* line)
            in.pkt_sock_rxq, in.pkt_reasm, in.pkt_neigh_wait, in.timers,
            in.sockets, in.filters, in.reasm_datagrams, in.neigh_waits);
   } else if (!strcmp(a, "quit")) {
-    stop = 1;
+    stack_prog_stop = 1;
     printf("R%u quit\n", cmd_no);
   } else {
     printf("R%u unknown\n", cmd_no);
@@ -520,10 +482,7 @@ static void command(char* line)
 int main(int argc, char** argv)
 {
   struct anyload_stack_config cfg;
-  int64_t end;
-  char line[512];
-  size_t used = 0;
-  int opt, secs = 60, rc;
+  int opt, secs = 60;
 
   anyload_stack_config_init(&cfg);
   while ((opt = getopt(argc, argv, "t:FICR:")) != -1) {
@@ -554,46 +513,11 @@ int main(int argc, char** argv)
                       "IFNAME\n");
     return 2;
   }
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  signal(SIGTERM, on_term);
-  signal(SIGPIPE, SIG_IGN);
-  cfg.ifname = argv[optind];
-  cfg.n_bufs = 2048;
-  cfg.rxq_size = 1024;
-  cfg.txq_size = 256;
-  rc = anyload_stack_create(&cfg, NULL, &st);
-  if (rc < 0)
-    die("anyload_stack_create", rc);
-  printf("READY pid=%d ifindex=%d mtu=%u\n", (int)getpid(),
-         anyload_stack_ifindex(st), anyload_stack_mtu(st));
+  st = stack_prog_start(&cfg, argv[optind]);
 
-  end = mono_ns() + (int64_t)secs * 1000000000ll;
-  while (!stop) {
-    struct pollfd pfd = { .fd = 0, .events = POLLIN };
-    if (mono_ns() > end) {
-      fprintf(stderr, "stack_echo: timed out after %d s\n", secs);
-      anyload_stack_destroy(st);
-      return 3;
-    }
-    service(0);
-    if (poll(&pfd, 1, 0) > 0) {
-      ssize_t n = read(0, line + used, sizeof(line) - 1 - used);
-      char* nl;
-      if (n <= 0)
-        break;
-      used += (size_t)n;
-      line[used] = '\0';
-      while ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-        command(line);
-        memmove(line, nl + 1, used - (size_t)(nl + 1 - line) + 1);
-        used -= (size_t)(nl + 1 - line);
-      }
-      if (used == sizeof(line) - 1)
-        used = 0;
-    } else {
-      service(2);
-    }
+  if (stack_prog_loop("stack_echo", secs, service, command) == 3) {
+    anyload_stack_destroy(st);
+    return 3;
   }
   anyload_stack_destroy(st);
   printf("BYE\n");

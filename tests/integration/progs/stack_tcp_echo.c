@@ -44,6 +44,8 @@
  *   quit              -> destroys the stack, prints BYE, exit status 0
  * End of input is the same as quit; SIGTERM too.
  */
+#include "stack_prog.h"
+
 #include <anyload/stack.h>
 
 #include <arpa/inet.h>
@@ -75,32 +77,11 @@ static int n_listeners;
 static int clients[MAX_SD];   /* sockets of "connect", n_clients */
 static int n_clients;
 static int hold;
-static volatile sig_atomic_t stop;
 static unsigned cmd_no;
-
-static void on_term(int sig)
-{
-  (void)sig;
-  stop = 1;
-}
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static void die(const char* what, int rc)
-{
-  fprintf(stderr, "FAIL: %s: %s\n", what, strerror(-rc));
-  exit(1);
-}
 
 static void conn_close(int sd, long rc)
 {
-  anyload_tcp_close(st, sd, mono_ns());
+  anyload_tcp_close(st, sd, stack_prog_now());
   free(conns[sd]->buf);
   free(conns[sd]);
   conns[sd] = NULL;
@@ -112,12 +93,12 @@ static void accept_all(int lsd)
   struct sockaddr_in peer;
   int sd;
 
-  while ((sd = anyload_tcp_accept(st, lsd, &peer, mono_ns())) >= 0) {
+  while ((sd = anyload_tcp_accept(st, lsd, &peer, stack_prog_now())) >= 0) {
     struct conn* c = calloc(1, sizeof(*c));
     if (sd >= MAX_SD || !c || !(c->buf = malloc(CONN_BUF))) {
       /* Not expected (max_sockets is 1024): refuse the connection. */
       free(c);
-      anyload_tcp_close(st, sd, mono_ns());
+      anyload_tcp_close(st, sd, stack_prog_now());
       printf("REFUSED sd=%d\n", sd);
       continue;
     }
@@ -141,7 +122,7 @@ static int serve(int sd)
     if (c->len == 0 && !c->eof) {
       iov.iov_base = c->buf;
       iov.iov_len = CONN_BUF;
-      n = anyload_tcp_recv(st, sd, &iov, 1, 0, mono_ns());
+      n = anyload_tcp_recv(st, sd, &iov, 1, 0, stack_prog_now());
       if (n == 0) {
         c->eof = 1;
         did = 1;
@@ -160,7 +141,7 @@ static int serve(int sd)
       break;
     iov.iov_base = c->buf + c->off;
     iov.iov_len = c->len;
-    n = anyload_tcp_send(st, sd, &iov, 1, 0, mono_ns());
+    n = anyload_tcp_send(st, sd, &iov, 1, 0, stack_prog_now());
     if (n == -EAGAIN)
       break;
     if (n < 0) {
@@ -182,7 +163,7 @@ static int serve(int sd)
  * max_ms when nothing happened. */
 static void service(int max_ms)
 {
-  int64_t now = mono_ns(), dl;
+  int64_t now = stack_prog_now();
   int sd, k, n;
 
   n = anyload_stack_poll(st, now, 0);
@@ -191,14 +172,8 @@ static void service(int max_ms)
   for (sd = 0; sd < MAX_SD; sd++)
     if (conns[sd])
       n += serve(sd);
-  if (n == 0 && max_ms > 0) {
-    struct pollfd pfd = { .fd = anyload_stack_wait_fd(st), .events = POLLIN };
-    dl = anyload_stack_next_deadline(st);
-    if (dl != INT64_MAX && (dl - now) / 1000000 < max_ms)
-      max_ms = (int)((dl - now) / 1000000);
-    anyload_stack_prime(st);
-    poll(&pfd, 1, max_ms < 0 ? 0 : max_ms);
-  }
+  if (n == 0 && max_ms > 0)
+    stack_prog_sleep(st, now, max_ms);
 }
 
 static void cmd_listen(unsigned port, int backlog)
@@ -219,13 +194,13 @@ static void cmd_listen(unsigned port, int backlog)
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   rc = anyload_tcp_setsockopt(st, sd, SOL_SOCKET, SO_REUSEADDR, &one,
-                              sizeof(one), mono_ns());
+                              sizeof(one), stack_prog_now());
   if (rc == 0)
     rc = anyload_tcp_bind(st, sd, &a, sizeof(a));
   if (rc == 0)
     rc = anyload_tcp_listen(st, sd, backlog);
   if (rc < 0) {
-    anyload_tcp_close(st, sd, mono_ns());
+    anyload_tcp_close(st, sd, stack_prog_now());
     printf("R%u listen sd=-1 rc=%d\n", cmd_no, rc);
     return;
   }
@@ -250,19 +225,6 @@ static void cmd_conns(void)
   for (k = 0; k < 16; k++)
     if (by_state[k])
       printf(" s%u=%u", k, by_state[k]);
-  printf("\n");
-}
-
-static void cmd_stats(void)
-{
-  unsigned n = anyload_stack_stat_count(), k;
-  uint64_t v[512];
-
-  anyload_stack_stats(st, v, n < 512 ? n : 512, 0);
-  printf("R%u stats", cmd_no);
-  for (k = 0; k < n && k < 512; k++)
-    if (v[k])
-      printf(" %s=%llu", anyload_stack_stat_name(k), (unsigned long long)v[k]);
   printf("\n");
 }
 
@@ -297,9 +259,9 @@ static void cmd_connect(const char* ip, unsigned port, int n)
       err = sd;
       break;
     }
-    rc = anyload_tcp_connect(st, sd, &a, sizeof(a), mono_ns());
+    rc = anyload_tcp_connect(st, sd, &a, sizeof(a), stack_prog_now());
     if (rc != -EINPROGRESS) {
-      anyload_tcp_close(st, sd, mono_ns());
+      anyload_tcp_close(st, sd, stack_prog_now());
       err = rc < 0 ? rc : -EISCONN;
       break;
     }
@@ -307,7 +269,7 @@ static void cmd_connect(const char* ip, unsigned port, int n)
     made++;
     /* Let the TX ring drain: the SYNs go out now, not at their RTO. */
     if (k % 16 == 15)
-      anyload_stack_poll(st, mono_ns(), 0);
+      anyload_stack_poll(st, stack_prog_now(), 0);
   }
   printf("R%u connect n=%d rc=%d\n", cmd_no, made, err);
 }
@@ -366,16 +328,16 @@ static void command(char* line)
   } else if (!strcmp(a, "cclose")) {
     n = n_clients;
     while (n_clients > 0)
-      anyload_tcp_close(st, clients[--n_clients], mono_ns());
+      anyload_tcp_close(st, clients[--n_clients], stack_prog_now());
     printf("R%u cclose n=%d\n", cmd_no, n);
   } else if (!strcmp(a, "conns")) {
     cmd_conns();
   } else if (!strcmp(a, "stats")) {
-    cmd_stats();
+    stack_prog_stats(st, cmd_no, 512);
   } else if (!strcmp(a, "info")) {
     cmd_info();
   } else if (!strcmp(a, "quit")) {
-    stop = 1;
+    stack_prog_stop = 1;
     printf("R%u quit\n", cmd_no);
   } else {
     printf("R%u unknown\n", cmd_no);
@@ -385,10 +347,7 @@ static void command(char* line)
 int main(int argc, char** argv)
 {
   struct anyload_stack_config cfg;
-  int64_t end;
-  char line[512];
-  size_t used = 0;
-  int opt, secs = 60, rc;
+  int opt, secs = 60, sd;
 
   anyload_stack_config_init(&cfg);
   while ((opt = getopt(argc, argv, "t:")) != -1) {
@@ -405,51 +364,16 @@ int main(int argc, char** argv)
     fprintf(stderr, "usage: stack_tcp_echo [-t SECS] IFNAME\n");
     return 2;
   }
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  signal(SIGTERM, on_term);
-  signal(SIGPIPE, SIG_IGN);
-  cfg.ifname = argv[optind];
-  cfg.n_bufs = 2048;
-  cfg.rxq_size = 1024;
-  cfg.txq_size = 256;
-  rc = anyload_stack_create(&cfg, NULL, &st);
-  if (rc < 0)
-    die("anyload_stack_create", rc);
-  printf("READY pid=%d ifindex=%d mtu=%u\n", (int)getpid(),
-         anyload_stack_ifindex(st), anyload_stack_mtu(st));
+  st = stack_prog_start(&cfg, argv[optind]);
 
-  end = mono_ns() + (int64_t)secs * 1000000000ll;
-  while (!stop) {
-    struct pollfd pfd = { .fd = 0, .events = POLLIN };
-    if (mono_ns() > end) {
-      fprintf(stderr, "stack_tcp_echo: timed out after %d s\n", secs);
-      anyload_stack_destroy(st);
-      return 3;
-    }
-    service(0);
-    if (poll(&pfd, 1, 0) > 0) {
-      ssize_t n = read(0, line + used, sizeof(line) - 1 - used);
-      char* nl;
-      if (n <= 0)
-        break;
-      used += (size_t)n;
-      line[used] = '\0';
-      while ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-        command(line);
-        memmove(line, nl + 1, used - (size_t)(nl + 1 - line) + 1);
-        used -= (size_t)(nl + 1 - line);
-      }
-      if (used == sizeof(line) - 1)
-        used = 0;
-    } else {
-      service(2);
-    }
+  if (stack_prog_loop("stack_tcp_echo", secs, service, command) == 3) {
+    anyload_stack_destroy(st);
+    return 3;
   }
-  for (rc = 0; rc < MAX_SD; rc++)
-    if (conns[rc]) {
-      free(conns[rc]->buf);
-      free(conns[rc]);
+  for (sd = 0; sd < MAX_SD; sd++)
+    if (conns[sd]) {
+      free(conns[sd]->buf);
+      free(conns[sd]);
     }
   anyload_stack_destroy(st);
   printf("BYE\n");
