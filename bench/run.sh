@@ -32,6 +32,8 @@
 # and single-stream TCP throughput (a third table):
 #   iperf3           iperf3 -c for IPERF_TIME s, kernel on both ends
 #   iperf3_anyload   both ends under `anyload --profile=throughput`
+#   iperf3_anyload_latency  both ends under `anyload --profile=latency`
+#                    (they spin instead of sleeping: one core each)
 #                    ("skipped" as above when not accelerated)
 #   kernel_bulk      BULK_BYTES from a kernel sender to a kernel receiver
 #                    (tests/integration/progs/tcp_hash_peer.py, no hashing)
@@ -56,7 +58,7 @@
 #   BENCH_SOCKPERF_TIME   sockperf seconds (default: ITERS/100000, >= 1)
 #   BENCH_MODE_TIMEOUT (45)  seconds after which one mode is abandoned
 #   BENCH_TCP_PAYLEN (64) TCP message bytes
-#   BENCH_TCP_PORT (8090) first of the ten TCP ports the TCP modes use
+#   BENCH_TCP_PORT (8090) first of the eleven TCP ports the TCP modes use
 #   BENCH_IPERF_TIME (5)  iperf3 seconds
 #   BENCH_BULK_BYTES (2G) bytes of each bulk transfer (suffix K, M, G)
 #   BENCH_RESULTS_DIR (bench/results)  where the tables are written
@@ -495,6 +497,26 @@ else
 	STATUS[$name]="n/a (iperf3 or $AL missing)"
 fi
 
+# --- iperf3, both ends under anyload, latency profile ---
+name=iperf3_anyload_latency
+OUT[$name]=$WORK/$name.out
+RAW[$name]=${OUT[$name]}
+KIND[$name]=iperf3
+OUT_FILE=${OUT[$name]}
+if command -v iperf3 >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	a0=$(tcp_outsegs "$NS_A")
+	b0=$(tcp_outsegs "$NS_B")
+	run_mode "$name" 1 \
+		"$AL" --profile=latency --interface="$IF_B" \
+		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 10))" -- \
+		"$AL" --profile=latency --interface="$IF_A" \
+		iperf3 -c "$IP_B" -p "$((TCP_PORT + 10))" -t "$IPERF_TIME" -J
+	check_accelerated "$name" "$a0" "$b0"
+	xdp_off
+else
+	STATUS[$name]="n/a (iperf3 or $AL missing)"
+fi
+
 # --- bulk: a kernel sender (python) to a kernel receiver (python) ---
 name=kernel_bulk
 OUT[$name]=$WORK/$name.out
@@ -557,7 +579,7 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 MODES=(kernel_pingpong eflatency eflatency_afpacket stack_pingpong sockperf
 	sockperf_anyload kernel_pingpong_tcp stack_tcp_pingpong
 	stack_tcp_ping_kernel_pong sockperf_tcp sockperf_tcp_anyload)
-TPUT_MODES=(iperf3 iperf3_anyload kernel_bulk stack_bulk_send stack_bulk_recv)
+TPUT_MODES=(iperf3 iperf3_anyload iperf3_anyload_latency kernel_bulk stack_bulk_send stack_bulk_recv)
 STATS_ARGS=()
 for m in "${MODES[@]}"; do
 	STATS_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
@@ -732,11 +754,14 @@ modes = [args[i:i + 5] for i in range(0, len(args), 5)]
 labels = {
     "iperf3": "iperf3, kernel TCP (reference)",
     "iperf3_anyload": "iperf3, both ends under anyload",
+    "iperf3_anyload_latency": "iperf3, both ends under anyload "
+                              "--profile=latency (spinning)",
     "kernel_bulk": "bulk: kernel sender -> kernel receiver (reference)",
     "stack_bulk_send": "bulk: anyload stack_tcp_bulk -> kernel receiver",
     "stack_bulk_recv": "bulk: kernel sender -> anyload stack_tcp_bulk",
 }
 refs = {"iperf3": "iperf3", "iperf3_anyload": "iperf3",
+        "iperf3_anyload_latency": "iperf3",
         "kernel_bulk": "kernel_bulk", "stack_bulk_send": "kernel_bulk",
         "stack_bulk_recv": "kernel_bulk"}
 
