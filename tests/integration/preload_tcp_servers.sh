@@ -138,8 +138,7 @@ stop_pidfile "$D/nginx.pid"
 bg_wait ng 10
 expect_eq "nginx's exit status" "$BG_RC" 0
 # The listener's line comes before nginx sends stderr to its error log.
-cat "$TMPD/ng.err" "$D/error.log" |
-	grep -q "TCP listener 0.0.0.0:8080 accelerated" ||
+grep -q "TCP listener 0.0.0.0:8080 accelerated" "$TMPD/ng.err" "$D/error.log" ||
 	fail "nginx listener: $(grep -h anyload "$TMPD/ng.err" "$D/error.log")"
 check_tcp "$D/error.log" 0 $(((requests + 1) * 1048576))
 
