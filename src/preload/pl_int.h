@@ -96,8 +96,10 @@ extern struct pl_counts pl_count;
 extern struct pl_obj* pl_fds[PL_MAX_FDS];
 extern __thread int pl_depth;
 /* pl_waiters: threads inside a call that polls the stack and may sleep on
- * its wait fd; the TCP poller (tcp_poller.c) leaves the stack to them, so
- * that it never takes the frames that one of them is about to sleep for. */
+ * its wait fd; the TCP poller (tcp_poller.c) leaves the stack to them:
+ * they poll it themselves (a poll that takes another thread's frames
+ * wakes that thread, wake.c), so the poller would only contend for the
+ * lock. */
 extern int pl_waiters;
 /* pl_my_waits: this thread's share of pl_waiters. */
 extern __thread int pl_my_waits;

@@ -15,12 +15,11 @@
  * on the stack's wait fd and deadline, and polls the stack under the
  * library lock only when no call of the program polled it for 1 ms and
  * no thread of the program is inside a call that polls the stack and may
- * sleep on its wait fd (pl_waiters): such a thread does the work itself,
- * and if the poller took the frames it is about to sleep for, it would
- * sleep past them. A program that is busy in the library is thus not
- * disturbed (the thread naps instead of contending for the lock), one
- * that is away gets its ACKs and retransmissions within about a
- * millisecond. It blocks
+ * sleep on its wait fd (pl_waiters): such a thread does the work itself
+ * (a poll by the poller would wake it through its wake fd, wake.c, and
+ * only contend for the lock). A program that is busy in the library is
+ * thus not disturbed (the thread naps instead), one that is away gets
+ * its ACKs and retransmissions within about a millisecond. It blocks
  * every signal (handlers run in the program's threads), and it is not
  * inherited by a forked child (the child starts its own with its own
  * first accelerated TCP socket).
@@ -87,7 +86,7 @@ static void* poller(void* arg)
     pl_unlock();
     if (waiters) {
       /* A thread of the program polls the stack and sleeps on it: its
-       * job (taking frames it is about to sleep for would lose them). */
+       * job. */
       nap(WAITERS_NAP_NS);
       continue;
     }
