@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # preload_tcp_robust: an unmodified TCP server in transparent mode under
-# bad conditions (issue 5): progs/tcp_echo_peer.py's single-threaded
-# (selectors) echo server under `anyload --interface=IF_A` on port P, on
-# AF_XDP (SERVER=server runs its threaded form instead: a thread per
-# connection blocked in recv with a 1 s timeout, the listener's thread in
-# accept with 0.1 s; (d) runs the form not chosen). In the threaded form
-# the threads share the stack: one thread's poll takes the others'
+# bad conditions (issue 5): progs/tcp_echo_peer.py's threaded echo server
+# (a thread per connection blocked in recv with a 1 s timeout, the
+# listener's thread in accept with 0.1 s) under `anyload
+# --interface=IF_A` on port P, on AF_XDP (SERVER=sserver runs its
+# single-threaded selectors form instead; (d) runs the form not chosen).
+# The threads share the stack: one thread's poll takes the others'
 # frames, and a lost wake-up shows as an echo that waits out the 1 s
 # timeout (wake.c; before it, 5 of 105 such clients failed that way).
 #  (a) SYN flood: progs/syn_flood sends SYNs from 198.18.0.3 (nobody's
@@ -35,7 +35,7 @@ ns_setup_pair
 VIP=198.18.0.3
 P=8200
 PEER=$REPO/tests/integration/progs/tcp_echo_peer.py
-SERVER=${SERVER:-sserver}
+SERVER=${SERVER:-server}
 OTHER=server
 [[ "$SERVER" == server ]] && OTHER=sserver
 ip -n "$NS_A" neigh replace "$IP_B" lladdr "$MAC_B" dev "$IF_A" nud permanent
