@@ -33,6 +33,7 @@
  */
 #include "stack/stack_int.h"
 #include "stack/publish.h"
+#include "stack/sock_common.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -387,12 +388,9 @@ int anyload_udp_bind(struct anyload_stack* st, int sd,
     return -EINVAL;
   a = addr->sin_addr.s_addr;
   if (a && !st_ipv4_is_mcast(a) && !st_ipv4_is_bcast(a)) {
-    int ifx = st->env.addr_ifindex ? st->env.addr_ifindex(st->env.ctx, a)
-                                   : -EADDRNOTAVAIL;
-    if (ifx < 0)
-      return -EADDRNOTAVAIL;
-    if (ifx != st->ifindex)
-      return -EXDEV;
+    int rc = st__local_addr_check(st, a);
+    if (rc < 0)
+      return rc;
   }
   return do_bind(st, s, a, addr->sin_port);
 }
@@ -717,15 +715,6 @@ int anyload_udp_setsockopt(struct anyload_stack* st, int sd, int level,
   return 0;
 }
 
-static int put_int(void* val, socklen_t* len, int v)
-{
-  if (!val || !len || *len < sizeof(int))
-    return -EINVAL;
-  memcpy(val, &v, sizeof(int));
-  *len = sizeof(int);
-  return 0;
-}
-
 int anyload_udp_getsockopt(struct anyload_stack* st, int sd, int level,
                            int optname, void* val, socklen_t* len)
 {
@@ -738,20 +727,20 @@ int anyload_udp_getsockopt(struct anyload_stack* st, int sd, int level,
     switch (optname) {
     case SO_ERROR:
       v = s->err;
-      if (put_int(val, len, v) < 0)
+      if (st__put_int(val, len, v) < 0)
         return -EINVAL;
       s->err = 0;
       return 0;
     case SO_TYPE:
-      return put_int(val, len, SOCK_DGRAM);
+      return st__put_int(val, len, SOCK_DGRAM);
     case SO_BROADCAST:
-      return put_int(val, len, s->broadcast);
+      return st__put_int(val, len, s->broadcast);
     case SO_REUSEADDR:
-      return put_int(val, len, s->reuse);
+      return st__put_int(val, len, s->reuse);
     case SO_NO_CHECK:
-      return put_int(val, len, s->no_check);
+      return st__put_int(val, len, s->no_check);
     case SO_RCVBUF:
-      return put_int(val, len, (int)s->rcvbuf);
+      return st__put_int(val, len, (int)s->rcvbuf);
     default:
       return -ENOPROTOOPT;
     }
@@ -760,13 +749,13 @@ int anyload_udp_getsockopt(struct anyload_stack* st, int sd, int level,
     return -ENOPROTOOPT;
   switch (optname) {
   case IP_TTL:
-    return put_int(val, len, s->ttl);
+    return st__put_int(val, len, s->ttl);
   case IP_TOS:
-    return put_int(val, len, s->tos);
+    return st__put_int(val, len, s->tos);
   case IP_MULTICAST_TTL:
-    return put_int(val, len, s->mcast_ttl);
+    return st__put_int(val, len, s->mcast_ttl);
   case IP_MULTICAST_LOOP:
-    return put_int(val, len, s->mcast_loop);
+    return st__put_int(val, len, s->mcast_loop);
   case IP_MULTICAST_IF:
     if (!val || !len || *len < sizeof(struct in_addr))
       return -EINVAL;
@@ -780,19 +769,6 @@ int anyload_udp_getsockopt(struct anyload_stack* st, int sd, int level,
 
 /* ---- names, readiness, counters --------------------------------------- */
 
-static int put_addr(struct sockaddr_in* addr, socklen_t* len, uint32_t a,
-                    uint16_t p)
-{
-  if (!addr || !len || *len < sizeof(*addr))
-    return -EINVAL;
-  memset(addr, 0, sizeof(*addr));
-  addr->sin_family = AF_INET;
-  addr->sin_addr.s_addr = a;
-  addr->sin_port = p;
-  *len = sizeof(*addr);
-  return 0;
-}
-
 int anyload_udp_getsockname(struct anyload_stack* st, int sd,
                             struct sockaddr_in* addr, socklen_t* len)
 {
@@ -800,8 +776,9 @@ int anyload_udp_getsockname(struct anyload_stack* st, int sd,
 
   if (!s)
     return -EBADF;
-  return put_addr(addr, len, s->laddr_be32 ? s->laddr_be32 : s->bind_addr_be32,
-                  s->lport_be16);
+  return st__put_addr(addr, len,
+                      s->laddr_be32 ? s->laddr_be32 : s->bind_addr_be32,
+                      s->lport_be16);
 }
 
 int anyload_udp_getpeername(struct anyload_stack* st, int sd,
@@ -813,7 +790,7 @@ int anyload_udp_getpeername(struct anyload_stack* st, int sd,
     return -EBADF;
   if (!s->connected)
     return -ENOTCONN;
-  return put_addr(addr, len, s->raddr_be32, s->rport_be16);
+  return st__put_addr(addr, len, s->raddr_be32, s->rport_be16);
 }
 
 int anyload_udp_poll(const struct anyload_stack* st, int sd)
@@ -832,14 +809,8 @@ int anyload_udp_poll(const struct anyload_stack* st, int sd)
   return mask;
 }
 
-static const char* const sock_stat_names[] = {
-#define ST_SOCK_STAT(name, doc) #name,
-#include "stack/stats.def"
-#undef ST_SOCK_STAT
-};
-
-static const char* const sock_stat_docs[] = {
-#define ST_SOCK_STAT(name, doc) doc,
+static const struct st_stat_desc sock_stats[] = {
+#define ST_SOCK_STAT(name, doc) ST_STAT_DESC(name, doc)
 #include "stack/stats.def"
 #undef ST_SOCK_STAT
 };
@@ -851,12 +822,12 @@ unsigned anyload_udp_stat_count(void)
 
 const char* anyload_udp_stat_name(unsigned i)
 {
-  return i < ST_SOCK_N_STATS ? sock_stat_names[i] : NULL;
+  return st__stat_name(sock_stats, ST_SOCK_N_STATS, i);
 }
 
 const char* anyload_udp_stat_doc(unsigned i)
 {
-  return i < ST_SOCK_N_STATS ? sock_stat_docs[i] : NULL;
+  return st__stat_doc(sock_stats, ST_SOCK_N_STATS, i);
 }
 
 int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
@@ -866,8 +837,5 @@ int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
 
   if (!s)
     return -EBADF;
-  if (n > ST_SOCK_N_STATS)
-    n = ST_SOCK_N_STATS;
-  memcpy(out, s->stats, n * sizeof(*out));
-  return (int)n;
+  return st__stat_copy(s->stats, ST_SOCK_N_STATS, out, n);
 }

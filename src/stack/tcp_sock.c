@@ -27,6 +27,7 @@
  */
 #include "stack/tcp_int.h"
 #include "stack/publish.h"
+#include "stack/sock_common.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -494,12 +495,9 @@ int anyload_tcp_bind(struct anyload_stack* st, int sd,
   if (st_ipv4_is_mcast(a) || st_ipv4_is_bcast(a))
     return -EADDRNOTAVAIL;
   if (a) {
-    int ifx = st->env.addr_ifindex ? st->env.addr_ifindex(st->env.ctx, a)
-                                   : -EADDRNOTAVAIL;
-    if (ifx < 0)
-      return -EADDRNOTAVAIL;
-    if (ifx != st->ifindex)
-      return -EXDEV;
+    int rc = st__local_addr_check(st, a);
+    if (rc < 0)
+      return rc;
   }
   return do_bind(st, c, a, addr->sin_port);
 }
@@ -997,15 +995,6 @@ int anyload_tcp_setsockopt(struct anyload_stack* st, int sd, int level,
   }
 }
 
-static int put_int(void* val, socklen_t* len, int v)
-{
-  if (!val || !len || *len < sizeof(int))
-    return -EINVAL;
-  memcpy(val, &v, sizeof(int));
-  *len = sizeof(int);
-  return 0;
-}
-
 static void fill_info(const struct anyload_stack* st, const struct st_tcp* c,
                       struct tcp_info* ti)
 {
@@ -1064,23 +1053,23 @@ int anyload_tcp_getsockopt(struct anyload_stack* st, int sd, int level,
     switch (optname) {
     case SO_ERROR: {
       int e = c->err;
-      if (put_int(val, len, e) < 0)
+      if (st__put_int(val, len, e) < 0)
         return -EINVAL;
       c->err = 0;
       return 0;
     }
     case SO_TYPE:
-      return put_int(val, len, SOCK_STREAM);
+      return st__put_int(val, len, SOCK_STREAM);
     case SO_ACCEPTCONN:
-      return put_int(val, len, c->state == TCP_LISTEN);
+      return st__put_int(val, len, c->state == TCP_LISTEN);
     case SO_REUSEADDR:
-      return put_int(val, len, c->reuse);
+      return st__put_int(val, len, c->reuse);
     case SO_KEEPALIVE:
-      return put_int(val, len, c->keepalive);
+      return st__put_int(val, len, c->keepalive);
     case SO_RCVBUF:
-      return put_int(val, len, (int)c->rcvbuf);
+      return st__put_int(val, len, (int)c->rcvbuf);
     case SO_SNDBUF:
-      return put_int(val, len, (int)c->sndbuf);
+      return st__put_int(val, len, (int)c->sndbuf);
     case SO_LINGER: {
       struct linger lg = { c->linger_on, c->linger_s };
       if (*len < sizeof(lg))
@@ -1095,35 +1084,35 @@ int anyload_tcp_getsockopt(struct anyload_stack* st, int sd, int level,
   }
   if (level == IPPROTO_IP) {
     if (optname == IP_TTL)
-      return put_int(val, len, c->ttl);
+      return st__put_int(val, len, c->ttl);
     if (optname == IP_TOS)
-      return put_int(val, len, c->tos);
+      return st__put_int(val, len, c->tos);
     return -ENOPROTOOPT;
   }
   if (level != IPPROTO_TCP)
     return -ENOPROTOOPT;
   switch (optname) {
   case TCP_NODELAY:
-    return put_int(val, len, c->nodelay);
+    return st__put_int(val, len, c->nodelay);
   case TCP_CORK:
-    return put_int(val, len, c->cork);
+    return st__put_int(val, len, c->cork);
   case TCP_MAXSEG:
-    return put_int(val, len, c->mss ? c->mss
+    return st__put_int(val, len, c->mss ? c->mss
                                     : (c->user_mss ? c->user_mss : 536));
   case TCP_KEEPIDLE:
-    return put_int(val, len, c->keepidle_s);
+    return st__put_int(val, len, c->keepidle_s);
   case TCP_KEEPINTVL:
-    return put_int(val, len, c->keepintvl_s);
+    return st__put_int(val, len, c->keepintvl_s);
   case TCP_KEEPCNT:
-    return put_int(val, len, c->keepcnt);
+    return st__put_int(val, len, c->keepcnt);
   case TCP_QUICKACK:
-    return put_int(val, len, c->quickack_opt);
+    return st__put_int(val, len, c->quickack_opt);
   case TCP_USER_TIMEOUT:
-    return put_int(val, len, (int)c->user_timeout_ms);
+    return st__put_int(val, len, (int)c->user_timeout_ms);
   case TCP_DEFER_ACCEPT:
-    return put_int(val, len, 0);
+    return st__put_int(val, len, 0);
   case TCP_SYNCNT:
-    return put_int(val, len, ST_TCP_SYN_RETRIES);
+    return st__put_int(val, len, ST_TCP_SYN_RETRIES);
   case TCP_CONGESTION: {
     const char* n = tcp_cc_name(c->cc_algo);
     size_t l = n ? strlen(n) + 1 : 1;
@@ -1148,19 +1137,6 @@ int anyload_tcp_getsockopt(struct anyload_stack* st, int sd, int level,
 
 /* ---- names, readiness, counters --------------------------------------- */
 
-static int put_addr(struct sockaddr_in* addr, socklen_t* len, uint32_t a,
-                    uint16_t p)
-{
-  if (!addr || !len || *len < sizeof(*addr))
-    return -EINVAL;
-  memset(addr, 0, sizeof(*addr));
-  addr->sin_family = AF_INET;
-  addr->sin_addr.s_addr = a;
-  addr->sin_port = p;
-  *len = sizeof(*addr);
-  return 0;
-}
-
 int anyload_tcp_getsockname(struct anyload_stack* st, int sd,
                             struct sockaddr_in* addr, socklen_t* len)
 {
@@ -1168,7 +1144,7 @@ int anyload_tcp_getsockname(struct anyload_stack* st, int sd,
 
   if (!c)
     return -EBADF;
-  return put_addr(addr, len, c->laddr_be32, c->lport_be16);
+  return st__put_addr(addr, len, c->laddr_be32, c->lport_be16);
 }
 
 int anyload_tcp_getpeername(struct anyload_stack* st, int sd,
@@ -1180,7 +1156,7 @@ int anyload_tcp_getpeername(struct anyload_stack* st, int sd,
     return -EBADF;
   if (c->state == TCP_CLOSE || c->state == TCP_LISTEN)
     return -ENOTCONN;
-  return put_addr(addr, len, c->raddr_be32, c->rport_be16);
+  return st__put_addr(addr, len, c->raddr_be32, c->rport_be16);
 }
 
 int anyload_tcp_poll(const struct anyload_stack* st, int sd)
@@ -1222,14 +1198,8 @@ int anyload_tcp_state(const struct anyload_stack* st, int sd)
   return c ? c->state : -EBADF;
 }
 
-static const char* const tcp_stat_names[] = {
-#define ST_TCP_SOCK_STAT(name, doc) #name,
-#include "stack/stats.def"
-#undef ST_TCP_SOCK_STAT
-};
-
-static const char* const tcp_stat_docs[] = {
-#define ST_TCP_SOCK_STAT(name, doc) doc,
+static const struct st_stat_desc tcp_stats[] = {
+#define ST_TCP_SOCK_STAT(name, doc) ST_STAT_DESC(name, doc)
 #include "stack/stats.def"
 #undef ST_TCP_SOCK_STAT
 };
@@ -1241,12 +1211,12 @@ unsigned anyload_tcp_stat_count(void)
 
 const char* anyload_tcp_stat_name(unsigned i)
 {
-  return i < ST_TCP_SOCK_N_STATS ? tcp_stat_names[i] : NULL;
+  return st__stat_name(tcp_stats, ST_TCP_SOCK_N_STATS, i);
 }
 
 const char* anyload_tcp_stat_doc(unsigned i)
 {
-  return i < ST_TCP_SOCK_N_STATS ? tcp_stat_docs[i] : NULL;
+  return st__stat_doc(tcp_stats, ST_TCP_SOCK_N_STATS, i);
 }
 
 int anyload_tcp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
@@ -1256,10 +1226,7 @@ int anyload_tcp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
 
   if (!c)
     return -EBADF;
-  if (n > ST_TCP_SOCK_N_STATS)
-    n = ST_TCP_SOCK_N_STATS;
-  memcpy(out, c->stats, n * sizeof(*out));
-  return (int)n;
+  return st__stat_copy(c->stats, ST_TCP_SOCK_N_STATS, out, n);
 }
 
 void st__tcp_poll(struct anyload_stack* st, int64_t now)
