@@ -20,16 +20,11 @@ else 1 with a FAIL line. Every loop is bounded by time.
 import argparse
 import select
 import socket
-import subprocess
 import sys
 import time
 
-
-def pct(v, p):
-    if not v:
-        return 0.0
-    v = sorted(v)
-    return v[min(len(v) - 1, int(len(v) * p))]
+from flood_phases import (add_flood_args, parse_flood_args, print_phase,
+                          print_recovery, run_flood)
 
 
 def main():
@@ -37,48 +32,17 @@ def main():
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--interval", type=float, default=0.01)
-    p.add_argument("--timeout", type=float, default=0.2)
-    p.add_argument("--pre", type=float, default=1.0)
-    p.add_argument("--post", type=float, default=2.0)
-    p.add_argument("--settle", type=float, default=0.2)
+    add_flood_args(p, post=2.0, settle=0.2)
     p.add_argument("--recover", type=float, default=0.5)
-    p.add_argument("--min-during", type=int, default=1)
-    p.add_argument("flood", nargs=argparse.REMAINDER)
-    a = p.parse_args()
-    if a.flood and a.flood[0] == "--":
-        a.flood = a.flood[1:]
-    if not a.flood:
-        p.error("no flood command")
+    a = parse_flood_args(p)
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.src, 40001))
     s.setblocking(False)
-    t0 = time.monotonic()
-    flood = None
-    flood_start = flood_end = None
     results = []            # (send time, rtt or None)
-    n = 0
-    hard_end = t0 + a.pre + 60 + a.post
-    while time.monotonic() < hard_end:
-        now = time.monotonic()
-        if flood is None and flood_end is None and now - t0 >= a.pre:
-            flood = subprocess.Popen(a.flood, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-            flood_start = time.monotonic()
-        if flood is not None and flood.poll() is not None:
-            flood_end = time.monotonic()
-            out = flood.stdout.read().decode(errors="replace")
-            sys.stdout.write(out)
-            if flood.returncode != 0:
-                print("FAIL: the flood command failed (%d)" %
-                      flood.returncode)
-                return 1
-            flood = None
-        if flood_end is not None and now - flood_end >= a.post:
-            break
-        n += 1
-        msg = b"probe-%06d" % n
+
+    def probe():
+        msg = b"probe-%06d" % (len(results) + 1)
         sent = time.monotonic()
         s.sendto(msg, (a.dst, a.port))
         rtt = None
@@ -94,9 +58,11 @@ def main():
                 rtt = time.monotonic() - sent
                 break
         results.append((sent, rtt))
-        left = a.interval - (time.monotonic() - sent)
-        if left > 0:
-            time.sleep(left)
+        return sent
+
+    rc, flood, flood_start, flood_end = run_flood(a, probe)
+    if rc:
+        return rc
     if flood is not None:
         flood.kill()
         print("FAIL: the flood did not end")
@@ -111,15 +77,11 @@ def main():
         else:
             phases["after"].append((t, rtt))
     for name in ("before", "during", "after"):
-        ok = [r * 1000 for _, r in phases[name] if r is not None]
-        print("PHASE %s sent=%d ok=%d lost=%d med_ms=%.3f p99_ms=%.3f "
-              "max_ms=%.3f" % (name, len(phases[name]), len(ok),
-                               len(phases[name]) - len(ok), pct(ok, 0.5),
-                               pct(ok, 0.99), max(ok) if ok else 0.0))
+        print_phase(name, len(phases[name]),
+                    [r * 1000 for _, r in phases[name] if r is not None])
     first = [t for t, r in phases["after"] if r is not None]
     rec = (first[0] - flood_end) if first else None
-    print("RECOVERY first_ok_ms=%s" %
-          ("%.1f" % (rec * 1000) if rec is not None else "none"))
+    print_recovery(rec)
     fails = []
     if any(r is None for _, r in phases["before"]) or not phases["before"]:
         fails.append("a probe before the flood was not answered")

@@ -29,17 +29,12 @@ else 1 with a FAIL line. Every loop is bounded by time.
 import argparse
 import select
 import socket
-import subprocess
 import sys
 import threading
 import time
 
-
-def pct(v, p):
-    if not v:
-        return 0.0
-    v = sorted(v)
-    return v[min(len(v) - 1, int(len(v) * p))]
+from flood_phases import (add_flood_args, parse_flood_args, print_phase,
+                          print_recovery, run_flood)
 
 
 class NewConns(threading.Thread):
@@ -87,21 +82,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dst", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--interval", type=float, default=0.01)
-    p.add_argument("--timeout", type=float, default=0.2)
+    add_flood_args(p, post=3.0, settle=1.0)
     p.add_argument("--new-every", type=float, default=0.1)
     p.add_argument("--new-threads", type=int, default=4)
-    p.add_argument("--pre", type=float, default=1.0)
-    p.add_argument("--post", type=float, default=3.0)
-    p.add_argument("--settle", type=float, default=1.0)
-    p.add_argument("--min-during", type=int, default=1)
     p.add_argument("--min-new-during", type=int, default=1)
-    p.add_argument("flood", nargs=argparse.REMAINDER)
-    a = p.parse_args()
-    if a.flood and a.flood[0] == "--":
-        a.flood = a.flood[1:]
-    if not a.flood:
-        p.error("no flood command")
+    a = parse_flood_args(p)
 
     s = socket.create_connection((a.dst, a.port), timeout=2)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -109,14 +94,9 @@ def main():
     ncs = [NewConns(a, k) for k in range(a.new_threads)]
     for nc in ncs:
         nc.start()
-    t0 = time.monotonic()
-    flood = None
-    flood_start = flood_end = None
     results = []            # [send time, rtt or None]
     sent_at = {}
     buf = b""
-    n = 0
-    hard_end = t0 + a.pre + 60 + a.post
 
     def take(now):
         nonlocal buf
@@ -135,24 +115,8 @@ def main():
             if i is not None and results[i][1] is None:
                 results[i][1] = now - results[i][0]
 
-    while time.monotonic() < hard_end:
-        now = time.monotonic()
-        if flood is None and flood_end is None and now - t0 >= a.pre:
-            flood = subprocess.Popen(a.flood, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-            flood_start = time.monotonic()
-        if flood is not None and flood.poll() is not None:
-            flood_end = time.monotonic()
-            out = flood.stdout.read().decode(errors="replace")
-            sys.stdout.write(out)
-            if flood.returncode != 0:
-                print("FAIL: the flood command failed (%d)" %
-                      flood.returncode)
-                return 1
-            flood = None
-        if flood_end is not None and now - flood_end >= a.post:
-            break
-        n += 1
+    def probe():
+        n = len(results) + 1
         msg = b"probe-%09d\n" % n
         sent = time.monotonic()
         results.append([sent, None])
@@ -161,9 +125,11 @@ def main():
         while time.monotonic() - sent < a.timeout and n in sent_at:
             select.select([s], [], [], 0.01)
             take(time.monotonic())
-        left = a.interval - (time.monotonic() - sent)
-        if left > 0:
-            time.sleep(left)
+        return sent
+
+    rc, flood, flood_start, flood_end = run_flood(a, probe)
+    if rc:
+        return rc
     # Whatever is still on its way comes back in the end (TCP).
     deadline = time.monotonic() + 5
     while sent_at and time.monotonic() < deadline:
@@ -187,19 +153,15 @@ def main():
     fails = []
     for name in ("before", "during", "after"):
         ph = [(t, r) for t, r in results if phase(t) == name]
-        ok = [r * 1000 for _, r in ph if r is not None and r <= a.timeout]
-        print("PHASE %s sent=%d ok=%d lost=%d med_ms=%.3f p99_ms=%.3f "
-              "max_ms=%.3f" % (name, len(ph), len(ok), len(ph) - len(ok),
-                               pct(ok, 0.5), pct(ok, 0.99),
-                               max(ok) if ok else 0.0))
+        print_phase(name, len(ph), [r * 1000 for _, r in ph
+                                    if r is not None and r <= a.timeout])
         nr = [(t, ok) for t, ok in new_results if phase(t) == name]
         print("NEWCONN %s tried=%d ok=%d" %
               (name, len(nr), sum(1 for _, ok in nr if ok)))
     first = [t for t, r in results if t >= flood_end and r is not None and
              r <= a.timeout]
     rec = (first[0] - flood_end) if first else None
-    print("RECOVERY first_ok_ms=%s" %
-          ("%.1f" % (rec * 1000) if rec is not None else "none"))
+    print_recovery(rec)
     if sent_at:
         fails.append("%d probes never came back" % len(sent_at))
     before = [r for t, r in results if phase(t) == "before"]
