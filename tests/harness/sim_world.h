@@ -40,9 +40,9 @@ static const uint8_t sim_mac_b[6] = { 0x02, 0, 0, 0, 0x0b, 0x0b };
 /* sim_link_open: ANYLOAD_BACKEND=sim, the virtual clock (set to 1000 s
  * the first time), and the link ifn[0]-ifn[1] ("<name>A", "<name>B") with
  * cfg (NULL: a perfect link); cfg's MACs are set to sim_mac_a/b. */
-static __attribute__((unused)) void sim_link_open(char ifn[2][16],
-                                                  const char* name,
-                                                  struct anyload_sim_config* cfg)
+static __attribute__((unused)) void
+sim_link_open(char ifn[2][16], const char* name,
+              struct anyload_sim_config* cfg)
 {
   struct anyload_sim_config c;
 
@@ -63,8 +63,8 @@ static __attribute__((unused)) void sim_link_open(char ifn[2][16],
 /* sim_advance: moves the clock from now to the next event (a frame on
  * the link, the next deadline of the stacks st[0], st[1] that are not
  * NULL), at least 1 us on, at most to end. */
-static __attribute__((unused)) void sim_advance(struct anyload_stack* const st[2],
-                                                int64_t now, int64_t end)
+static __attribute__((unused)) void
+sim_advance(struct anyload_stack* const st[2], int64_t now, int64_t end)
 {
   int64_t next = anyload_sim_next_event();
   int k;
