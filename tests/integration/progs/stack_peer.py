@@ -32,6 +32,8 @@ import struct
 import sys
 import time
 
+from campaign_common import csum16
+
 
 def cmd_echo_server(a):
     stop = []
@@ -75,15 +77,6 @@ def cmd_echo_client(a):
     return 0 if ok == a.count else 1
 
 
-def icmp_sum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def cmd_ping(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     ident = os.getpid() & 0xffff
@@ -91,7 +84,7 @@ def cmd_ping(a):
     for seq in range(a.count):
         data = b"anyload-%04d" % seq
         hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-        hdr = hdr[:2] + struct.pack("!H", icmp_sum(hdr + data)) + hdr[4:]
+        hdr = hdr[:2] + struct.pack("!H", csum16(hdr + data)) + hdr[4:]
         s.sendto(hdr + data, (a.dst, 0))
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
