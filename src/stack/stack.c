@@ -130,10 +130,11 @@ int st__vi_send(struct anyload_stack* st, uint32_t head)
     ST_ADD(st, tx_bytes, st->pkts[k].len);
     k = nx;
   }
-  if (st->tx_hold)
-    st->tx_unpushed = 1;
-  else
+  st->tx_unpushed += (unsigned)n;
+  if (!st->tx_hold || st->tx_unpushed >= ST_TX_PUSH_BATCH) {
+    st->tx_unpushed = 0;
     ef_vi_transmit_push(&st->vi);
+  }
   return 0;
 }
 

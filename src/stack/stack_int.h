@@ -175,6 +175,10 @@ struct st_path {
 #define ST_MAX_MSHIPS 20
 #define ST_PORT_HASH  1024
 #define ST_TCP_ACK_DUE_MAX 64   /* connections with an ACK owed per poll */
+/* Frames published per kick at most while the doorbell is held: the
+ * kernel's copy-mode AF_XDP sends 32 per sendto() anyway, and frames that
+ * wait unpublished hold ring slots that completions cannot free. */
+#define ST_TX_PUSH_BATCH 32
 #define ST_HDR_LEN    (ST_ETH_HLEN + ST_IPV4_HLEN + 8)
 
 struct st_mship {
@@ -291,9 +295,11 @@ struct anyload_stack {
   unsigned n_tcp_ack_due;
   uint8_t  in_rx_batch;      /* inside anyload_stack_poll's event loop */
   /* TX doorbell: while tx_hold > 0, frames put on the ring are published
-   * (one kick) when the outermost holder releases (st__tx_release). */
+   * (one kick) when the outermost holder releases (st__tx_release), or
+   * when ST_TX_PUSH_BATCH of them wait. */
   uint8_t  tx_hold;
-  uint8_t  tx_unpushed;
+  unsigned tx_unpushed;
+  unsigned tcp_tx_rr;        /* st__tcp_poll's next slot (round robin) */
   /* Reassembly. */
   struct st_reasm* reasm;
   unsigned n_reasm;

@@ -1235,12 +1235,21 @@ void st__tcp_poll(struct anyload_stack* st, int64_t now)
 
   if (!st->tcp_tx_blocked)
     return;
+  /* Round robin from where the last pass stopped: a pass from slot 0
+   * each time let the first connections refill the ring at every poll
+   * while a later one starved (nginx under wrk: a response stuck > 2 s). */
   for (k = 0; k < st->cfg.max_sockets && st->tcp_tx_blocked; k++) {
-    struct st_tcp* c = &st->tcps[k];
+    unsigned i = (st->tcp_tx_rr + k) % st->cfg.max_sockets;
+    struct st_tcp* c = &st->tcps[i];
     if (!c->used || !c->tx_blocked)
       continue;
     c->tx_blocked = 0;
     st->tcp_tx_blocked--;
     tcp__output(st, c, now);
+    if (c->tx_blocked) {
+      /* The ring is full again: the next pass starts after c. */
+      st->tcp_tx_rr = (i + 1) % st->cfg.max_sockets;
+      return;
+    }
   }
 }
