@@ -181,7 +181,7 @@ static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
     if (r == -EAGAIN)
       o->et_gen++;
     if (r == -EAGAIN || (r >= 0 && (size_t)(sent + r) < io.total)) {
-      pl_progress(st);
+      pl_progress_at(st, now);
     }
     pl_unlock();
     if (r > 0) {
@@ -210,7 +210,6 @@ static ssize_t send_loop(int fd, const struct iovec* v, int cnt, int flags,
       sent = sent ? sent : r;
       break;
     }
-    now = pl_now();
   }
   io_end(&io);
   return sent;
@@ -285,9 +284,11 @@ static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
       deadline = now + o->rcvtimeo_ns;
     nb = (o->flags & PL_F_NONBLOCK) || (flags & MSG_DONTWAIT);
     now = pl_now();
-    pl_progress(st);
+    pl_progress_at(st, now);
+    /* Its own clock reading: the read latency of what this poll just
+     * took (stackdump's histogram) is not zero. */
     r = io.total ? anyload_tcp_recv(st, o->sd, io.iov + k, cnt - k,
-                                    flags & (MSG_PEEK | MSG_TRUNC), now)
+                                    flags & (MSG_PEEK | MSG_TRUNC), pl_now())
                  : 0;
     if (r == -EAGAIN)
       o->et_gen++;
@@ -322,7 +323,6 @@ static ssize_t recv_loop(int fd, const struct iovec* v, int cnt, int flags,
       got = got ? got : r;
       break;
     }
-    now = pl_now();
   }
   io_end(&io);
   return got;

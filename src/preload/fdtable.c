@@ -231,11 +231,15 @@ struct anyload_stack* pl_stack(int* err)
 
 void pl_progress(struct anyload_stack* st)
 {
-  int64_t now;
+  if (st)
+    pl_progress_at(st, pl_now());
+}
+
+void pl_progress_at(struct anyload_stack* st, int64_t now)
+{
   int n;
 
   if (st) {
-    now = pl_now();
     n = anyload_stack_poll(st, now, (int)pl_cfg.evs_per_poll);
     pl_tcp_note_progress(now);   /* the TCP poller need not */
     pl_wake_note(n);             /* the other threads' sleeps (wake.c) */

@@ -161,6 +161,9 @@ static inline struct timespec* pl_sleep_ts(int64_t until, int64_t now,
   return ts;
 }
 void pl_progress(struct anyload_stack* st);       /* under the lock */
+/* pl_progress_at: the same with the caller's fresh clock reading (a
+ * spinning loop reads the clock once per round, not once per call). */
+void pl_progress_at(struct anyload_stack* st, int64_t now);
 /* pl_publish_settings: give the settings in force to the stack (pl_publish.c). */
 void pl_publish_settings(struct anyload_stack* st);
 void pl_log(int level, const char* fmt, ...)
