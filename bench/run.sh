@@ -477,45 +477,35 @@ else
 	STATUS[$name]="n/a (iperf3 not installed)"
 fi
 
-# --- iperf3, both ends under anyload ---
-name=iperf3_anyload
-OUT[$name]=$WORK/$name.out
-RAW[$name]=${OUT[$name]}
-KIND[$name]=iperf3
-OUT_FILE=${OUT[$name]}
-if command -v iperf3 >/dev/null 2>&1 && [[ -x "$AL" ]]; then
-	a0=$(tcp_outsegs "$NS_A")
-	b0=$(tcp_outsegs "$NS_B")
-	run_mode "$name" 1 \
-		"$AL" --profile=throughput --interface="$IF_B" \
-		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 6))" -- \
-		"$AL" --profile=throughput --interface="$IF_A" \
-		iperf3 -c "$IP_B" -p "$((TCP_PORT + 6))" -t "$IPERF_TIME" -J
-	check_accelerated "$name" "$a0" "$b0"
-	xdp_off
-else
-	STATUS[$name]="n/a (iperf3 or $AL missing)"
-fi
+# iperf3_anyload_mode NAME PROFILE PORT: iperf3 with both ends under
+# `anyload --profile=PROFILE`, checked to be accelerated.
+iperf3_anyload_mode()
+{
+	local name=$1 profile=$2 port=$3
 
-# --- iperf3, both ends under anyload, latency profile ---
-name=iperf3_anyload_latency
-OUT[$name]=$WORK/$name.out
-RAW[$name]=${OUT[$name]}
-KIND[$name]=iperf3
-OUT_FILE=${OUT[$name]}
-if command -v iperf3 >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	OUT[$name]=$WORK/$name.out
+	RAW[$name]=${OUT[$name]}
+	KIND[$name]=iperf3
+	OUT_FILE=${OUT[$name]}
+	if ! command -v iperf3 >/dev/null 2>&1 || [[ ! -x "$AL" ]]; then
+		STATUS[$name]="n/a (iperf3 or $AL missing)"
+		return
+	fi
 	a0=$(tcp_outsegs "$NS_A")
 	b0=$(tcp_outsegs "$NS_B")
 	run_mode "$name" 1 \
-		"$AL" --profile=latency --interface="$IF_B" \
-		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 10))" -- \
-		"$AL" --profile=latency --interface="$IF_A" \
-		iperf3 -c "$IP_B" -p "$((TCP_PORT + 10))" -t "$IPERF_TIME" -J
+		"$AL" --profile="$profile" --interface="$IF_B" \
+		iperf3 -s -1 -B "$IP_B" -p "$port" -- \
+		"$AL" --profile="$profile" --interface="$IF_A" \
+		iperf3 -c "$IP_B" -p "$port" -t "$IPERF_TIME" -J
 	check_accelerated "$name" "$a0" "$b0"
 	xdp_off
-else
-	STATUS[$name]="n/a (iperf3 or $AL missing)"
-fi
+}
+
+# --- iperf3, both ends under anyload: the throughput profile, then the
+# latency one (spinning) ---
+iperf3_anyload_mode iperf3_anyload throughput "$((TCP_PORT + 6))"
+iperf3_anyload_mode iperf3_anyload_latency latency "$((TCP_PORT + 10))"
 
 # --- bulk: a kernel sender (python) to a kernel receiver (python) ---
 name=kernel_bulk
