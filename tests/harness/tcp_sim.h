@@ -510,4 +510,62 @@ static __attribute__((unused)) int tw_peer_next(struct tw* w, struct tw_got* g)
     CHECK(tw_peer_next((w), &g_none_), ==, 0);                           \
   } while (0)
 
+/* ---- an established active connection ---------------------------------- */
+
+/* An established connection A -> peer:80 (no options, MSS 1000); the
+ * peer's ISN is 5000. a_nxt / p_nxt: the next sequence of A / the peer. */
+struct tw_conn {
+  int      sd;
+  uint16_t lport;
+  uint32_t a_nxt, p_nxt;
+};
+
+/* tw_establish: c connects from A's stack to the raw peer, which answers
+ * the SYN with a SYN-ACK (MSS 1000) after rtt of virtual time (0: at
+ * once); A's ACK is checked. */
+static __attribute__((unused)) void tw_establish(struct tw* w,
+                                                 struct tw_conn* c,
+                                                 int64_t rtt)
+{
+  struct anyload_stack* a = w->st[0];
+  struct sockaddr_in b = tw_sin(TW_IP_B, 80), name;
+  socklen_t len = sizeof(name);
+  struct tw_got g;
+  struct tw_seg s;
+
+  memset(c, 0, sizeof(*c));
+  c->sd = anyload_tcp_open(a);
+  CHECK(c->sd, >=, 0);
+  CHECK(anyload_tcp_connect(a, c->sd, &b, sizeof(b), tw_now()), ==,
+        -EINPROGRESS);
+  CHECK(anyload_tcp_getsockname(a, c->sd, &name, &len), ==, 0);
+  c->lport = ntohs(name.sin_port);
+  tw_peer_expect(w, &g, ST_TCP_SYN);
+  if (rtt > 0)
+    tw_run(w, rtt);
+  c->a_nxt = g.h.seq + 1;
+  c->p_nxt = 5001;
+  s = tw_seg_init(80, c->lport);
+  s.flags = ST_TCP_SYN | ST_TCP_ACK;
+  s.seq = 5000;
+  s.ack = c->a_nxt;
+  s.mss = 1000;
+  tw_peer_send(w, &s);
+  tw_peer_expect(w, &g, ST_TCP_ACK);
+  CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
+}
+
+/* tw_abort: close c abortively (SO_LINGER {1, 0}); the peer gets the
+ * RST. */
+static __attribute__((unused)) void tw_abort(struct tw* w, struct tw_conn* c)
+{
+  struct tw_got g;
+
+  CHECK(anyload_tcp_setsockopt(w->st[0], c->sd, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w->st[0], c->sd, tw_now()), ==, 0);
+  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
+}
+
 #endif /* ANYLOAD_TESTS_TCP_SIM_H */

@@ -12,14 +12,6 @@
 
 #include <limits.h>
 
-/* An established connection A -> peer:80 (no options); the peer's ISN is
- * 5000. */
-struct conn {
-  int      sd;
-  uint16_t lport;
-  uint32_t a_nxt, p_nxt;
-};
-
 static void open_world(struct tw* w, const char* name, unsigned limit)
 {
   struct anyload_stack_config base;
@@ -29,39 +21,11 @@ static void open_world(struct tw* w, const char* name, unsigned limit)
   tw_open_cfg(w, name, NULL, TW_PEER, &base);
 }
 
-static void establish(struct tw* w, struct conn* c)
-{
-  struct anyload_stack* a = w->st[0];
-  struct sockaddr_in b = tw_sin(TW_IP_B, 80), name;
-  socklen_t len = sizeof(name);
-  struct tw_got g;
-  struct tw_seg s;
-
-  memset(c, 0, sizeof(*c));
-  c->sd = anyload_tcp_open(a);
-  CHECK(c->sd, >=, 0);
-  CHECK(anyload_tcp_connect(a, c->sd, &b, sizeof(b), tw_now()), ==,
-        -EINPROGRESS);
-  CHECK(anyload_tcp_getsockname(a, c->sd, &name, &len), ==, 0);
-  c->lport = ntohs(name.sin_port);
-  tw_peer_expect(w, &g, ST_TCP_SYN);
-  c->a_nxt = g.h.seq + 1;
-  c->p_nxt = 5001;
-  s = tw_seg_init(80, c->lport);
-  s.flags = ST_TCP_SYN | ST_TCP_ACK;
-  s.seq = 5000;
-  s.ack = c->a_nxt;
-  s.mss = 1000;
-  tw_peer_send(w, &s);
-  tw_peer_expect(w, &g, ST_TCP_ACK);
-  CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
-}
-
 /* challenge: the peer sends a segment that asks for a challenge ACK (kind
  * 0: an RST in the window but not at RCV.NXT, 1: a SYN, 2: an ACK older
  * than SND.UNA - MAX.SND.WND). Returns 1 if the challenge ACK came (and
  * checks it), 0 if nothing was sent. */
-static int challenge(struct tw* w, struct conn* c, int kind)
+static int challenge(struct tw* w, struct tw_conn* c, int kind)
 {
   struct tw_got g;
   struct tw_seg s = tw_seg_init(80, c->lport);
@@ -87,17 +51,6 @@ static void to_next_second(struct tw* w)
   CHECK(tw_now() % TW_SEC, ==, 0);
 }
 
-static void close_conn(struct tw* w, struct conn* c)
-{
-  struct tw_got g;
-
-  CHECK(anyload_tcp_setsockopt(w->st[0], c->sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(w->st[0], c->sd, tw_now()), ==, 0);
-  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
-}
-
 /* A limit of 10: in each of 8 seconds, 30 challenges of the three kinds
  * in turn; the first n of them are answered, then none, with n in
  * [5, 14]; not the same n every second; the counters add up; the
@@ -106,13 +59,13 @@ static void test_tcp_challenge_limit(void)
 {
   struct tw w;
   struct anyload_stack* a;
-  struct conn c;
+  struct tw_conn c;
   unsigned sec, k, n[8], sent = 0, differ = 0;
 
   open_world(&w, "chl", 10);
   a = w.st[0];
   CHECK(a->tcp_chack_limit, ==, 10u);
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   for (sec = 0; sec < 8; sec++) {
     to_next_second(&w);
     tw_run(&w, 300 * TW_MS);
@@ -142,7 +95,7 @@ static void test_tcp_challenge_limit(void)
   to_next_second(&w);
   CHECK(challenge(&w, &c, 0), ==, 1);
   CHECK(anyload_tcp_state(a, c.sd), ==, TCP_ESTABLISHED);
-  close_conn(&w, &c);
+  tw_abort(&w, &c);
   tw_close(&w);
 }
 
@@ -151,7 +104,7 @@ static void test_tcp_challenge_limit(void)
 static void test_tcp_challenge_unlimited(void)
 {
   struct tw w;
-  struct conn c;
+  struct tw_conn c;
   unsigned k;
 
   open_world(&w, "chd", 0);
@@ -161,12 +114,12 @@ static void test_tcp_challenge_unlimited(void)
   CHECK(anyload_sim_link_destroy(w.ifn[0]), ==, 0);
 
   open_world(&w, "chu", UINT_MAX);
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   for (k = 0; k < 300; k++)
     CHECK(challenge(&w, &c, (int)(k % 3)), ==, 1);
   CHECK(tw_stat(w.st[0], "tcp_challenge_acks"), ==, 300);
   CHECK(tw_stat(w.st[0], "tcp_challenge_acks_limited"), ==, 0);
-  close_conn(&w, &c);
+  tw_abort(&w, &c);
   tw_close(&w);
 }
 

@@ -8,44 +8,8 @@
 #include "unit_test.h"
 #include "tcp_sim.h"
 
-/* An established connection A -> peer:80 (no options, MSS 1000); the
- * peer's ISN is 5000. */
-struct conn {
-  int      sd;
-  uint16_t lport;
-  uint32_t a_nxt, p_nxt;
-};
-
-static void establish(struct tw* w, struct conn* c)
-{
-  struct anyload_stack* a = w->st[0];
-  struct sockaddr_in b = tw_sin(TW_IP_B, 80), name;
-  socklen_t len = sizeof(name);
-  struct tw_got g;
-  struct tw_seg s;
-
-  memset(c, 0, sizeof(*c));
-  c->sd = anyload_tcp_open(a);
-  CHECK(c->sd, >=, 0);
-  CHECK(anyload_tcp_connect(a, c->sd, &b, sizeof(b), tw_now()), ==,
-        -EINPROGRESS);
-  CHECK(anyload_tcp_getsockname(a, c->sd, &name, &len), ==, 0);
-  c->lport = ntohs(name.sin_port);
-  tw_peer_expect(w, &g, ST_TCP_SYN);
-  c->a_nxt = g.h.seq + 1;
-  c->p_nxt = 5001;
-  s = tw_seg_init(80, c->lport);
-  s.flags = ST_TCP_SYN | ST_TCP_ACK;
-  s.seq = 5000;
-  s.ack = c->a_nxt;
-  s.mss = 1000;
-  tw_peer_send(w, &s);
-  tw_peer_expect(w, &g, ST_TCP_ACK);
-  CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
-}
-
 /* peer_seg: a segment of the peer with flags, acknowledging ack. */
-static void peer_seg(struct tw* w, struct conn* c, uint8_t flags,
+static void peer_seg(struct tw* w, struct tw_conn* c, uint8_t flags,
                      uint32_t ack)
 {
   struct tw_seg s = tw_seg_init(80, c->lport);
@@ -72,14 +36,14 @@ static void test_tcp_closing_fin_wait(void)
 {
   struct tw w;
   struct anyload_stack* a;
-  struct conn c;
+  struct tw_conn c;
   struct tw_got g;
   uint8_t data[2500];
   uint64_t h;
 
   tw_open(&w, "clf", NULL, TW_PEER);
   a = w.st[0];
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   CHECK(anyload_tcp_close_handle(a, c.sd, NULL), ==, -EINVAL);
   CHECK(anyload_tcp_close_handle(a, 999, &h), ==, -EBADF);
   CHECK(anyload_tcp_close_handle(a, c.sd, &h), ==, 0);
@@ -123,7 +87,7 @@ static void test_tcp_closing_last_ack(void)
 {
   struct tw w;
   struct anyload_stack* a;
-  struct conn c;
+  struct tw_conn c;
   struct tw_got g;
   struct tw_seg s;
   uint64_t h, h2;
@@ -131,7 +95,7 @@ static void test_tcp_closing_last_ack(void)
 
   tw_open(&w, "cll", NULL, TW_PEER);
   a = w.st[0];
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   peer_seg(&w, &c, ST_TCP_ACK | ST_TCP_FIN, c.a_nxt);
   tw_peer_expect(&w, &g, ST_TCP_ACK);
   CHECK(anyload_tcp_state(a, c.sd), ==, TCP_CLOSE_WAIT);
@@ -149,7 +113,7 @@ static void test_tcp_closing_last_ack(void)
   CHECK(anyload_tcp_close(a, sd, tw_now()), ==, 0);
 
   /* Unread data: the close resets. */
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   s = tw_seg_init(80, c.lport);
   s.flags = ST_TCP_ACK | ST_TCP_PSH;
   s.seq = c.p_nxt;
@@ -164,7 +128,7 @@ static void test_tcp_closing_last_ack(void)
   tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
   CHECK(anyload_tcp_closing(a, h), ==, 0);
   /* SO_LINGER {1, 0}: an abort. */
-  establish(&w, &c);
+  tw_establish(&w, &c, 0);
   CHECK(anyload_tcp_close_handle(a, c.sd, &h), ==, 0);
   set_linger(a, c.sd, 1, 0);
   CHECK(anyload_tcp_close(a, c.sd, tw_now()), ==, 0);

@@ -8,45 +8,8 @@
 #include "unit_test.h"
 #include "tcp_sim.h"
 
-/* An established connection A -> peer:80 (no options, MSS 1000); the
- * peer's ISN is 5000 and the handshake took rtt (A's RTO follows). */
-struct conn {
-  int      sd;
-  uint16_t lport;
-  uint32_t a_nxt, p_nxt;
-};
-
-static void establish(struct tw* w, struct conn* c, int64_t rtt)
-{
-  struct anyload_stack* a = w->st[0];
-  struct sockaddr_in b = tw_sin(TW_IP_B, 80), name;
-  socklen_t len = sizeof(name);
-  struct tw_got g;
-  struct tw_seg s;
-
-  memset(c, 0, sizeof(*c));
-  c->sd = anyload_tcp_open(a);
-  CHECK(c->sd, >=, 0);
-  CHECK(anyload_tcp_connect(a, c->sd, &b, sizeof(b), tw_now()), ==,
-        -EINPROGRESS);
-  CHECK(anyload_tcp_getsockname(a, c->sd, &name, &len), ==, 0);
-  c->lport = ntohs(name.sin_port);
-  tw_peer_expect(w, &g, ST_TCP_SYN);
-  c->a_nxt = g.h.seq + 1;
-  c->p_nxt = 5001;
-  tw_run(w, rtt);
-  s = tw_seg_init(80, c->lport);
-  s.flags = ST_TCP_SYN | ST_TCP_ACK;
-  s.seq = 5000;
-  s.ack = c->a_nxt;
-  s.mss = 1000;
-  tw_peer_send(w, &s);
-  tw_peer_expect(w, &g, ST_TCP_ACK);
-  CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
-}
-
 /* peer_ack: the peer acknowledges A's data up to a_nxt. */
-static void peer_ack(struct tw* w, struct conn* c)
+static void peer_ack(struct tw* w, struct tw_conn* c)
 {
   struct tw_seg s = tw_seg_init(80, c->lport);
 
@@ -73,17 +36,6 @@ static void set_cork(struct anyload_stack* a, int sd, int on)
                                sizeof(on), tw_now()), ==, 0);
 }
 
-static void close_conn(struct tw* w, struct conn* c)
-{
-  struct tw_got g;
-
-  CHECK(anyload_tcp_setsockopt(w->st[0], c->sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(w->st[0], c->sd, tw_now()), ==, 0);
-  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
-}
-
 /* TCP_CORK holds a partial segment 200 ms, then it goes by itself (the
  * cork stays on); the 200 ms count from the first byte held and start
  * again for what a full segment leaves; uncorking sends at once and
@@ -93,7 +45,7 @@ static void test_tcp_cork_ceiling(void)
 {
   struct tw w;
   struct anyload_stack* a;
-  struct conn c;
+  struct tw_conn c;
   struct iovec iov;
   uint8_t data[4096];
   uint64_t off = 0;
@@ -101,7 +53,7 @@ static void test_tcp_cork_ceiling(void)
   tw_open(&w, "ckc", NULL, TW_PEER);
   a = w.st[0];
   /* RTT 100 ms: the RTO is 300 ms, later than the cork's ceiling. */
-  establish(&w, &c, 100 * TW_MS);
+  tw_establish(&w, &c, 100 * TW_MS);
   CHECK(tcp__get(a, c.sd)->rtt.rto_us, ==, 300000u);
   tw_fill(data, sizeof(data), 0, 40);
   set_cork(a, c.sd, 1);
@@ -193,7 +145,7 @@ static void test_tcp_cork_ceiling(void)
   expect_data(&w, &c, off, 20);
   CHECK(tw_sstat(a, c.sd, "cork_expiries"), ==, 4);
   peer_ack(&w, &c);
-  close_conn(&w, &c);
+  tw_abort(&w, &c);
   tw_close(&w);
 }
 
