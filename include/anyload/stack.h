@@ -665,6 +665,76 @@ int anyload_tcp_poll(const struct anyload_stack* st, int sd);
  * TCP_CLOSE for a fresh socket), or -EBADF. */
 int anyload_tcp_state(const struct anyload_stack* st, int sd);
 
+/* ---- handing a connection over to another TCP ---------------------------
+ *
+ * A connection can leave the stack in the middle of its life, to go on in
+ * another TCP implementation (transparent mode hands connections to the
+ * kernel's TCP with TCP_REPAIR before a fork or an exec, so that every
+ * process that shares the fd shares the connection): the caller reads the
+ * connection's state and queued bytes with anyload_tcp_export and
+ * anyload_tcp_export_bytes, rebuilds it elsewhere, then detaches it with
+ * anyload_tcp_detach. Between the export and the detach the stack must not
+ * be polled (nothing may change what was exported). */
+
+/* What a connection is, for another TCP to continue it. Sequence numbers
+ * are absolute, windows in bytes (already scaled). */
+struct anyload_tcp_export {
+  int      state;             /* TCP_ESTABLISHED or TCP_CLOSE_WAIT */
+  struct sockaddr_in local, remote;
+  /* Send side: [snd_una, snd_max) was sent and is unacknowledged
+   * (sent_len bytes), unsent_len bytes follow it, not sent yet. */
+  uint32_t snd_una, snd_max, sent_len, unsent_len;
+  uint32_t snd_wnd, max_snd_wnd;  /* the peer's window, its largest */
+  uint32_t snd_wl1;               /* the peer's sequence that set it */
+  /* Receive side: rcv_nxt is the next sequence expected (past the peer's
+   * FIN when fin_rcvd); recv_len in-order bytes are unread; rcv_wnd is
+   * what we advertised beyond rcv_nxt. Out-of-order bytes are not
+   * exported: they were never acknowledged, the peer sends them again. */
+  uint32_t rcv_nxt, recv_len, rcv_wnd;
+  uint8_t  fin_rcvd;          /* the peer's FIN is in (CLOSE_WAIT) */
+  uint8_t  shut_rd;           /* the application shut reading down */
+  /* Negotiated options. */
+  uint16_t peer_mss;          /* the peer's MSS option (536 without) */
+  uint8_t  ws_ok, snd_ws, rcv_ws;  /* window scale: peer's, ours */
+  uint8_t  sack_ok, ts_ok;
+  uint32_t ts_val;            /* our timestamp clock now (ms) */
+};
+
+/* Queues of an exported connection, for anyload_tcp_export_bytes. */
+enum anyload_tcp_queue {
+  ANYLOAD_TCP_Q_SENT = 1,     /* sent, unacknowledged: sent_len bytes */
+  ANYLOAD_TCP_Q_UNSENT,       /* queued, not sent yet: unsent_len */
+  ANYLOAD_TCP_Q_RECV,         /* received in order, unread: recv_len */
+};
+
+/* anyload_tcp_export: sd's connection as *out. Only a connection that
+ * the application holds, in ESTABLISHED or CLOSE_WAIT (no FIN of ours
+ * sent or queued), with its own ip4_full filter (a connect()ed one, or an
+ * accepted one whose listener is closed) can be exported. Returns 0, or
+ * -EBADF, -EINVAL (out NULL), -EOPNOTSUPP (another state), -EBUSY (the
+ * connection rides on its listener's filter, which would keep steering
+ * its segments here). Changes nothing. */
+int anyload_tcp_export(const struct anyload_stack* st, int sd,
+                       struct anyload_tcp_export* out, int64_t now_ns);
+
+/* anyload_tcp_export_bytes: copy len bytes of queue q of sd, from offset
+ * off in it, into buf. Returns the bytes copied (fewer at the queue's
+ * end), or -EBADF, -EINVAL. */
+ssize_t anyload_tcp_export_bytes(const struct anyload_stack* st, int sd,
+                                 enum anyload_tcp_queue q, uint32_t off,
+                                 void* buf, uint32_t len);
+
+/* anyload_tcp_detach: sd's connection leaves the stack without a segment
+ * sent (no FIN, no RST): its filter goes, so its segments reach the
+ * kernel from then on, and the sd is invalid on return. Segments of its
+ * 4-tuple already on their way to the stack (in the VI's ring) are
+ * dropped without an answer for ANYLOAD_TCP_DETACH_QUIET_NS (counted as
+ * tcp_detached_rx_dropped): the other TCP never acknowledged them, so the
+ * peer sends them again. Same conditions as anyload_tcp_export. Returns
+ * 0, -EBADF, -EOPNOTSUPP, -EBUSY. */
+#define ANYLOAD_TCP_DETACH_QUIET_NS 10000000000ll
+int anyload_tcp_detach(struct anyload_stack* st, int sd, int64_t now_ns);
+
 /* Per-socket TCP counters, read by name as the stack's are (declared in
  * src/stack/stats.def with ST_TCP_SOCK_STAT). */
 unsigned anyload_tcp_stat_count(void);

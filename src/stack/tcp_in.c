@@ -501,7 +501,10 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
     tcp__free(st, c);
     c = NULL;
   }
-  if (c) {
+  if (c && c->detached) {
+    /* Its connection goes on elsewhere (tcp_handover.c): no answer. */
+    ST_INC(st, tcp_detached_rx_dropped);
+  } else if (c) {
     ST_INC(st, tcp_rx_conn_segs);
     tcp__rx_conn(st, c, &sg, now);
   } else {
@@ -526,7 +529,7 @@ void st__tcp_icmp_err(struct anyload_stack* st, uint32_t laddr_be32,
   struct st_tcp* c = tcp__lookup(st, laddr_be32, lport_be16, raddr_be32,
                                  rport_be16);
 
-  if (!c) {
+  if (!c || c->detached) {
     ST_INC(st, rx_drop_icmp_no_sock);
     return;
   }

@@ -102,6 +102,7 @@ struct st_tcp {
   uint8_t  was_connected;
   uint8_t  reset;        /* ended by a RST or an abort */
   uint8_t  cookie;       /* made from a SYN cookie */
+  uint8_t  detached;     /* handed over (tcp_handover.c): only drops */
   uint8_t  cc_algo;
   /* Negotiated. */
   uint8_t  ws_ok, sack_ok, ts_ok;
@@ -226,6 +227,10 @@ struct st_tcp* tcp__listener(struct anyload_stack* st, uint32_t laddr,
                              uint16_t lport);
 void tcp__conn_hash_add(struct anyload_stack* st, struct st_tcp* c);
 void tcp__port_link(struct anyload_stack* st, struct st_tcp* c);
+void tcp__port_unlink(struct anyload_stack* st, struct st_tcp* c);
+/* tcp__release_filter: drop c's reference on its filter (local or
+ * full), if it holds one. */
+void tcp__release_filter(struct anyload_stack* st, struct st_tcp* c);
 /* tcp__bufs_alloc: the send and receive rings (at connect or when a
  * passive connection is established). Returns 0 or -ENOMEM. */
 int tcp__bufs_alloc(struct anyload_stack* st, struct st_tcp* c);

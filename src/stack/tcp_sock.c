@@ -150,7 +150,7 @@ void tcp__port_link(struct anyload_stack* st, struct st_tcp* c)
   c->in_port_hash = 1;
 }
 
-static void port_unlink(struct anyload_stack* st, struct st_tcp* c)
+void tcp__port_unlink(struct anyload_stack* st, struct st_tcp* c)
 {
   uint32_t* pp = &st->tcp_port_hash[port_bucket(c->lport_be16)];
   uint32_t me = (uint32_t)tcp__index(st, c);
@@ -248,7 +248,7 @@ void tcp__set_state(struct anyload_stack* st, struct st_tcp* c, int state)
   st__pub_changed(st);
 }
 
-static void release_filter(struct anyload_stack* st, struct st_tcp* c)
+void tcp__release_filter(struct anyload_stack* st, struct st_tcp* c)
 {
   if (c->filter == 1)
     st__filter_put(st, ST_IPPROTO_TCP, c->bind_addr_be32, c->lport_be16);
@@ -290,9 +290,9 @@ void tcp__free(struct anyload_stack* st, struct st_tcp* c)
   if (c->state == TCP_LISTEN)
     abort_children(st, c, 0, st->now);
   tcp__unqueue(st, c);
-  release_filter(st, c);
+  tcp__release_filter(st, c);
   conn_unlink(st, c);
-  port_unlink(st, c);
+  tcp__port_unlink(st, c);
   tcp__free_bufs(st, c);
   st__timer_cancel(st, &c->timer);
   if (c->tx_blocked)
@@ -316,7 +316,7 @@ void tcp__done(struct anyload_stack* st, struct st_tcp* c, int err)
     return;
   }
   tcp__set_state(st, c, TCP_CLOSE);
-  release_filter(st, c);
+  tcp__release_filter(st, c);
   conn_unlink(st, c);
   c->rto_at = c->dack_at = c->persist_at = c->keep_at = c->end_at = 0;
   st__timer_cancel(st, &c->timer);
@@ -631,7 +631,7 @@ int anyload_tcp_connect(struct anyload_stack* st, int sd,
     goto fail;
   c->filter = 2;
   if ((rc = tcp__bufs_alloc(st, c)) < 0) {
-    release_filter(st, c);
+    tcp__release_filter(st, c);
     goto fail;
   }
   tcp__conn_hash_add(st, c);
@@ -657,7 +657,7 @@ int anyload_tcp_connect(struct anyload_stack* st, int sd,
 
 fail:
   if (autobound) {
-    port_unlink(st, c);
+    tcp__port_unlink(st, c);
     c->lport_be16 = 0;
     c->bind_addr_be32 = 0;
   }

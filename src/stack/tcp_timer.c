@@ -167,6 +167,10 @@ void st__tcp_timeout(struct anyload_stack* st, struct st_timer* t)
 
   if (c->end_at && c->end_at <= now) {
     c->end_at = 0;
+    if (c->detached) {
+      tcp__free(st, c);
+      return;
+    }
     if (c->state == TCP_TIME_WAIT || c->state == TCP_FIN_WAIT2) {
       if (c->state == TCP_FIN_WAIT2)
         ST_INC(st, tcp_fin_wait2_timeouts);

@@ -414,7 +414,9 @@ static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
   return st_ipv4_build(f, &ip);
 }
 
-static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_seg* s)
+/* tw_peer_queue: the peer sends s; it reaches A's VI (a perfect link
+ * steers it at once) but no stack is polled. */
+static __attribute__((unused)) void tw_peer_queue(struct tw* w, const struct tw_seg* s)
 {
   unsigned b;
   uint8_t* f = sim_raw_tx_buf(w->raw, &b);
@@ -451,6 +453,12 @@ static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_s
                                                       (uint16_t)tlen),
                                     th, tlen));
   sim_raw_tx(w->raw, b, ST_ETH_HLEN + ST_IPV4_HLEN + tlen);
+}
+
+/* tw_peer_send: the peer sends s, and every stack takes it. */
+static __attribute__((unused)) void tw_peer_send(struct tw* w, const struct tw_seg* s)
+{
+  tw_peer_queue(w, s);
   tw_poll_all(w);
 }
 
