@@ -153,6 +153,27 @@ void pl_epoll_kernel_detach(int fd)
   }
 }
 
+void pl_epoll_kernel_attach(int fd)
+{
+  int k;
+
+  for (k = 0; k < PL_MAX_FDS; k++) {
+    struct pl_obj* eo = pl_fds[k];
+    struct pl_ep_item* it;
+    struct epoll_event ev;
+    if (!eo || eo->kind != PL_EPOLL || !eo->n_items)
+      continue;
+    it = find_item(eo, fd);
+    if (!it || !it->no_kernel)
+      continue;
+    ev.events = it->events;
+    ev.data = it->data;
+    if (PL_REAL(epoll_ctl)(k, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+        errno == EEXIST)
+      it->no_kernel = 0;
+  }
+}
+
 void pl_epoll_forget_fd(int fd)
 {
   int k;

@@ -25,12 +25,14 @@
  * stack says its data or FIN is unacknowledged (anyload_tcp_closing), at
  * most the timeout, as Linux's tcp_close (sk_stream_wait_close) does.
  *
- * fork: before it, every stack listener is closed (the connections still
- * in its queues are reset by the stack) and its kernel socket, which
- * listens already, takes the port's new connections in the parent and in
- * the children alike: a listener shared by processes cannot stay in one
- * process's stack. Accelerated connections stay the parent's; in the
- * child they are ORPHANs (data calls fail with ENOTCONN).
+ * fork and exec: before them, every stack listener is closed (the
+ * connections still in its queues are reset by the stack) and its kernel
+ * socket, which listens already, takes the port's new connections in the
+ * parent and in the children alike: a listener shared by processes cannot
+ * stay in one process's stack. Then every stack connection is handed to
+ * the kernel's TCP (tcp_handover.c); one that cannot be stays the
+ * parent's, and in the child it is an ORPHAN (data calls fail with
+ * ENOTCONN).
  */
 #include "preload/pl_tcp.h"
 
@@ -821,7 +823,7 @@ uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
   return fresh;
 }
 
-void pl_tcp_fork_prepare(void)
+void pl_tcp_listeners_to_kernel(const char* why)
 {
   struct anyload_stack* st = pl_stack_if_up();
   int fd;
@@ -840,11 +842,23 @@ void pl_tcp_fork_prepare(void)
     o->tcp = PL_TCP_KERNEL;
     pl_count.tcp_accel--;
     pl_count.tcp_kernel++;
-    pl_log(2, "fd %d: TCP listener handed to the kernel at fork (the "
-           "kernel socket takes new connections in every process; those "
-           "queued in the stack were reset)", fd);
+    pl_log(2, "fd %d: TCP listener handed to the kernel (%s: the kernel "
+           "socket takes new connections in every process; those queued "
+           "in the stack were reset)", fd, why);
   }
   pl_depth--;
+}
+
+void pl_tcp_fork_prepare(void)
+{
+  pl_tcp_listeners_to_kernel("fork");
+  pl_tcp_handover_all("fork");
+}
+
+void pl_tcp_exec_prepare(void)
+{
+  pl_tcp_listeners_to_kernel("exec");
+  pl_tcp_handover_all("exec");
 }
 
 void pl_tcp_child(int fd, struct pl_obj* o)

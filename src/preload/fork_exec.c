@@ -14,13 +14,17 @@
  * stack of the child's when the interface allows a second one (else they
  * stay with the kernel, logged). TCP (pl_tcp.h, fd_tcp.c): before the
  * fork, the stack's listeners are closed and their kernel sockets (which
- * listen already) serve parent and children; accelerated connections
- * stay the parent's and fail with ENOTCONN in the child.
+ * listen already) serve parent and children; accelerated connections are
+ * handed to the kernel's TCP (tcp_handover.c), so that both processes
+ * share each one as a kernel socket; one that cannot be stays the
+ * parent's and fails with ENOTCONN in the child.
  *
  * exec: before the new image starts, every accelerated socket goes back
  * to the kernel (its stack socket and filter go, so its traffic reaches
- * the kernel socket, which the new image inherits unless CLOEXEC) and the
- * stack is destroyed; datagrams still queued in the stack are lost. An
+ * the kernel socket, which the new image inherits unless CLOEXEC; TCP
+ * connections are handed over as at fork, those that cannot be are
+ * closed) and the stack is destroyed; datagrams still queued in the
+ * stack are lost. An
  * explicit environment without LD_PRELOAD gets ours added, so the new
  * image runs under anyload too. If exec fails, the process goes on with
  * kernel sockets, and later sockets get a new stack.
@@ -63,6 +67,7 @@ static void before_exec(void)
 {
   if (pl_lock() < 0)
     return;
+  pl_tcp_exec_prepare();
   pl_stacks_drop("exec");
   pl_unlock();
 }

@@ -14,8 +14,9 @@
  *            by accept; the kernel socket only holds the fd number (and
  *            the port, for connect) and its readiness is never used
  *   KERNEL   decided: the kernel's (o->sd == -1), every call goes there
- *   ORPHAN   a CONN inherited by a forked child: the parent keeps the
- *            connection; every data call fails with ENOTCONN
+ *   ORPHAN   a CONN inherited by a forked child that could not be handed
+ *            to the kernel before the fork (tcp_handover.c): the parent
+ *            keeps the connection; every data call fails with ENOTCONN
  */
 #ifndef ANYLOAD_PRELOAD_PL_TCP_H
 #define ANYLOAD_PRELOAD_PL_TCP_H
@@ -74,6 +75,7 @@ void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg);
 void pl_tcp_linger_wait(int fd, const struct pl_tcp_linger* lg);
 short pl_tcp_ready(struct pl_obj* o);             /* under the lock */
 void pl_tcp_fork_prepare(void);                   /* under the lock */
+void pl_tcp_exec_prepare(void);                   /* under the lock */
 void pl_tcp_child(int fd, struct pl_obj* o);      /* in the child */
 const char* pl_tcp_addr_str(const struct sockaddr_in* a, char* buf,
                             size_t len);
@@ -97,7 +99,25 @@ void pl_tcp_exit_drain(void);                     /* under the lock */
  * that fell and rose again); r unchanged for other members. */
 uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r);
 
-/* fd_epoll.c: fd became a stack connection: out of the kernel sets. */
+/* fd_epoll.c: fd became a stack connection: out of the kernel sets;
+ * fd became a kernel connection again: into the kernel sets that have
+ * it as a member. */
 void pl_epoll_kernel_detach(int fd);              /* under the lock */
+void pl_epoll_kernel_attach(int fd);              /* under the lock */
+
+/* tcp_handover.c: fd's stack connection (o) goes on in the kernel's TCP,
+ * on fd's kernel socket (TCP_REPAIR); o becomes KERNEL. Under the lock,
+ * pl_depth raised, the stack not polled meanwhile. 0, or a negative errno
+ * with nothing changed. */
+int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
+                    const char* why);
+/* pl_tcp_handover_all: every stack connection that can go (unless
+ * ANYLOAD_TCP_HANDOVER=0), before a fork or an exec; listeners must have
+ * gone to the kernel first (pl_tcp_listeners_to_kernel), or their
+ * accepted connections stay on their filters. Under the lock. */
+void pl_tcp_handover_all(const char* why);
+/* fd_tcp.c: every stack listener closes; its kernel socket, which
+ * listens already, takes the port's new connections. Under the lock. */
+void pl_tcp_listeners_to_kernel(const char* why);
 
 #endif /* ANYLOAD_PRELOAD_PL_TCP_H */

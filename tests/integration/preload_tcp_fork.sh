@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# preload_tcp_fork: servers that hand an accepted connection to another
+# process, under libanyload.so and on the kernel. An accelerated
+# connection goes on in the kernel's TCP before a fork or an exec
+# (src/preload/tcp_handover.c, TCP_REPAIR), so that every process holding
+# the fd shares it; nothing the stack held may be lost on the way.
+#
+# progs/fork_prog.py's server in NS_A (under `anyload --interface=IF_A`,
+# then on the kernel) waits, for each connection, until the kernel
+# client in NS_B has sent its whole 40000-byte request (received, unread:
+# FIONREAD), queues as much of a 4 MiB greeting as the send buffer takes
+# without blocking (the client does not read yet: bytes unacknowledged
+# and unsent), then:
+#   1. fork      forks a child per connection, which reads and checks the
+#                request and sends the rest (3 connections);
+#   2. exec      the child execs a handler on the fd (2 connections);
+#   3. execself  the server execs the handler in its own process;
+#   4. closewait the client shut down writing first (FIN): after the
+#                fork the child reads the request, then the end of the
+#                stream, then answers (2 connections).
+# The client reads everything after 1 s and checks length and SHA-256 of
+# greeting + reply, the server checks the request and that every child
+# exited 0. Under anyload, each connection must have been accelerated and
+# handed over (its log line, unread bytes = the request, some unsent) and
+# the stack counts the detaches; the same runs on the kernel check the
+# program. Then socat's own `fork` (an echo through `cat`) with three
+# clients at once. Last, with ANYLOAD_TCP_HANDOVER=0 the fork case must
+# fail as documented (ENOTCONN in the child): the check above can fail.
+set -euo pipefail
+source "$(dirname "$0")/../harness/preload_test.sh"
+
+preload_test_init
+require_cmd socat
+ns_setup_pair
+FPROG=$REPO/tests/integration/progs/fork_prog.py
+PORT=9720
+NECHO=8
+
+# run_mode TAG WHERE MODE CONNS [ENV=VALUE...]: the server in NS_A
+# (WHERE: anyload or kernel), the client in NS_B; sets SVRC and CLRC.
+run_mode()
+{
+	local tag=$1 where=$2 mode=$3 conns=$4 pre=()
+
+	shift 4
+	PORT=$((PORT + 1))
+	if [[ "$where" == anyload ]]; then
+		pre=(env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$@" "$AL"
+			--interface="$IF_A")
+	fi
+	bg_start "sv$tag" "$NS_A" "${pre[@]}" python3 "$FPROG" server \
+		--mode "$mode" --conns "$conns" --port "$PORT" --secs 40
+	bg_wait_line "sv$tag" '^READY' 15 ||
+		fail "$tag: server not ready: $(cat "$TMPD/sv$tag.err")"
+	CLRC=0
+	ns_b timeout 60 python3 "$FPROG" client --dst "$IP_A" --mode "$mode" \
+		--conns "$conns" --port "$PORT" --secs 30 \
+		>"$TMPD/cl$tag.out" 2>"$TMPD/cl$tag.err" || CLRC=$?
+	bg_wait "sv$tag" 60
+	SVRC=$BG_RC
+	log "$tag: client rc=$CLRC server rc=$SVRC"
+}
+
+# expect_ok TAG CONNS: both ends succeeded and every connection checked.
+expect_ok()
+{
+	local tag=$1 conns=$2
+
+	[[ $CLRC -eq 0 && $SVRC -eq 0 ]] ||
+		fail "$tag: client rc=$CLRC server rc=$SVRC: $(cat "$TMPD/cl$tag.out" \
+			"$TMPD/cl$tag.err" "$TMPD/sv$tag.out") $(tail -n 20 "$TMPD/sv$tag.err")"
+	expect_eq "$tag connections checked" \
+		"$(count_lines "$TMPD/cl$tag.out" '^OK conn=')" "$conns"
+}
+
+# expect_handed TAG CONNS WHY: the anyload run handed CONNS connections
+# to the kernel at WHY (fork or exec), each with the whole request unread
+# and some greeting unsent; the stack counted them.
+expect_handed()
+{
+	local tag=$1 conns=$2 why=$3 f line n=0
+
+	f=$TMPD/sv$tag.err
+	while read -r line; do
+		n=$((n + 1))
+		[[ "$line" =~ ([0-9]+)\ unsent,\ ([0-9]+)\ unread ]] ||
+			fail "$tag: no counts in '$line'"
+		expect_eq "$tag unread bytes at the hand-over" \
+			"${BASH_REMATCH[2]}" 40000
+		((BASH_REMATCH[1] > 0)) ||
+			fail "$tag: nothing unsent at the hand-over: $line"
+	done < <(grep "handed to the kernel ($why)" "$f" | grep 'TCP connection')
+	expect_eq "$tag connections handed over" "$n" "$conns"
+	if [[ "$why" == fork ]]; then
+		line=$(grep 'stack counters:' "$f" | tail -n 1)
+		expect_eq "$tag tcp_detached" "$(field "$line" tcp_detached)" \
+			"$conns"
+		grep -q 'TCP listener handed to the kernel (fork' "$f" ||
+			fail "$tag: the listener did not go to the kernel"
+	fi
+}
+
+for where in kernel anyload; do
+	log "---- $where: fork per connection"
+	run_mode "f$where" "$where" fork 3
+	expect_ok "f$where" 3
+	[[ "$where" == kernel ]] || expect_handed "f$where" 1 fork
+
+	log "---- $where: fork, then exec of a handler"
+	run_mode "e$where" "$where" exec 2
+	expect_ok "e$where" 2
+	[[ "$where" == kernel ]] || expect_handed "e$where" 1 fork
+
+	log "---- $where: exec of the handler in the server's process"
+	run_mode "x$where" "$where" execself 1
+	[[ $CLRC -eq 0 ]] ||
+		fail "x$where: client rc=$CLRC: $(cat "$TMPD/clx$where.out" \
+			"$TMPD/svx$where.out") $(tail -n 20 "$TMPD/svx$where.err")"
+	grep -q '^HANDLED' "$TMPD/svx$where.out" ||
+		fail "x$where: handler: $(cat "$TMPD/svx$where.out")"
+	[[ "$where" == kernel ]] || expect_handed "x$where" 1 exec
+
+	log "---- $where: the client's FIN before the fork"
+	run_mode "c$where" "$where" closewait 2
+	expect_ok "c$where" 2
+	[[ "$where" == kernel ]] || expect_handed "c$where" 1 fork
+done
+
+log "---- socat TCP-LISTEN,fork with cat, under anyload, $NECHO clients at once"
+PORT=$((PORT + 1))
+bg_start socat "$NS_A" env ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+	socat "TCP-LISTEN:$PORT,reuseaddr,fork" EXEC:cat
+echo_client()
+{
+	ns_b timeout 30 python3 - "$IP_A" "$PORT" "$1" <<'EOF'
+import hashlib, random, socket, sys, time
+data = random.Random(int(sys.argv[3])).randbytes(1 << 20)
+s = None
+for _ in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+        break
+    except OSError:
+        time.sleep(0.1)
+got = bytearray()
+sent = 0
+s.setblocking(False)
+import select
+while len(got) < len(data):
+    r, w, _ = select.select([s], [s] if sent < len(data) else [], [], 20)
+    if not r and not w:
+        break
+    if w:
+        sent += s.send(data[sent:sent + 65536])
+    if r:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+print('ECHO', len(got), hashlib.sha256(got).hexdigest() ==
+      hashlib.sha256(data).hexdigest())
+EOF
+}
+EPIDS=()
+for ((i = 1; i <= NECHO; i++)); do
+	echo_client "$i" >"$TMPD/echo$i.out" 2>&1 &
+	EPIDS+=($!)
+done
+for ((i = 1; i <= NECHO; i++)); do
+	wait "${EPIDS[i - 1]}" || true
+	grep -q '^ECHO 1048576 True' "$TMPD/echo$i.out" ||
+		fail "socat echo $i: $(cat "$TMPD/echo$i.out") $(tail -n 20 "$TMPD/socat.err")"
+done
+expect_eq "socat connections handed over" \
+	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel \(fork\)')" 1
+bg_stop socat
+
+log "---- ANYLOAD_TCP_HANDOVER=0: the child cannot use the connection"
+run_mode "n" anyload fork 1 ANYLOAD_TCP_HANDOVER=0
+[[ $SVRC -ne 0 ]] || fail "ANYLOAD_TCP_HANDOVER=0: the fork case passed"
+grep -q 'ENOTCONN here' "$TMPD/svn.err" ||
+	fail "ANYLOAD_TCP_HANDOVER=0: no ENOTCONN line: $(tail -n 20 "$TMPD/svn.err")"
+log "PASS"
