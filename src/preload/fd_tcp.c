@@ -842,7 +842,7 @@ void pl_tcp_listeners_to_kernel(const char* why)
     o->tcp = PL_TCP_KERNEL;
     pl_count.tcp_accel--;
     pl_count.tcp_kernel++;
-    pl_log(2, "fd %d: TCP listener handed to the kernel (%s: the kernel "
+    pl_log(2, "fd %d: TCP listener handed to the kernel at %s (the kernel "
            "socket takes new connections in every process; those queued "
            "in the stack were reset)", fd, why);
   }

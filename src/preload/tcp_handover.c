@@ -284,7 +284,7 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
     rc = rebuild(st, sd, fd, &ex, &step);
   if (rc < 0) {
     free(unsent);
-    pl_log(2, "fd %d: TCP connection not handed to the kernel (%s): %s: "
+    pl_log(2, "fd %d: TCP connection not handed to the kernel at %s: %s: "
            "%s", fd, why, step, strerror(-rc));
     return rc;
   }
@@ -302,7 +302,7 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
   free(unsent);
   pl_epoll_kernel_attach(fd);
   pl_log(rc < 0 ? 1 : 2, "fd %d: TCP connection %s -> %s handed to the "
-         "kernel (%s): %u bytes unacknowledged, %u unsent, %u unread%s%s",
+         "kernel at %s: %u bytes unacknowledged, %u unsent, %u unread%s%s",
          fd, pl_tcp_addr_str(&ex.local, ls, sizeof(ls)),
          pl_tcp_addr_str(&ex.remote, rs, sizeof(rs)), why, ex.sent_len,
          ex.unsent_len, ex.recv_len, rc < 0 ? "; unsent bytes lost: " : "",

@@ -91,13 +91,13 @@ expect_handed()
 			"${BASH_REMATCH[2]}" 40000
 		((BASH_REMATCH[1] > 0)) ||
 			fail "$tag: nothing unsent at the hand-over: $line"
-	done < <(grep "handed to the kernel ($why)" "$f" | grep 'TCP connection')
+	done < <(grep "handed to the kernel at $why:" "$f" | grep 'TCP connection')
 	expect_eq "$tag connections handed over" "$n" "$conns"
 	if [[ "$why" == fork ]]; then
 		line=$(grep 'stack counters:' "$f" | tail -n 1)
 		expect_eq "$tag tcp_detached" "$(field "$line" tcp_detached)" \
 			"$conns"
-		grep -q 'TCP listener handed to the kernel (fork' "$f" ||
+		grep -q 'TCP listener handed to the kernel at fork' "$f" ||
 			fail "$tag: the listener did not go to the kernel"
 	fi
 }
@@ -174,7 +174,7 @@ for ((i = 1; i <= NECHO; i++)); do
 		fail "socat echo $i: $(cat "$TMPD/echo$i.out") $(tail -n 20 "$TMPD/socat.err")"
 done
 expect_eq "socat connections handed over" \
-	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel \(fork\)')" 1
+	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel at fork:')" 1
 bg_stop socat
 
 log "---- ANYLOAD_TCP_HANDOVER=0: the child cannot use the connection"

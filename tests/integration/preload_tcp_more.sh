@@ -59,29 +59,49 @@ got=$(ns_b env ANYLOAD_STATS_AT_EXIT=1 timeout 30 "$AL" --interface="$IF_B" \
 tcp_srv_done srv 1
 check_tcp "$TMPD/files.err" $BYTES $BYTES
 
-log "---- fork after accept: the listener goes to the kernel, the connection stays the parent's"
-bg_start fs "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
-	--interface="$IF_A" python3 "$TPROG" forkserver --port 9702 \
-	--bytes $BYTES --secs 20
-bg_wait_line fs '^READY' 15 || fail "forkserver: $(cat "$TMPD/fs.err")"
-ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" --port 9702 \
-	--mode blocking --bytes $BYTES --secs 20 >"$TMPD/fc1.out" &
-fc1=$!
-bg_wait_line fs '^CHILD inherited' 15 || fail "forkserver child: $(cat "$TMPD/fs.out" "$TMPD/fs.err")"
-got=$(ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" --port 9702 \
-	--mode blocking --bytes $BYTES --secs 20 || true)
-[[ "$got" == "$OK"* ]] || fail "client of the forked child: $got"
-wait $fc1 || true
-[[ $(cat "$TMPD/fc1.out") == "$OK"* ]] ||
-	fail "client of the parent: $(cat "$TMPD/fc1.out")"
-bg_wait fs 15
-expect_eq "forkserver exit" "$BG_RC" 0
-grep -q "^CHILD inherited recv=ENOTCONN send=ENOTCONN" "$TMPD/fs.out" ||
-	fail "child's view of the connection: $(cat "$TMPD/fs.out")"
-grep -q "^DONE child=0" "$TMPD/fs.out" || fail "forkserver: $(cat "$TMPD/fs.out")"
-grep -q "TCP listener handed to the kernel at fork" "$TMPD/fs.err" ||
-	fail "no hand-over line: $(cat "$TMPD/fs.err")"
-check_tcp "$TMPD/fs.err" $BYTES $BYTES
+# forkserver_run TAG CHILD_RE ENV...: the forkserver under anyload (ENV
+# added): the parent serves a first client after forking, the child the
+# next one through the inherited listener; the child's view of the
+# shared connection must match CHILD_RE.
+forkserver_run()
+{
+	local tag=$1 child_re=$2 fc1
+
+	shift 2
+	bg_start "$tag" "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$@" \
+		"$AL" --interface="$IF_A" python3 "$TPROG" forkserver --port 9702 \
+		--bytes $BYTES --secs 20
+	bg_wait_line "$tag" '^READY' 15 ||
+		fail "forkserver: $(cat "$TMPD/$tag.err")"
+	ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" --port 9702 \
+		--mode blocking --bytes $BYTES --secs 20 >"$TMPD/${tag}c1.out" &
+	fc1=$!
+	bg_wait_line "$tag" '^CHILD inherited' 15 ||
+		fail "forkserver child: $(cat "$TMPD/$tag.out" "$TMPD/$tag.err")"
+	got=$(ns_b timeout 30 python3 "$TPROG" client --dst "$IP_A" \
+		--port 9702 --mode blocking --bytes $BYTES --secs 20 || true)
+	[[ "$got" == "$OK"* ]] || fail "client of the forked child: $got"
+	wait $fc1 || true
+	[[ $(cat "$TMPD/${tag}c1.out") == "$OK"* ]] ||
+		fail "client of the parent: $(cat "$TMPD/${tag}c1.out")"
+	bg_wait "$tag" 15
+	expect_eq "forkserver exit" "$BG_RC" 0
+	grep -Eq "^CHILD inherited $child_re\$" "$TMPD/$tag.out" ||
+		fail "child's view of the connection: $(cat "$TMPD/$tag.out")"
+	grep -q "^DONE child=0" "$TMPD/$tag.out" ||
+		fail "forkserver: $(cat "$TMPD/$tag.out")"
+	grep -q "TCP listener handed to the kernel at fork" "$TMPD/$tag.err" ||
+		fail "no hand-over line: $(cat "$TMPD/$tag.err")"
+}
+
+log "---- fork after accept: the listener and the connection go to the kernel"
+forkserver_run fs 'peer=ok peek=(ok|EAGAIN)'
+grep -q "TCP connection .* handed to the kernel at fork:" "$TMPD/fs.err" ||
+	fail "no connection hand-over line: $(cat "$TMPD/fs.err")"
+
+log "---- the same with ANYLOAD_TCP_HANDOVER=0: the connection stays the parent's"
+forkserver_run fs0 'peer=ENOTCONN peek=ENOTCONN' ANYLOAD_TCP_HANDOVER=0
+check_tcp "$TMPD/fs0.err" $BYTES $BYTES
 
 log "---- the background poller ACKs while the program sleeps"
 # poller_run ENV...: a server under anyload (ENV added) that sleeps 2.5 s

@@ -12,7 +12,7 @@ test by itself).
       then DONE conns=K.
   forkserver --port P --bytes N [--secs S]
       serves a first connection in the parent after forking a child that
-      tries it (prints CHILD inherited recv=<errno> send=<errno>) and
+      looks at it (prints CHILD inherited peer=<ok|errno> peek=<ok|errno>) and
       serves the next one through the inherited listener (CHILD served).
   sleepserver --port P --secs S / ackclient --dst IP --port P --bytes N
       a server that sleeps S seconds after accept (outside the library)
@@ -380,10 +380,11 @@ def cmd_files(a):
 
 
 def cmd_forkserver(a):
-    """fork after listen and accept: the child finds the parent's
-    accelerated connection unusable (ENOTCONN, no SIGPIPE), serves the
-    next connection through the inherited listener and exits; the parent
-    serves its connection after the fork."""
+    """fork after listen and accept: the child looks at the connection it
+    shares with the parent (getpeername, a MSG_PEEK: usable after the
+    hand-over to the kernel, ENOTCONN with ANYLOAD_TCP_HANDOVER=0), serves
+    the next connection through the inherited listener and exits; the
+    parent serves its connection after the fork."""
     import errno
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -395,8 +396,11 @@ def cmd_forkserver(a):
     pid = os.fork()
     if pid == 0:
         res = []
-        for name, op in (("recv", lambda: c.recv(1, socket.MSG_DONTWAIT)),
-                         ("send", lambda: c.send(b"x"))):
+        # Probes that leave the stream alone: the connection is shared
+        # with the parent, which serves it.
+        for name, op in (("peer", lambda: c.getpeername() == peer),
+                         ("peek", lambda: c.recv(1, socket.MSG_PEEK |
+                                                 socket.MSG_DONTWAIT))):
             try:
                 op()
                 res.append("%s=ok" % name)
