@@ -10,8 +10,10 @@
 #   3. sendfile and splice through an accelerated connection;
 #   4. fork after listen and accept (forkserver): the listener is handed
 #      to the kernel and serves the child's connection, the accelerated
-#      connection stays the parent's (served after the fork), the child
-#      gets ENOTCONN on it for recv and send;
+#      connection is handed to the kernel too (the parent serves it after
+#      the fork; the child's getpeername and MSG_PEEK on it work); with
+#      ANYLOAD_TCP_HANDOVER=0 it stays the parent's, accelerated, and the
+#      child gets ENOTCONN;
 #   5. the TCP background poller: a server under anyload sleeps (outside
 #      the library) after accept, and the kernel client's 30 kB are all
 #      acknowledged 1 s after it sent them; with ANYLOAD_TCP_POLLER=0 they
