@@ -9,6 +9,11 @@
 
 PREFIX    ?= /usr/local
 BUILD     ?= build
+# One spelling of every target path, however BUILD is given (tests run
+# `make -C REPO BUILD=/abs/path`): the dependency files (.d) name their
+# object by that path, and a second spelling would not see header changes
+# through them (stale objects with an old struct layout).
+override BUILD := $(abspath $(BUILD))
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
