@@ -508,17 +508,21 @@ int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
  * ... TCP_CLOSING), so that TCP_INFO and tools read them as they would
  * the kernel's.
  *
- * Where this TCP differs from Linux's: SO_LINGER with a non-zero timeout
- * does not block close (the FIN goes out in the background as without
- * it); TCP_CORK holds a partial segment until uncorked (no 200 ms
- * ceiling); urgent data is delivered inline; challenge ACKs are not
- * rate-limited; a handshake whose accept queue is full has its final ACK
- * dropped (the peer retransmits); SO_SNDBUF and SO_RCVBUF take effect at
- * connect or at the passive open (the buffers are allocated then, and
- * the window scale follows SO_RCVBUF); fragmented TCP segments are
- * dropped (counted as rx_drop_tcp_frag); SYN cookie connections have
- * window scale and SACK only when the SYN had timestamps (their options
- * ride in the SYN-ACK's TSval, as Linux's cookies). ISNs and SYN cookies are keyed by
+ * Where this TCP differs from Linux's: anyload_tcp_close never blocks
+ * (a lingering close waits outside, on anyload_tcp_closing); TCP_CORK
+ * and MSG_MORE hold a partial segment 200 ms from its first byte (Linux:
+ * max(RTO, 200 ms) from its probe timer); urgent data is delivered
+ * inline; challenge ACKs are limited stack-wide (RFC 5961 §7, as Linux
+ * 4.7-5.19), not per connection; a handshake whose accept queue is full
+ * has its final ACK dropped (the peer retransmits); the send ring grows
+ * with the congestion window and the receive ring with what the
+ * application reads per round trip (autotuning, as Linux's, up to 4 and
+ * 6 MiB) unless SO_SNDBUF / SO_RCVBUF were set, and the window scale in
+ * the SYN is that of SO_RCVBUF if set before connect/listen, else that
+ * of 6 MiB; fragmented TCP segments are dropped (counted as
+ * rx_drop_tcp_frag); SYN cookie connections have window scale and SACK
+ * only when the SYN had timestamps (their options ride in the SYN-ACK's
+ * TSval, as Linux's cookies). ISNs and SYN cookies are keyed by
  * anyload_stack_config.seed: give a random seed for unpredictable ones. */
 
 /* anyload_tcp_open: a new TCP socket, closed, with the stack's default

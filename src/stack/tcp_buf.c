@@ -107,6 +107,53 @@ static void sndbuf_autotune(struct anyload_stack* st, struct st_tcp* c)
   }
 }
 
+/* rcvbuf_autotune: as Linux's tcp_rcv_space_adjust (dynamic right-sizing):
+ * once per round trip, look at what the application read in it. A sender
+ * held back by our window can put at most a window in flight per round
+ * trip; when the application took more than ever before in one, the ring
+ * becomes twice that plus 16 segments (room for the sender's window to
+ * double, as slow start does each round trip), in doublings, up to
+ * ST_TCP_RCVBUF_AUTO_MAX, unless the application chose SO_RCVBUF. A
+ * reader that takes little per round trip never grows it. The round trip
+ * is SRTT (the handshake gives a passive side its first sample), or 1 ms
+ * before any sample. */
+static void rcvbuf_autotune(struct anyload_stack* st, struct st_tcp* c,
+                            uint32_t done, int64_t now)
+{
+  int64_t rtt_ns;
+  uint64_t want;
+  uint32_t size, copied;
+
+  if (c->rcvbuf_user || c->rbuf_size >= ST_TCP_RCVBUF_AUTO_MAX)
+    return;
+  c->rcvq_copied += done;
+  if (!c->rcvq_start) {
+    c->rcvq_start = now;
+    return;
+  }
+  rtt_ns = c->rtt.srtt_us ? (int64_t)c->rtt.srtt_us * 1000 : 1000000;
+  if (now - c->rcvq_start < rtt_ns)
+    return;
+  copied = c->rcvq_copied;
+  c->rcvq_copied = 0;
+  c->rcvq_start = now;
+  if (copied <= c->rcvq_space)
+    return;
+  c->rcvq_space = copied;
+  want = 2ull * copied + 16ull * (c->adv_mss ? c->adv_mss : 536u);
+  size = c->rbuf_size;
+  if (want <= size)
+    return;
+  while (size < want && size < ST_TCP_RCVBUF_AUTO_MAX)
+    size *= 2;
+  if (size > ST_TCP_RCVBUF_AUTO_MAX)
+    size = ST_TCP_RCVBUF_AUTO_MAX;
+  if (tcp__rbuf_grow(st, c, size) == 0) {
+    c->rcvbuf = size;
+    ST_TCP_INC(c, rcvbuf_grown);
+  }
+}
+
 static size_t iov_total(const struct iovec* iov, int n)
 {
   size_t t = 0;
@@ -411,6 +458,7 @@ ssize_t anyload_tcp_recv(struct anyload_stack* st, int sd,
   ST_TCP_ADD(c, rx_bytes_read, done);
   st__lat_tcp_read(st, c->rx_oldest_ns, now_ns);
   c->rx_oldest_ns = c->rx_last_ns;
+  rcvbuf_autotune(st, c, done, now_ns);
   /* Window update (RFC 9293 §3.8.6.2.2, receiver's SWS avoidance): when
    * the window we could offer grew by two segments or half the buffer
    * beyond what the peer knows. */

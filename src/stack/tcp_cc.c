@@ -291,10 +291,19 @@ void tcp_cc_on_ack(struct tcp_cc* cc, uint32_t acked, int cwnd_limited,
     return;
   }
   if (cc->cwnd < cc->ssthresh) {
-    /* Slow start with appropriate byte counting, L = 2 SMSS (RFC 3465
-     * §2.2, RFC 5681 §3.1), up to ssthresh; what is left of the ACK
-     * counts for congestion avoidance. */
-    uint32_t inc = min32(acked, sat32((uint64_t)2 * cc->mss));
+    /* Slow start with byte counting (RFC 3465), up to ssthresh; what is
+     * left of the ACK counts for congestion avoidance. The first slow
+     * start (no loss yet: ssthresh "arbitrarily high") counts every byte
+     * acknowledged, as Linux's tcp_slow_start: with L = 2 SMSS, stretch
+     * ACKs (a GRO receiver's; ours, one per receive batch) grew cwnd by a
+     * fraction of a window per round trip instead of doubling it (32 MiB
+     * over a 10 ms path took 0.79 s instead of 0.2). After a loss, L = 2
+     * SMSS (RFC 3465 §2.2): a cumulative ACK after a retransmission can
+     * cover a whole window the receiver already held, and counting all of
+     * it sends a burst into the path that just dropped (at 5% loss, nine
+     * times the retransmissions and RTOs backing off for ever). */
+    uint32_t inc = cc->ssthresh == UINT32_MAX
+                       ? acked : min32(acked, sat32((uint64_t)2 * cc->mss));
     uint32_t room = cc->ssthresh - cc->cwnd;
 
     if (inc < room) {

@@ -7,7 +7,9 @@
  * RFCs name.
  *
  *   Reno:  slow start and congestion avoidance (RFC 5681 §3.1, with
- *          appropriate byte counting, RFC 3465, L = 2 * SMSS), the loss
+ *          byte counting, RFC 3465: every byte acked counts in the first
+ *          slow start as in Linux's tcp_slow_start, L = 2 * SMSS in a
+ *          slow start after a loss), the loss
  *          reaction of RFC 5681 §3.2 / RFC 6582 (ssthresh = max(FlightSize
  *          / 2, 2 * SMSS)), the loss window after an RTO (1 SMSS), the
  *          restart window after an idle period (RFC 5681 §4.1).

@@ -47,6 +47,10 @@
 /* The send ring grows with the congestion window up to this (Linux's
  * tcp_wmem[2]) unless SO_SNDBUF was set. */
 #define ST_TCP_SNDBUF_AUTO_MAX (4u << 20)
+/* The receive ring grows with what the application reads per round trip
+ * up to this (Linux's tcp_rmem[2]) unless SO_RCVBUF was set; the window
+ * scale offered in the SYN is chosen for it. */
+#define ST_TCP_RCVBUF_AUTO_MAX (6u << 20)
 #define ST_TCP_MIN_MSS    88         /* Linux's floor for TCP_MAXSEG */
 /* The smallest MSS option taken from a peer: 48 bytes of data (Linux's
  * TCP_MIN_SND_MSS) after 12 bytes of timestamp option. */
@@ -138,6 +142,11 @@ struct st_tcp {
   /* Sizes. */
   unsigned sndbuf, rcvbuf;   /* the options' values */
   uint8_t  sndbuf_user;      /* SO_SNDBUF was set: no autotuning */
+  uint8_t  rcvbuf_user;      /* SO_RCVBUF was set: no autotuning */
+  /* Receive autotuning (tcp_buf.c): bytes the application read since
+   * rcvq_start, and the most it read in one round trip so far. */
+  uint32_t rcvq_copied, rcvq_space;
+  int64_t  rcvq_start;
   uint16_t user_mss;     /* TCP_MAXSEG, 0: none */
   uint16_t mss;          /* effective send MSS (payload per segment) */
   uint16_t peer_mss;     /* the peer's MSS option (536 without) */
@@ -236,6 +245,10 @@ void tcp__release_filter(struct anyload_stack* st, struct st_tcp* c);
 int tcp__bufs_alloc(struct anyload_stack* st, struct st_tcp* c);
 /* tcp__rcv_ws: the window scale that fits a receive buffer. */
 uint8_t tcp__rcv_ws(unsigned rcvbuf);
+/* tcp__rcv_ws_of: the window scale c offers in its SYN or SYN-ACK: for
+ * SO_RCVBUF if the application set it, else for the largest ring that
+ * autotuning may grow (ST_TCP_RCVBUF_AUTO_MAX). */
+uint8_t tcp__rcv_ws_of(const struct st_tcp* c);
 
 /* tcp__sbuf_grow / tcp__rbuf_grow: make a connection's send / receive
  * ring `size` bytes, keeping what it holds (queued data; in-order and

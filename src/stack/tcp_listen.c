@@ -253,6 +253,7 @@ static struct st_tcp* new_child(struct anyload_stack* st, struct st_tcp* l,
   c->rcvbuf = l->rcvbuf;
   c->sndbuf = l->sndbuf;
   c->sndbuf_user = l->sndbuf_user;
+  c->rcvbuf_user = l->rcvbuf_user;
   c->nodelay = l->nodelay;
   c->keepalive = l->keepalive;
   c->keepidle_s = l->keepidle_s;
@@ -280,7 +281,7 @@ static struct st_tcp* new_child(struct anyload_stack* st, struct st_tcp* l,
   c->filter = 1;
   c->path_mtu = c->path.mtu;
   c->adv_mss = tcp__mss_for(c, c->path.mtu);
-  c->rcv_ws = tcp__rcv_ws(c->rcvbuf);
+  c->rcv_ws = tcp__rcv_ws_of(c);
   tcp_rtt_init(&c->rtt, 0);
   tcp__port_link(st, c);
   tcp__conn_hash_add(st, c);
@@ -329,7 +330,7 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
       tmp.ts_ok = 1;
       tmp.ts_recent = sg->h.tsval;
       tmp.ws_ok = sg->h.ws_ok;
-      tmp.rcv_ws = sg->h.ws_ok ? tcp__rcv_ws(l->rcvbuf) : 0;
+      tmp.rcv_ws = sg->h.ws_ok ? tcp__rcv_ws_of(l) : 0;
       tmp.sack_ok = sg->h.sack_ok;
       tmp.ts_offset = cookie_tsval(&sg->h, now) +
                       ts_offset_for(st, tmp.iss) - (uint32_t)(now / 1000000);

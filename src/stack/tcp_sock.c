@@ -339,6 +339,13 @@ uint8_t tcp__rcv_ws(unsigned rcvbuf)
   return ws;
 }
 
+uint8_t tcp__rcv_ws_of(const struct st_tcp* c)
+{
+  if (c->rcvbuf_user || c->rcvbuf >= ST_TCP_RCVBUF_AUTO_MAX)
+    return tcp__rcv_ws(c->rcvbuf);
+  return tcp__rcv_ws(ST_TCP_RCVBUF_AUTO_MAX);
+}
+
 int tcp__bufs_alloc(struct anyload_stack* st, struct st_tcp* c)
 {
   if (c->sbuf)
@@ -635,7 +642,7 @@ int anyload_tcp_connect(struct anyload_stack* st, int sd,
     goto fail;
   }
   tcp__conn_hash_add(st, c);
-  c->rcv_ws = tcp__rcv_ws(c->rcvbuf);
+  c->rcv_ws = tcp__rcv_ws_of(c);
   c->adv_mss = tcp__mss_for(c, c->path.mtu);
   c->path_mtu = c->path.mtu;
   tcp_rtt_init(&c->rtt, 0);
@@ -900,6 +907,7 @@ int anyload_tcp_setsockopt(struct anyload_stack* st, int sd, int level,
       if (v < 0)
         return -EINVAL;
       c->rcvbuf = buf_size(v);
+      c->rcvbuf_user = 1;
       /* A connection's ring grows now (the window then opens up to what
        * its scale allows); it never shrinks under data already
        * advertised, so a smaller value only shows in getsockopt. */

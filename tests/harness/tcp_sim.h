@@ -279,14 +279,13 @@ static __attribute__((unused)) ssize_t tw_recv(struct anyload_stack* st, int sd,
   return anyload_tcp_recv(st, sd, &iov, 1, 0, tw_now());
 }
 
-/* tw_connect_pair: a connection from A to B's listener on port; sets
+/* tw_connect_to: a connection from A to B's listener ls on port; sets
  * *ca (A's socket), *cb (B's accepted socket). */
-static __attribute__((unused)) void tw_connect_pair(struct tw* w, uint16_t port, int* ls, int* ca,
-                            int* cb)
+static __attribute__((unused)) void tw_connect_to(struct tw* w, int ls, uint16_t port, int* ca,
+                          int* cb)
 {
   struct sockaddr_in b = tw_sin(TW_IP_B, port);
 
-  *ls = tw_listen(w->st[1], port, 16);
   *ca = anyload_tcp_open(w->st[0]);
   CHECK(*ca, >=, 0);
   CHECK(anyload_tcp_connect(w->st[0], *ca, &b, sizeof(b), tw_now()), ==,
@@ -295,13 +294,21 @@ static __attribute__((unused)) void tw_connect_pair(struct tw* w, uint16_t port,
   {
     int64_t end = tw_now() + 30 * TW_SEC;
     while (anyload_tcp_state(w->st[0], *ca) != TCP_ESTABLISHED ||
-           !(anyload_tcp_poll(w->st[1], *ls) & POLLIN))
+           !(anyload_tcp_poll(w->st[1], ls) & POLLIN))
       CHECK(tw_step(w, end), ==, 1);
   }
   CHECK(anyload_tcp_state(w->st[0], *ca), ==, TCP_ESTABLISHED);
-  *cb = anyload_tcp_accept(w->st[1], *ls, NULL, tw_now());
+  *cb = anyload_tcp_accept(w->st[1], ls, NULL, tw_now());
   CHECK(*cb, >=, 0);
   CHECK(anyload_tcp_state(w->st[1], *cb), ==, TCP_ESTABLISHED);
+}
+
+/* tw_connect_pair: a listener of B's on port, and a connection to it. */
+static __attribute__((unused)) void tw_connect_pair(struct tw* w, uint16_t port, int* ls, int* ca,
+                            int* cb)
+{
+  *ls = tw_listen(w->st[1], port, 16);
+  tw_connect_to(w, *ls, port, ca, cb);
 }
 
 /* ---- streams ---------------------------------------------------------- */

@@ -12,7 +12,12 @@
  *     grows the ring, keeps its bytes in order, and sends the window
  *     update that lets the sender go on; with loss, reordering and
  *     duplication, growing the ring while out-of-order data sits in it
- *     keeps every byte.
+ *     keeps every byte;
+ *   - the receive ring grows with what the application reads per round
+ *     trip (autotuning, as Linux's tcp_rcv_space_adjust) up to
+ *     ST_TCP_RCVBUF_AUTO_MAX, so that a long path is not held to the
+ *     default ring per round trip; not with SO_RCVBUF set, and not for a
+ *     reader that takes little per round trip.
  */
 #include "unit_test.h"
 #include "tcp_sim.h"
@@ -77,18 +82,24 @@ static void close_all(struct tw* w, int ls, int ca, int cb)
   tw_close(w);
 }
 
-static void open_link(struct tw* w, const char* name, double loss)
+static void open_link_rtt(struct tw* w, const char* name, double loss,
+                          int64_t one_way_ns)
 {
   struct anyload_sim_config cfg;
 
   anyload_sim_config_init(&cfg);
   cfg.seed = 99;
-  cfg.a_to_b.latency_ns = cfg.b_to_a.latency_ns = 100 * TW_US;
+  cfg.a_to_b.latency_ns = cfg.b_to_a.latency_ns = one_way_ns;
   cfg.a_to_b.loss = cfg.b_to_a.loss = loss;
   cfg.a_to_b.reorder = cfg.b_to_a.reorder = loss;
   cfg.a_to_b.reorder_distance = cfg.b_to_a.reorder_distance = 3;
   cfg.a_to_b.duplicate = cfg.b_to_a.duplicate = loss;
   tw_open(w, name, &cfg, TW_STACK);
+}
+
+static void open_link(struct tw* w, const char* name, double loss)
+{
+  open_link_rtt(w, name, loss, 100 * TW_US);
 }
 
 /* The send ring starts at ST_TCP_DEFAULT_SNDBUF and follows 2 x cwnd. */
@@ -195,7 +206,111 @@ static void test_tcp_rcvbuf_grow_lossy(void)
   close_all(&w, ls, ca, cb);
 }
 
+/* stream_time: A sends 32 MiB to B, which reads all it can at every
+ * step, over a 10 ms round trip; B's listener has SO_RCVBUF rcvbuf (0:
+ * not set). Returns the virtual time it took; sets the SYN-ACK's window
+ * scale (as B's TCP_INFO has it) and B's connection's counter
+ * rcvbuf_grown and final SO_RCVBUF. */
+static int64_t stream_time(const char* name, int rcvbuf, unsigned* ws,
+                           uint64_t* grown, int* final_rcvbuf)
+{
+  struct tw w;
+  struct tcp_info ti;
+  socklen_t len = sizeof(ti);
+  int ls, ca, cb;
+  int64_t t0;
+
+  open_link_rtt(&w, name, 0, 5 * TW_MS);
+  ls = tw_listen(w.st[1], 7105, 16);
+  if (rcvbuf)
+    CHECK(set_buf(w.st[1], ls, SO_RCVBUF, rcvbuf), ==, 0);
+  tw_connect_to(&w, ls, 7105, &ca, &cb);
+  CHECK(anyload_tcp_getsockopt(w.st[1], cb, IPPROTO_TCP, TCP_INFO, &ti,
+                               &len), ==, 0);
+  *ws = ti.tcpi_rcv_wscale;
+  t0 = tw_now();
+  stream(&w, ca, cb, 32ull << 20, 0, 0);
+  t0 = tw_now() - t0;
+  *grown = tw_sstat(w.st[1], cb, "rcvbuf_grown");
+  *final_rcvbuf = get_buf(w.st[1], cb, SO_RCVBUF);
+  close_all(&w, ls, ca, cb);
+  return t0;
+}
+
+/* Over a 10 ms round trip the default ring (212992 bytes) allows at most
+ * 21.3 MB/s, 1.57 s for 32 MiB: with autotuning the ring grows (in
+ * doublings of the default, at most 6 MiB; the SYN-ACK offered the
+ * scale of 6 MiB) and the transfer takes less than a quarter of that;
+ * with SO_RCVBUF set to the same 212992 bytes it does not grow, the
+ * scale is that of the setting, and the transfer is held to the
+ * window. */
+static void test_tcp_rcvbuf_autotune(void)
+{
+  unsigned ws_auto, ws_user;
+  uint64_t grown_auto, grown_user;
+  int rcv_auto, rcv_user;
+  int64_t t_auto, t_user;
+
+  t_auto = stream_time("bt", 0, &ws_auto, &grown_auto, &rcv_auto);
+  t_user = stream_time("bv", 106496, &ws_user, &grown_user, &rcv_user);
+  printf("# autotuned: %.3f s virtual, ring %d (%llu growths); "
+         "SO_RCVBUF 212992: %.3f s\n", (double)t_auto / TW_SEC, rcv_auto,
+         (unsigned long long)grown_auto, (double)t_user / TW_SEC);
+  CHECK(ws_auto, ==, 7);
+  CHECK(grown_auto, >, 0);
+  CHECK(rcv_auto, >, 212992);
+  CHECK(rcv_auto, <=, (int)ST_TCP_RCVBUF_AUTO_MAX);
+  CHECK(rcv_auto == (int)ST_TCP_RCVBUF_AUTO_MAX ||
+        (rcv_auto % 212992 == 0 &&
+         ((rcv_auto / 212992) & (rcv_auto / 212992 - 1)) == 0), ==, 1);
+  CHECK(ws_user, ==, 2);
+  CHECK(grown_user, ==, 0);
+  CHECK(rcv_user, ==, 212992);
+  CHECK(t_user, >=, (int64_t)((32ull << 20) * 10 * TW_MS / 212992));
+  CHECK(t_auto * 4, <, t_user);
+}
+
+/* A reader that takes 16 KiB every 10 ms (a round trip): the ring stays
+ * as it was, however long it goes on. */
+static void test_tcp_rcvbuf_slow_reader(void)
+{
+  static uint8_t buf[65536];
+  uint8_t rd[16384];
+  struct tw w;
+  int ls, ca, cb, k;
+  uint64_t sent = 0, got = 0;
+  ssize_t n;
+
+  open_link_rtt(&w, "bs", 0, 5 * TW_MS);
+  tw_connect_pair(&w, 7106, &ls, &ca, &cb);
+  for (k = 0; k < 200; k++) {
+    tw_fill(buf, sizeof(buf), sent, 7);
+    n = tw_send(w.st[0], ca, buf, sizeof(buf));
+    if (n > 0)
+      sent += (uint64_t)n;
+    n = tw_recv(w.st[1], cb, rd, sizeof(rd));
+    if (n > 0) {
+      CHECK(tw_check(rd, (size_t)n, got, 7), ==, 1);
+      got += (uint64_t)n;
+    }
+    tw_run(&w, 10 * TW_MS);
+  }
+  CHECK(got, >=, 100ull * sizeof(rd));
+  CHECK(tw_sstat(w.st[1], cb, "rcvbuf_grown"), ==, 0);
+  CHECK(get_buf(w.st[1], cb, SO_RCVBUF), ==, 212992);
+  CHECK(anyload_tcp_setsockopt(w.st[1], cb, SOL_SOCKET, SO_LINGER,
+                               &(struct linger){ 1, 0 },
+                               sizeof(struct linger), tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w.st[1], cb, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w.st[0], ca, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w.st[1], ls, tw_now()), ==, 0);
+  tw_run(&w, 200 * TW_SEC);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
+  UNIT_TEST(test_tcp_rcvbuf_autotune),
+  UNIT_TEST(test_tcp_rcvbuf_slow_reader),
   UNIT_TEST(test_tcp_sndbuf_autotune),
   UNIT_TEST(test_tcp_sndbuf_user),
   UNIT_TEST(test_tcp_rcvbuf_grow_full),

@@ -2,8 +2,9 @@
 /*
  * Unit tests for stack/tcp_cc.c against numbers worked out by hand from
  * the RFCs' formulas (each test says where its numbers come from):
- * RFC 6928's initial window; slow start with byte counting and L = 2
- * SMSS (RFC 3465); congestion avoidance, one SMSS per cwnd bytes acked
+ * RFC 6928's initial window; slow start with byte counting (RFC 3465):
+ * every byte acked counts in the first one (Linux's tcp_slow_start), L =
+ * 2 SMSS in one after a loss; congestion avoidance, one SMSS per cwnd bytes acked
  * (RFC 5681 §3.1); the Reno loss and RTO reactions (RFC 5681 §3.2, §3.1,
  * RFC 6582); the restart window (§4.1); CUBIC (RFC 9438): K, the window
  * after a loss, W_cubic(K) = W_max, concave then convex growth, the
@@ -67,7 +68,10 @@ static void test_tcp_cc_initial_window(void)
   CHECK(cc.cwnd, ==, 10);
 }
 
-/* RFC 3465 §2.2 with L = 2: cwnd += min(acked, 2 SMSS) per ACK. */
+/* RFC 3465 byte counting. The first slow start has no limit L (Linux's
+ * tcp_slow_start): cwnd += acked per ACK, so stretch ACKs double cwnd per
+ * round trip as ACKs of one segment do. After a loss (ssthresh set), L =
+ * 2 SMSS: cwnd += min(acked, 2 SMSS). */
 static void test_tcp_cc_slow_start_abc(void)
 {
   struct tcp_cc cc;
@@ -79,21 +83,34 @@ static void test_tcp_cc_slow_start_abc(void)
   CHECK(cc.cwnd, ==, 11000);
   tcp_cc_on_ack(&cc, 500, 1, 2 * MS, 0);
   CHECK(cc.cwnd, ==, 11500);
-  tcp_cc_on_ack(&cc, 3000, 1, 3 * MS, 0); /* stretch ACK: 2 SMSS */
-  CHECK(cc.cwnd, ==, 13500);
+  tcp_cc_on_ack(&cc, 3000, 1, 3 * MS, 0); /* stretch ACK: all of it */
+  CHECK(cc.cwnd, ==, 14500);
   tcp_cc_on_ack(&cc, 60000, 1, 4 * MS, 0);
-  CHECK(cc.cwnd, ==, 15500);
+  CHECK(cc.cwnd, ==, 74500);
 
   /* A round of delayed ACKs (one per 2 segments) doubles cwnd. */
   tcp_cc_init(&cc, TCP_CC_RENO, 1000);
   for (i = 0; i < 5; i++)
     tcp_cc_on_ack(&cc, 2000, 1, 10 * MS, 0);
   CHECK(cc.cwnd, ==, 20000);
-  /* ACKs of 4 segments each: still 2 SMSS each. */
+  /* ACKs of 4 segments each (a window of 20 in five): doubles too. */
   for (i = 0; i < 5; i++)
     tcp_cc_on_ack(&cc, 4000, 1, 20 * MS, 0);
-  CHECK(cc.cwnd, ==, 30000);
+  CHECK(cc.cwnd, ==, 40000);
   CHECK(cc.bytes_acked, ==, 0);
+
+  /* After a loss: L = 2 SMSS per ACK. */
+  tcp_cc_init(&cc, TCP_CC_RENO, 1000);
+  cc.ssthresh = 100000;
+  tcp_cc_on_ack(&cc, 1000, 1, 1 * MS, 0);
+  CHECK(cc.cwnd, ==, 11000);
+  tcp_cc_on_ack(&cc, 3000, 1, 2 * MS, 0); /* stretch ACK: 2 SMSS */
+  CHECK(cc.cwnd, ==, 13000);
+  tcp_cc_on_ack(&cc, 60000, 1, 3 * MS, 0);
+  CHECK(cc.cwnd, ==, 15000);
+  for (i = 0; i < 5; i++)
+    tcp_cc_on_ack(&cc, 4000, 1, 20 * MS, 0);
+  CHECK(cc.cwnd, ==, 25000);
 
   /* Up to ssthresh; the rest of the ACK counts for avoidance. */
   tcp_cc_init(&cc, TCP_CC_RENO, 1000);

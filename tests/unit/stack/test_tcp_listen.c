@@ -82,7 +82,7 @@ static void test_tcp_cookie_options(void)
   tw_open(&w, "lco", NULL, TW_PEER);
   a = w.st[0];
   ls = tw_listen(a, 80, 4);
-  our_ws = tcp__rcv_ws(tcp__get(a, ls)->rcvbuf);
+  our_ws = tcp__rcv_ws_of(tcp__get(a, ls));
   CHECK(our_ws, >, 0);
   fill_synq(&w);
   /* The clock's low 6 bits (0 after the 1000 s start, the harness's)
