@@ -4,8 +4,13 @@
  * layer (the VI's receive checks, checksum.h, the stack's wire layer).
  *
  * The one's-complement sum does not depend on byte order (RFC 1071 §2(B)),
- * so we add native 32-bit words and fold at the end; the folded,
- * complemented result can be stored into a header field as it is.
+ * nor on the width of the words added, as long as every carry out of the
+ * top comes back in at the bottom (§2(C)): we add native 64-bit words,
+ * with that end-around carry, and fold at the end; the folded,
+ * complemented result can be stored into a header field as it is. Eight
+ * bytes per add, four adds per round: a third of the instructions of
+ * 32-bit words for a full segment (checksums were a third of the stack's
+ * instructions in a bulk transfer).
  */
 #ifndef ANYLOAD_COMMON_CSUM_H
 #define ANYLOAD_COMMON_CSUM_H
@@ -14,30 +19,53 @@
 #include <stdint.h>
 #include <string.h>
 
+/* al_csum_add: acc + w in one's complement (64-bit words). */
+static inline uint64_t al_csum_add(uint64_t acc, uint64_t w)
+{
+  acc += w;
+  return acc + (acc < w);
+}
+
 /* al_csum_acc: add len bytes at data to acc. An odd trailing byte is
  * padded with zero, so only the last piece of a sum may be odd. */
 static inline uint64_t al_csum_acc(uint64_t acc, const void* data, size_t len)
 {
   const uint8_t* p = data;
+  uint64_t w[4];
   uint32_t w32;
   uint16_t w16;
 
-  while (len >= 4) {
+  while (len >= 32) {
+    memcpy(w, p, 32);
+    acc = al_csum_add(acc, w[0]);
+    acc = al_csum_add(acc, w[1]);
+    acc = al_csum_add(acc, w[2]);
+    acc = al_csum_add(acc, w[3]);
+    p += 32;
+    len -= 32;
+  }
+  while (len >= 8) {
+    memcpy(w, p, 8);
+    acc = al_csum_add(acc, w[0]);
+    p += 8;
+    len -= 8;
+  }
+  if (len >= 4) {
     memcpy(&w32, p, 4);
-    acc += w32;
+    acc = al_csum_add(acc, w32);
     p += 4;
     len -= 4;
   }
   if (len >= 2) {
     memcpy(&w16, p, 2);
-    acc += w16;
+    acc = al_csum_add(acc, w16);
     p += 2;
     len -= 2;
   }
   if (len) {
     uint8_t pad[2] = { p[0], 0 };
     memcpy(&w16, pad, 2);
-    acc += w16;
+    acc = al_csum_add(acc, w16);
   }
   return acc;
 }
