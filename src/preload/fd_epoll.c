@@ -299,9 +299,14 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
 int pl_epoll_wait(int ep, struct epoll_event* ev, int max, int timeout,
                   const sigset_t* m)
 {
-  struct pl_obj* eo = pl_obj_of(ep);
+  struct pl_obj* eo;
   int rc;
 
+  /* A forked child's members still in its parent's stack go to the
+   * kernel first (tcp_claim.c): their readiness is the kernel's then. */
+  if (__atomic_load_n(&pl_tcp_remotes, __ATOMIC_RELAXED))
+    pl_epoll_claim_members(ep);
+  eo = pl_obj_of(ep);
   /* A set whose accelerated members all left still holds the stack's
    * wait fd: wait_loop keeps its marker events from the program. */
   if (!eo || eo->kind != PL_EPOLL || (!eo->n_items && !eo->wait_fd_added) ||

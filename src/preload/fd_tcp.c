@@ -25,14 +25,17 @@
  * stack says its data or FIN is unacknowledged (anyload_tcp_closing), at
  * most the timeout, as Linux's tcp_close (sk_stream_wait_close) does.
  *
- * fork and exec: before them, every stack listener is closed (the
- * connections still in its queues are reset by the stack) and its kernel
- * socket, which listens already, takes the port's new connections in the
- * parent and in the children alike: a listener shared by processes cannot
- * stay in one process's stack. Then every stack connection is handed to
- * the kernel's TCP (tcp_handover.c); one that cannot be stays the
- * parent's, and in the child it is an ORPHAN (data calls fail with
- * ENOTCONN).
+ * fork and exec: a socket shared by processes cannot stay in one
+ * process's stack. Before an exec (and before a fork with
+ * ANYLOAD_TCP_HANDOVER=1, or without the TCP poller), every stack
+ * listener is closed (the connections still in its queues are reset by
+ * the stack) and its kernel socket, which listens already, takes the
+ * port's new connections in the parent and in the children alike; then
+ * every stack connection is handed to the kernel's TCP (tcp_handover.c);
+ * one that cannot be stays the parent's, and in the child it is an
+ * ORPHAN (data calls fail with ENOTCONN). With ANYLOAD_TCP_HANDOVER=2
+ * (the default) a fork moves nothing: the child's first use of a socket
+ * moves that one (tcp_share.c, tcp_claim.c).
  */
 #include "preload/pl_tcp.h"
 
@@ -44,6 +47,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int set_errno(int rc)
@@ -384,6 +388,22 @@ static int accept_loop(int fd, struct sockaddr* a, socklen_t* l, int flags)
       return PL_REAL(accept4)(fd, a, l, flags);
     o = pl_fds[fd];
     st = pl_stack_if_up();
+    if (o && o->kind == PL_TCP && o->n_backlog > 0 && st) {
+      /* Queued in the stack before the listener left it (fd_tcp.c,
+       * take_queue): first come, first served. */
+      struct pl_tcp_queued q = o->backlog[0];
+      int nfd;
+      memmove(o->backlog, o->backlog + 1,
+              (size_t)--o->n_backlog * sizeof(q));
+      nfd = new_conn_fd(q.sd, flags, &q.peer);
+      if (nfd < 0)
+        anyload_tcp_close(st, q.sd, pl_now());
+      pl_unlock();
+      if (nfd < 0)
+        return set_errno(nfd);
+      give_addr(&q.peer, a, l);
+      return nfd;
+    }
     if (!o || o->kind != PL_TCP || o->tcp != PL_TCP_LISTEN || o->sd < 0 ||
         !st) {
       pl_unlock();
@@ -734,10 +754,18 @@ kernel:
 void pl_tcp_close_sd(struct pl_obj* o)
 {
   struct anyload_stack* st = pl_stack_if_up();
+  int k;
 
   if (o->sd >= 0 && st)
     anyload_tcp_close(st, o->sd, pl_now());
   o->sd = -1;
+  /* Queued connections nobody accepted: closed, as the kernel resets
+   * those of a listener that closes. */
+  for (k = 0; k < o->n_backlog && st; k++)
+    anyload_tcp_close(st, o->backlog[k].sd, pl_now());
+  free(o->backlog);
+  o->backlog = NULL;
+  o->n_backlog = 0;
 }
 
 void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg)
@@ -749,9 +777,11 @@ void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg)
 
   lg->handle = 0;
   lg->deadline = 0;
-  /* Only the last fd of the socket closes it (dup). */
+  /* Only the last fd of the socket closes it (dup). A connection that a
+   * forked child may hold goes to the kernel instead (pl_tcp_release),
+   * whose close does not linger while another process holds it. */
   if (!o || o->kind != PL_TCP || o->tcp != PL_TCP_CONN || o->sd < 0 ||
-      !st || o->refs != 1)
+      !st || o->refs != 1 || o->shares > 0)
     return;
   if (anyload_tcp_getsockopt(st, o->sd, SOL_SOCKET, SO_LINGER, &l, &len) < 0
       || !l.l_onoff || l.l_linger <= 0)
@@ -800,6 +830,8 @@ short pl_tcp_ready(struct pl_obj* o)
   struct anyload_stack* st = pl_stack_if_up();
   int r;
 
+  if (o->n_backlog > 0)
+    return POLLIN | POLLRDNORM;
   if (o->sd < 0 || !st)
     return 0;
   r = anyload_tcp_poll(st, o->sd);
@@ -823,34 +855,74 @@ uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
   return fresh;
 }
 
-void pl_tcp_listeners_to_kernel(const char* why)
+/* take_queue: the connections queued in o's stack listener into
+ * o->backlog, for accept to hand out. Their number. */
+static int take_queue(struct anyload_stack* st, struct pl_obj* o)
+{
+  struct pl_tcp_queued q;
+  int n = 0;
+
+  while ((q.sd = anyload_tcp_accept(st, o->sd, &q.peer, pl_now())) >= 0) {
+    struct pl_tcp_queued* p = realloc(o->backlog, (size_t)(o->n_backlog + 1) *
+                                                  sizeof(*p));
+    if (!p) {
+      anyload_tcp_close(st, q.sd, pl_now());
+      break;
+    }
+    o->backlog = p;
+    o->backlog[o->n_backlog++] = q;
+    n++;
+  }
+  return n;
+}
+
+void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
+                               int keep_queue)
 {
   struct anyload_stack* st = pl_stack_if_up();
+  int kept = 0;
+
+  if (!st || o->tcp != PL_TCP_LISTEN || o->sd < 0)
+    return;
+  if (keep_queue)
+    kept = take_queue(st, o);
+  anyload_tcp_close(st, o->sd, pl_now());
+  o->sd = -1;
+  o->tcp = PL_TCP_KERNEL;
+  pl_count.tcp_accel--;
+  pl_count.tcp_kernel++;
+  pl_log(2, "fd %d: TCP listener handed to the kernel (%s: the kernel "
+         "socket takes new connections in every process; %s)", fd, why,
+         keep_queue ? "those queued in the stack are accepted first"
+                    : "those queued in the stack were reset");
+  if (kept)
+    pl_log(2, "fd %d: %d connection%s queued in the stack kept for accept",
+           fd, kept, kept == 1 ? "" : "s");
+}
+
+void pl_tcp_listeners_to_kernel(const char* why)
+{
   int fd;
 
-  if (!st)
+  if (!pl_stack_if_up())
     return;
   /* The stack's calls may make kernel calls of their own: they must not
    * come back into the library. */
   pl_depth++;
   for (fd = 0; fd < PL_MAX_FDS; fd++) {
     struct pl_obj* o = pl_fds[fd];
-    if (!o || o->kind != PL_TCP || o->tcp != PL_TCP_LISTEN || o->sd < 0)
-      continue;
-    anyload_tcp_close(st, o->sd, pl_now());
-    o->sd = -1;
-    o->tcp = PL_TCP_KERNEL;
-    pl_count.tcp_accel--;
-    pl_count.tcp_kernel++;
-    pl_log(2, "fd %d: TCP listener handed to the kernel at %s (the kernel "
-           "socket takes new connections in every process; those queued "
-           "in the stack were reset)", fd, why);
+    if (o && o->kind == PL_TCP)
+      pl_tcp_listener_to_kernel(fd, o, why, 0);
   }
   pl_depth--;
 }
 
 void pl_tcp_fork_prepare(void)
 {
+  /* ANYLOAD_TCP_HANDOVER=2 with the poller to serve the child: nothing
+   * moves now (tcp_share.c). */
+  if (pl_share_fork_prepare())
+    return;
   pl_tcp_listeners_to_kernel("fork");
   pl_tcp_handover_all("fork");
 }
@@ -861,8 +933,25 @@ void pl_tcp_exec_prepare(void)
   pl_tcp_handover_all("exec");
 }
 
+int pl_tcp_release(int fd, struct pl_obj* o)
+{
+  if (o->tcp == PL_TCP_REMOTE)
+    pl_share_forget(o);
+  else if (o->shares > 0 && pl_share_hold(fd, o))
+    return 1;
+  else if (o->shares > 0)
+    pl_share_handover(fd, o, "closed in the parent, a forked child may "
+                      "hold it");
+  pl_tcp_close_sd(o);
+  return 0;
+}
+
 void pl_tcp_child(int fd, struct pl_obj* o)
 {
+  /* Queued connections of the parent's stack: the parent's to accept. */
+  free(o->backlog);
+  o->backlog = NULL;
+  o->n_backlog = 0;
   if (o->tcp == PL_TCP_CONN && o->sd >= 0) {
     o->tcp = PL_TCP_ORPHAN;
     pl_log(2, "fd %d: accelerated TCP connection inherited by a forked "

@@ -132,12 +132,16 @@ int64_t pl_now(void)
 
 struct pl_obj* pl_obj_new(int kind)
 {
+  static uint64_t next_id;
   struct pl_obj* o = calloc(1, sizeof(*o));
 
   if (!o)
     return NULL;
   o->kind = kind;
   o->sd = -1;
+  o->chan = -1;
+  o->rsd = -1;
+  o->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
   return o;
 }
 
@@ -165,8 +169,10 @@ void pl_fd_release(int fd)
     return;
   if (o->kind == PL_UDP)
     pl_udp_close_sd(o);
-  else if (o->kind == PL_TCP)
-    pl_tcp_close_sd(o);
+  else if (o->kind == PL_TCP && pl_tcp_release(fd, o))
+    return;   /* kept for a forked child (tcp_share.c) */
+  else if (o->kind == PL_CHAN)
+    pl_share_chan_gone(o);
   free(o->items);
   free(o);
 }

@@ -12,8 +12,13 @@
  * through the kernel; datagrams for the port keep going to the parent's
  * stack while the parent has it), and the child's own new sockets get a
  * stack of the child's when the interface allows a second one (else they
- * stay with the kernel, logged). TCP (pl_tcp.h, fd_tcp.c): before the
- * fork, the stack's listeners are closed and their kernel sockets (which
+ * stay with the kernel, logged). TCP (pl_tcp.h, fd_tcp.c): with
+ * ANYLOAD_TCP_HANDOVER=2 (the default) nothing moves at the fork: a
+ * channel is made, and the child's first use of an inherited accelerated
+ * TCP socket has the parent hand that one to the kernel (tcp_share.c,
+ * tcp_claim.c); the parent's atfork handler registers the channel with
+ * the TCP poller. Eagerly (=1, or without the poller): before the fork,
+ * the stack's listeners are closed and their kernel sockets (which
  * listen already) serve parent and children; accelerated connections are
  * handed to the kernel's TCP (tcp_handover.c), so that both processes
  * share each one as a kernel socket; one that cannot be stays the
@@ -50,21 +55,31 @@ static void prepare(void)
   pl_tcp_fork_prepare();
 }
 
+static void parent(void)
+{
+  pl_share_fork_parent();
+  pl_lock_fork_parent();
+}
+
 static void child(void)
 {
   pl_lock_child_reset();
   pl_wake_child();
   pl_tcp_poller_child();
+  pl_share_fork_child();
   pl_child_forget();
 }
 
 void pl_fork_init(void)
 {
-  pthread_atfork(prepare, pl_lock_fork_parent, child);
+  pthread_atfork(prepare, parent, child);
 }
 
 static void before_exec(void)
 {
+  /* A forked child's sockets still in its parent's stack, which the new
+   * image inherits: they must be the kernel's first (tcp_claim.c). */
+  pl_tcp_claim_inherited();
   if (pl_lock() < 0)
     return;
   pl_tcp_exec_prepare();

@@ -107,6 +107,7 @@ int socket(int d, int t, int p)
 
 int listen(int fd, int n)
 {
+  pl_tcp_settle(fd, "listen");
   if (!pl_tcp_obj(fd))
     return PL_REAL(listen)(fd, n);
   return pl_tcp_listen(fd, n);
@@ -114,6 +115,7 @@ int listen(int fd, int n)
 
 int accept(int fd, struct sockaddr* a, socklen_t* l)
 {
+  pl_tcp_settle(fd, "accept");
   if (!pl_tcp_obj(fd))
     return PL_REAL(accept)(fd, a, l);
   return pl_tcp_accept(fd, a, l, 0);
@@ -121,6 +123,7 @@ int accept(int fd, struct sockaddr* a, socklen_t* l)
 
 int accept4(int fd, struct sockaddr* a, socklen_t* l, int f)
 {
+  pl_tcp_settle(fd, "accept");
   if (!pl_tcp_obj(fd))
     return PL_REAL(accept4)(fd, a, l, f);
   return pl_tcp_accept(fd, a, l, f);
@@ -128,6 +131,7 @@ int accept4(int fd, struct sockaddr* a, socklen_t* l, int f)
 
 int bind(int fd, const struct sockaddr* a, socklen_t l)
 {
+  pl_tcp_settle(fd, "bind");
   if (!udp_obj(fd))
     return PL_REAL(bind)(fd, a, l);
   return pl_udp_bind(fd, a, l);
@@ -135,6 +139,7 @@ int bind(int fd, const struct sockaddr* a, socklen_t l)
 
 int connect(int fd, const struct sockaddr* a, socklen_t l)
 {
+  pl_tcp_settle(fd, "connect");
   if (pl_tcp_obj(fd))
     return pl_tcp_connect(fd, a, l);
   if (!udp_obj(fd))
@@ -144,6 +149,7 @@ int connect(int fd, const struct sockaddr* a, socklen_t l)
 
 int getsockname(int fd, struct sockaddr* a, socklen_t* l)
 {
+  pl_tcp_settle(fd, "getsockname");
   /* The kernel socket holds the same address and port, except for TCP
    * connections (an accepted one's kernel socket is unbound). */
   if (tcp_io(fd))
@@ -153,6 +159,7 @@ int getsockname(int fd, struct sockaddr* a, socklen_t* l)
 
 int getpeername(int fd, struct sockaddr* a, socklen_t* l)
 {
+  pl_tcp_settle(fd, "getpeername");
   if (tcp_io(fd))
     return pl_tcp_getname(fd, a, l, 1);
   return PL_REAL(getpeername)(fd, a, l);
@@ -178,6 +185,7 @@ static ssize_t tcp_send_one(int fd, const void* b, size_t n, int f)
 
 ssize_t send(int fd, const void* b, size_t n, int f)
 {
+  pl_tcp_settle(fd, "send");
   if (tcp_io(fd))
     return tcp_send_one(fd, b, n, f);
   if (!accel(fd))
@@ -188,6 +196,7 @@ ssize_t send(int fd, const void* b, size_t n, int f)
 ssize_t sendto(int fd, const void* b, size_t n, int f,
                const struct sockaddr* a, socklen_t l)
 {
+  pl_tcp_settle(fd, "send");
   if (tcp_io(fd))   /* a connected stream ignores the address */
     return tcp_send_one(fd, b, n, f);
   if (!accel(fd))
@@ -197,6 +206,7 @@ ssize_t sendto(int fd, const void* b, size_t n, int f,
 
 ssize_t sendmsg(int fd, const struct msghdr* m, int f)
 {
+  pl_tcp_settle(fd, "send");
   if (tcp_io(fd))
     return pl_tcp_sendmsg(fd, m, f);
   if (!accel(fd))
@@ -209,6 +219,7 @@ int sendmmsg(int fd, struct mmsghdr* v, unsigned n, int f)
   unsigned k;
   ssize_t rc;
 
+  pl_tcp_settle(fd, "send");
   if (!accel(fd) && !tcp_io(fd))
     return PL_REAL(sendmmsg)(fd, v, n, f);
   for (k = 0; k < n; k++) {
@@ -223,6 +234,7 @@ int sendmmsg(int fd, struct mmsghdr* v, unsigned n, int f)
 
 ssize_t write(int fd, const void* b, size_t n)
 {
+  pl_tcp_settle(fd, "write");
   if (tcp_io(fd))
     return tcp_send_one(fd, b, n, 0);
   if (!accel(fd))
@@ -234,6 +246,7 @@ ssize_t writev(int fd, const struct iovec* v, int n)
 {
   struct msghdr m = { .msg_iov = (struct iovec*)v, .msg_iovlen = (size_t)n };
 
+  pl_tcp_settle(fd, "write");
   if (tcp_io(fd) && n >= 0)
     return pl_tcp_sendmsg(fd, &m, 0);
   if (!accel(fd) || n < 0)
@@ -275,6 +288,7 @@ static ssize_t tcp_recv_one(int fd, void* b, size_t n, int f,
 
 ssize_t recv(int fd, void* b, size_t n, int f)
 {
+  pl_tcp_settle(fd, "recv");
   if (tcp_io(fd))
     return tcp_recv_one(fd, b, n, f, NULL);
   if (!rx_accel(fd))
@@ -285,6 +299,7 @@ ssize_t recv(int fd, void* b, size_t n, int f)
 ssize_t recvfrom(int fd, void* b, size_t n, int f, struct sockaddr* a,
                  socklen_t* l)
 {
+  pl_tcp_settle(fd, "recv");
   if (tcp_io(fd))
     return tcp_recv_one(fd, b, n, f, a ? l : NULL);
   if (!rx_accel(fd))
@@ -294,6 +309,7 @@ ssize_t recvfrom(int fd, void* b, size_t n, int f, struct sockaddr* a,
 
 ssize_t recvmsg(int fd, struct msghdr* m, int f)
 {
+  pl_tcp_settle(fd, "recv");
   if (tcp_io(fd))
     return pl_tcp_recvmsg(fd, m, f);
   if (!rx_accel(fd))
@@ -309,6 +325,7 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
   int fl = f & ~MSG_WAITFORONE;
   int64_t end = 0, left;
 
+  pl_tcp_settle(fd, "recv");
   if (tcp_io(fd)) {
     /* A stream fills one message per call, as the kernel's does. */
     if (!n)
@@ -354,6 +371,7 @@ int recvmmsg(int fd, struct mmsghdr* v, unsigned n, int f,
 
 ssize_t read(int fd, void* b, size_t n)
 {
+  pl_tcp_settle(fd, "read");
   if (tcp_io(fd))
     return tcp_recv_one(fd, b, n, 0, NULL);
   if (!rx_accel(fd))
@@ -365,6 +383,7 @@ ssize_t readv(int fd, const struct iovec* v, int n)
 {
   struct msghdr m = { .msg_iov = (struct iovec*)v, .msg_iovlen = (size_t)n };
 
+  pl_tcp_settle(fd, "read");
   if (tcp_io(fd) && n >= 0)
     return pl_tcp_recvmsg(fd, &m, 0);
   if (!rx_accel(fd) || n < 0)
@@ -398,6 +417,7 @@ int shutdown(int fd, int how)
   int rc;
   struct pl_obj* o;
 
+  pl_tcp_settle(fd, "shutdown");
   if (tcp_io(fd))
     return pl_tcp_shutdown(fd, how);
   rc = PL_REAL(shutdown)(fd, how);
@@ -413,6 +433,7 @@ int shutdown(int fd, int how)
 
 int setsockopt(int fd, int lv, int nm, const void* v, socklen_t l)
 {
+  pl_tcp_settle(fd, "setsockopt");
   if (pl_tcp_obj(fd))
     return pl_tcp_setsockopt(fd, lv, nm, v, l);
   if (!udp_obj(fd))
@@ -422,6 +443,7 @@ int setsockopt(int fd, int lv, int nm, const void* v, socklen_t l)
 
 int getsockopt(int fd, int lv, int nm, void* v, socklen_t* l)
 {
+  pl_tcp_settle(fd, "getsockopt");
   if (pl_tcp_obj(fd))
     return pl_tcp_getsockopt(fd, lv, nm, v, l);
   if (!udp_obj(fd))
@@ -495,6 +517,9 @@ int ioctl(int fd, unsigned long req, ...)
   va_start(ap, req);
   arg = va_arg(ap, void*);
   va_end(ap);
+  /* FIONBIO and close-on-exec are the file's, not the socket's. */
+  if (req != FIONBIO && req != FIOCLEX && req != FIONCLEX)
+    pl_tcp_settle(fd, "ioctl");
   if (tcp_io(fd) && req == FIONREAD && arg) {
     rc = pl_tcp_ioctl_fionread(fd, arg);
     if (rc < 0) {
@@ -647,6 +672,8 @@ int epoll_create1(int flags)
 
 int epoll_ctl(int ep, int op, int fd, struct epoll_event* e)
 {
+  if (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD)
+    pl_tcp_settle(fd, "epoll_ctl");
   if (pl_depth || !pl_obj_of(fd) || !pl_obj_of(ep))
     return PL_REAL(epoll_ctl)(ep, op, fd, e);
   return pl_epoll_ctl(ep, op, fd, e);
@@ -686,6 +713,13 @@ static int do_dup3(int fd, int nfd, int fl, int use3)
     return use3 ? PL_REAL(dup3)(fd, nfd, fl) : PL_REAL(dup2)(fd, nfd);
   if (pl_lock() < 0)
     return use3 ? PL_REAL(dup3)(fd, nfd, fl) : PL_REAL(dup2)(fd, nfd);
+  /* A connection that a forked child may hold goes to the kernel while
+   * nfd still names it (pl_tcp_release cannot, after the dup). */
+  if (pl_fds[nfd] && pl_fds[nfd]->kind == PL_TCP && pl_fds[nfd]->refs == 1 &&
+      pl_fds[nfd]->shares > 0 && pl_obj_of(fd) != pl_fds[nfd] &&
+      !pl_share_hold(nfd, pl_fds[nfd]))
+    pl_share_handover(nfd, pl_fds[nfd], "replaced by dup2 in the parent, a "
+                      "forked child may hold it");
   rc = use3 ? PL_REAL(dup3)(fd, nfd, fl) : PL_REAL(dup2)(fd, nfd);
   if (rc >= 0) {
     struct pl_obj* o = pl_obj_of(fd);
@@ -709,6 +743,8 @@ int dup3(int fd, int nfd, int fl)
 
 ssize_t sendfile(int o, int i, off_t* off, size_t n)
 {
+  pl_tcp_settle(o, "sendfile");
+  pl_tcp_settle(i, "sendfile");
   if (!tcp_io(o))
     return PL_REAL(sendfile)(o, i, off, n);
   return pl_tcp_sendfile(o, i, off, n);
@@ -716,6 +752,8 @@ ssize_t sendfile(int o, int i, off_t* off, size_t n)
 
 ssize_t sendfile64(int o, int i, off64_t* off, size_t n)
 {
+  pl_tcp_settle(o, "sendfile");
+  pl_tcp_settle(i, "sendfile");
   if (!tcp_io(o))
     return PL_REAL(sendfile64)(o, i, off, n);
   return pl_tcp_sendfile(o, i, (off_t*)off, n);
@@ -723,6 +761,8 @@ ssize_t sendfile64(int o, int i, off64_t* off, size_t n)
 
 ssize_t splice(int i, loff_t* oi, int o, loff_t* oo, size_t n, unsigned f)
 {
+  pl_tcp_settle(i, "splice");
+  pl_tcp_settle(o, "splice");
   if (!tcp_io(i) && !tcp_io(o))
     return PL_REAL(splice)(i, oi, o, oo, n, f);
   return pl_tcp_splice(i, oi, o, oo, n, f);

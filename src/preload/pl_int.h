@@ -47,7 +47,10 @@ void pl_resolve(void);
 
 #define PL_MAX_FDS 65536
 
-enum pl_kind { PL_UDP = 1, PL_EPOLL = 2, PL_TCP = 3 };
+/* PL_CHAN: one end of a channel between a process and its forked
+ * children about TCP sockets they share (tcp_share.c); in the table so
+ * that the program's close or dup2 over it is seen. */
+enum pl_kind { PL_UDP = 1, PL_EPOLL = 2, PL_TCP = 3, PL_CHAN = 4 };
 
 /* pl_obj.flags */
 #define PL_F_NONBLOCK 0x1u  /* O_NONBLOCK on the file */
@@ -73,6 +76,7 @@ struct pl_obj {
   int      kind;
   int      refs;          /* fd numbers that point at it */
   unsigned flags;
+  uint64_t id;            /* unique in this process (and its forks' copies) */
   /* PL_UDP, PL_TCP */
   int      sd;            /* the stack's socket, or -1: kernel only */
   int      tcp;           /* PL_TCP: enum pl_tcp_role (pl_tcp.h) */
@@ -84,6 +88,24 @@ struct pl_obj {
   struct pl_ep_item* items;
   int      n_items, cap_items;
   int      wait_fd_added; /* the stack's wait fd is in the kernel set */
+  /* PL_TCP shared with forked children (tcp_share.c): in the process
+   * whose stack holds it, the channels through which a child may hold
+   * it; in a child (role REMOTE), the channel to ask through (its fd and
+   * its object's id) and the stack socket it had at the fork. */
+  int      shares;
+  int      chan;
+  uint64_t chan_id;
+  int      rsd;
+  /* PL_CHAN: REMOTE objects that use it (a child's end), or 1 for the
+   * end of the process that serves it (parent). */
+  int      chan_users;
+  int      chan_parent;
+  unsigned mark;          /* tcp_share.c: visited in this locked scan */
+  /* PL_TCP listener that left the stack while the program accepts from
+   * it: the connections its stack listener had queued, still to be
+   * handed out by accept (fd_tcp.c). */
+  struct pl_tcp_queued* backlog;
+  int      n_backlog;
 };
 
 struct pl_counts {

@@ -15,13 +15,21 @@
  *            the port, for connect) and its readiness is never used
  *   KERNEL   decided: the kernel's (o->sd == -1), every call goes there
  *   ORPHAN   a CONN inherited by a forked child that could not be handed
- *            to the kernel before the fork (tcp_handover.c): the parent
- *            keeps the connection; every data call fails with ENOTCONN
+ *            to the kernel (tcp_handover.c): the parent keeps the
+ *            connection; every data call fails with ENOTCONN
+ *   REMOTE   in a forked child (ANYLOAD_TCP_HANDOVER=2): a CONN or LISTEN
+ *            of the parent's stack, which still holds it. The child's
+ *            first use of the fd asks the parent to hand it to the kernel
+ *            (tcp_claim.c, tcp_share.c) and waits for the answer; the fd
+ *            then is KERNEL (or ORPHAN: a connection that cannot move).
+ *            A close does nothing to the parent's socket.
  */
 #ifndef ANYLOAD_PRELOAD_PL_TCP_H
 #define ANYLOAD_PRELOAD_PL_TCP_H
 
 #include "preload/pl_int.h"
+
+#include <netinet/in.h>
 
 enum pl_tcp_role {
   PL_TCP_NEW = 0,
@@ -29,11 +37,15 @@ enum pl_tcp_role {
   PL_TCP_CONN,
   PL_TCP_KERNEL,
   PL_TCP_ORPHAN,
+  PL_TCP_REMOTE,
 };
 
 /* pl_obj.flags bits of TCP objects (above those of pl_int.h) */
 #define PL_TF_RCVBUF 0x100u  /* the program set SO_RCVBUF / SO_SNDBUF */
 #define PL_TF_SNDBUF 0x200u
+#define PL_TF_RLISTEN 0x400u /* REMOTE: a listener in the parent's stack */
+#define PL_TF_HELD    0x800u /* closed by the program, kept for a child
+                              * (tcp_share.c) under a hidden fd */
 
 /* tcp_obj: the TCP object of fd when this call should look at it. */
 static inline struct pl_obj* pl_tcp_obj(int fd)
@@ -59,6 +71,12 @@ int pl_tcp_setsockopt(int fd, int lv, int nm, const void* v, socklen_t l);
 int pl_tcp_getsockopt(int fd, int lv, int nm, void* v, socklen_t* l);
 int pl_tcp_getname(int fd, struct sockaddr* a, socklen_t* l, int peer);
 void pl_tcp_close_sd(struct pl_obj* o);           /* under the lock */
+/* pl_tcp_release: the last fd of o (fd, still open) goes: close, dup2
+ * over it, exit. A connection a forked child may hold is handed to the
+ * kernel first, or kept in the stack for the child under a hidden fd
+ * (tcp_share.c). 1 when o lives on (kept), else 0 (free it). Under the
+ * lock. */
+int pl_tcp_release(int fd, struct pl_obj* o);
 /* A lingering close (SO_LINGER on with a timeout): close(2) of the last
  * fd of a stack connection waits, as Linux's does (even when the socket
  * is non-blocking), until the peer has acknowledged the data and the FIN,
@@ -119,5 +137,125 @@ void pl_tcp_handover_all(const char* why);
 /* fd_tcp.c: every stack listener closes; its kernel socket, which
  * listens already, takes the port's new connections. Under the lock. */
 void pl_tcp_listeners_to_kernel(const char* why);
+/* pl_tcp_listener_to_kernel: the same for fd's listener o alone (under
+ * the lock, pl_depth raised). keep_queue: the connections its stack
+ * listener has queued are taken first and kept for the program's accept
+ * (it accepts from this listener in this process), instead of being
+ * reset. */
+void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
+                               int keep_queue);
+/* A connection taken from a stack listener's queue as it left the stack,
+ * still to be handed out by accept. */
+struct pl_tcp_queued {
+  int                sd;
+  struct sockaddr_in peer;
+};
+
+/* ---- Lazy hand-over (ANYLOAD_TCP_HANDOVER=2) --------------------------
+ *
+ * tcp_share_msg.c: the request and answer between a forked child and the
+ * process whose stack holds a socket, over a SOCK_SEQPACKET channel made
+ * at the fork. Each request carries a reply socket of its own (SCM_RIGHTS)
+ * so that every asker (a child, its threads, its own children, which
+ * inherit the channel) reads its own answer. */
+#define PL_SHARE_MAGIC 0x616c7368u   /* "alsh" */
+#define PL_SHARE_TAKE  1u            /* op: hand this socket to the kernel */
+enum pl_share_result {
+  PL_SHARE_KERNEL = 1,   /* the socket is the kernel's (now or before) */
+  PL_SHARE_STAYS = 2,    /* it cannot move: the parent's stack keeps it */
+  PL_SHARE_UNKNOWN = 3,  /* not the parent's (closed, or another socket) */
+};
+struct pl_share_req {
+  uint32_t magic, op;
+  int32_t  fd;           /* the fd number in the asker (a hint) */
+  int32_t  sd;           /* the stack socket at the fork */
+  uint64_t id;           /* the object's id (pl_obj.id) at the fork */
+};
+struct pl_share_ans {
+  uint32_t magic;
+  int32_t  result;       /* enum pl_share_result */
+  uint64_t id;           /* the request's */
+};
+/* pl_share_ask: send rq on chan with a fresh reply socket and wait up to
+ * timeout_ns for the answer (signals do not end the wait). 0 with *an
+ * filled, or -EPIPE (the other end is gone, or it dropped the request
+ * unanswered), -ETIMEDOUT, -EBADMSG (an answer that is not one: size,
+ * magic, id), -EMFILE/-ENFILE/-ENOMEM (no reply socket), or sendmsg's
+ * errno (-EBADF, -ENOTSOCK ...). Makes kernel calls only. */
+int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
+                 struct pl_share_ans* an);
+/* pl_share_recv: one message from chan without waiting: 1 with *rq and
+ * *reply (the asker's reply socket, the caller's to pass to
+ * pl_share_answer), 0 at the end (every holder of the other end is
+ * gone), -EAGAIN when none is queued, -EBADMSG for a message that is
+ * not a request (dropped, the fds it carried closed), or recvmsg's
+ * errno. */
+int pl_share_recv(int chan, struct pl_share_req* rq, int* reply);
+/* pl_share_answer: answer rq on reply, without waiting, and close reply.
+ * 0 or a negative errno (the asker is gone: nothing to do). */
+int pl_share_answer(int reply, const struct pl_share_req* rq, int result);
+
+/* tcp_share.c: the channels. In the process whose stack holds sockets:
+ * made at fork, served by the TCP poller, closed at their end. */
+extern int pl_tcp_remotes;   /* REMOTE objects in this process */
+/* pl_share_fork_prepare: before a fork, under the lock: 1 when the fork
+ * is lazy (a channel made, every accelerated TCP object marked shared),
+ * 0 when the sockets must move now (ANYLOAD_TCP_HANDOVER < 2, no
+ * poller, no channel). */
+int pl_share_fork_prepare(void);
+void pl_share_fork_parent(void);                  /* under the lock */
+/* pl_share_fork_child: in the child, before pl_child_forget: the
+ * parent's channel ends go, the child's is kept, and the sockets marked
+ * by this fork become REMOTE. */
+void pl_share_fork_child(void);
+/* pl_share_fds: the parent ends to watch (fd, POLLIN) into p[0..max);
+ * their number (under the lock). */
+int pl_share_fds(struct pollfd* p, int max);
+int pl_share_count(void);                         /* under the lock */
+/* pl_share_serve: chan (a parent end) was readable: answer its requests,
+ * close it at its end. Under the lock (the TCP poller). */
+void pl_share_serve(int chan);
+/* pl_share_handover: fd's stack connection o, which a forked child may
+ * hold, goes to the kernel before the parent lets it go (close, exit).
+ * Under the lock. */
+void pl_share_handover(int fd, struct pl_obj* o, const char* why);
+/* pl_share_hold: the program closes the last fd of shared connection o,
+ * which rides on its listener's filter (it could leave the stack only
+ * with the listener): keep it in the stack under a hidden fd (a dup of
+ * fd) until the child uses it (then it goes to the kernel) or is gone
+ * (then the stack closes it). 1 when kept. Under the lock. */
+int pl_share_hold(int fd, struct pl_obj* o);
+void pl_share_exit(void);                         /* under the lock */
+void pl_share_forget(struct pl_obj* o);           /* REMOTE o ends */
+void pl_share_chan_gone(struct pl_obj* o);        /* PL_CHAN o freed */
+/* pl_share_chan_of: the channel fd to ask through for REMOTE o, or -1
+ * when it is gone (the program closed it). Under the lock. */
+int pl_share_chan_of(const struct pl_obj* o);
+
+/* tcp_claim.c: the child's side, never under the lock. pl_tcp_claim: fd
+ * is REMOTE: ask the parent, wait (at most 2 s), and make fd KERNEL (or
+ * ORPHAN). why names the call, for the log. */
+void pl_tcp_claim(int fd, const char* why);
+/* pl_tcp_settle: before a call that uses fd: claim it if REMOTE. */
+static inline void pl_tcp_settle(int fd, const char* why)
+{
+  struct pl_obj* o;
+
+  if (__builtin_expect(!__atomic_load_n(&pl_tcp_remotes, __ATOMIC_RELAXED),
+                       1))
+    return;
+  o = pl_tcp_obj(fd);
+  if (o && o->tcp == PL_TCP_REMOTE)
+    pl_tcp_claim(fd, why);
+}
+/* pl_tcp_claim_inherited: before exec, every REMOTE fd that the new
+ * image inherits (not close-on-exec). */
+void pl_tcp_claim_inherited(void);
+/* pl_epoll_claim_members: before epoll_wait on ep: its REMOTE members. */
+void pl_epoll_claim_members(int ep);
+
+/* tcp_poller.c */
+int pl_tcp_poller_up(void);                       /* under the lock */
+void pl_tcp_poller_kick(void);                    /* new channels */
 
 #endif /* ANYLOAD_PRELOAD_PL_TCP_H */

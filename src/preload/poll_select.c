@@ -29,7 +29,17 @@ int pl_is_special(int fd)
 
   if (!o)
     return 0;
-  if (o->kind == PL_UDP || o->kind == PL_TCP)
+  /* A forked child's socket still in its parent's stack: it goes to the
+   * kernel first (tcp_claim.c), whose readiness is then the truth. */
+  if (o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE && !pl_depth) {
+    pl_tcp_claim(fd, "poll");
+    o = pl_obj_of(fd);
+    if (!o)
+      return 0;
+  }
+  if (o->kind == PL_TCP)
+    return o->sd >= 0 || o->n_backlog > 0;
+  if (o->kind == PL_UDP)
     return o->sd >= 0;
   return o->n_items > 0;
 }

@@ -19,7 +19,11 @@
  * (a poll by the poller would wake it through its wake fd, wake.c, and
  * only contend for the lock). A program that is busy in the library is
  * thus not disturbed (the thread naps instead), one that is away gets
- * its ACKs and retransmissions within about a millisecond. It blocks
+ * its ACKs and retransmissions within about a millisecond. Its sleeps
+ * also watch the channels of forked children that share the stack's
+ * sockets (tcp_share.c): a child waits for the answer to its request, so
+ * a request ends any sleep and is served at once (an eventfd, the kick,
+ * tells the thread that a fork added a channel). It blocks
  * every signal (handlers run in the program's threads), and it is not
  * inherited by a forked child (the child starts its own with its own
  * first accelerated TCP socket).
@@ -34,6 +38,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define IDLE_NS 1000000ll
 #define WAITERS_NAP_NS 10000000ll
@@ -41,25 +48,77 @@
 
 static int64_t last_progress;   /* atomic: the program's last poll */
 static int poller_running;      /* under the lock */
+static int kick_fd = -1;        /* eventfd: the set of channels changed */
 
 void pl_tcp_note_progress(int64_t now)
 {
   __atomic_store_n(&last_progress, now, __ATOMIC_RELAXED);
 }
 
-static void nap(int64_t ns)
+int pl_tcp_poller_up(void)
 {
-  struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+  return poller_running && kick_fd >= 0;
+}
 
-  PL_REAL(ppoll)(NULL, 0, &ts, NULL);
+void pl_tcp_poller_kick(void)
+{
+  uint64_t one = 1;
+
+  if (kick_fd >= 0 && PL_REAL(write)(kick_fd, &one, sizeof(one)) < 0) {
+    /* Full (it cannot be: the poller drains it) or gone: nothing to do. */
+  }
+}
+
+/* watch: the fds of one round (under the lock): p[0] the kick, p[1] the
+ * stack's wait fd (stack: only when the poller polls it this round, or
+ * its frames would wake it for the program's work), p[2..] the channels
+ * of forked children (tcp_share.c). Their number, or -1 (memory). */
+static int watch(struct pollfd** p, int* cap, struct anyload_stack* st,
+                 int stack)
+{
+  int need = 2 + pl_share_count();
+
+  if (need > *cap) {
+    struct pollfd* q = realloc(*p, (size_t)need * sizeof(**p));
+    if (!q)
+      return -1;
+    *p = q;
+    *cap = need;
+  }
+  (*p)[0].fd = kick_fd;
+  (*p)[1].fd = stack ? anyload_stack_wait_fd(st) : -1;
+  (*p)[0].events = (*p)[1].events = POLLIN;
+  (*p)[0].revents = (*p)[1].revents = 0;
+  return 2 + pl_share_fds(*p + 2, *cap - 2);
+}
+
+/* serve: after the round's sleep, the channels that have requests or
+ * ended (pl_share_serve checks that each is still ours). */
+static void serve(struct pollfd* p, int n)
+{
+  uint64_t v;
+  int k, any = 0;
+
+  if (p[0].revents & POLLIN)
+    while (PL_REAL(read)(p[0].fd, &v, sizeof(v)) == sizeof(v))
+      ;
+  for (k = 2; k < n; k++)
+    any |= p[k].revents != 0;
+  if (!any || pl_lock() < 0)
+    return;
+  for (k = 2; k < n; k++)
+    if (p[k].revents)
+      pl_share_serve(p[k].fd);
+  pl_unlock();
 }
 
 static void* poller(void* arg)
 {
   struct anyload_stack* st;
-  struct pollfd p;
-  int64_t now, dl, idle;
-  int waiters, polled;
+  struct pollfd* p = NULL;
+  struct timespec ts;
+  int64_t now, dl, idle, sleep_ns;
+  int waiters, polled, n, cap = 0;
 
   (void)arg;
   for (;;) {
@@ -78,26 +137,34 @@ static void* poller(void* arg)
     if (polled)
       pl_progress(st);
     dl = anyload_stack_next_deadline(st);
-    p.fd = anyload_stack_wait_fd(st);
-    p.events = POLLIN;
-    p.revents = 0;
+    n = watch(&p, &cap, st, polled);
     if (polled)
       anyload_stack_prime(st);   /* it sleeps on the wait fd below */
     pl_unlock();
-    if (waiters) {
+    if (n < 0) {
+      n = 0;   /* no memory this round: a nap, and again */
+      sleep_ns = IDLE_NS;
+    } else if (waiters) {
       /* A thread of the program polls the stack and sleeps on it: its
        * job. */
-      nap(WAITERS_NAP_NS);
-      continue;
+      sleep_ns = WAITERS_NAP_NS;
+    } else if (!polled) {
+      sleep_ns = IDLE_NS - idle;   /* the program polls: look when it stops */
+    } else {
+      now = pl_now();
+      sleep_ns = dl == INT64_MAX ? 1000000000ll : dl <= now ? 0 : dl - now;
+      if (sleep_ns > 1000000000ll)
+        sleep_ns = 1000000000ll;
     }
-    if (!polled) {
-      nap(IDLE_NS - idle);   /* the program polls: look when it stops */
-      continue;
-    }
-    now = pl_now();
-    dl = dl == INT64_MAX ? -1 : dl <= now ? 0 : (dl - now) / 1000000 + 1;
-    PL_REAL(poll)(&p, 1, (int)(dl > 1000 || dl < 0 ? 1000 : dl));
+    ts.tv_sec = sleep_ns / 1000000000;
+    ts.tv_nsec = sleep_ns % 1000000000;
+    /* The children's requests end any sleep: they wait for the answer. */
+    if (n > 0 && PL_REAL(ppoll)(p, (nfds_t)n, &ts, NULL) > 0)
+      serve(p, n);
+    else if (n == 0)
+      PL_REAL(ppoll)(NULL, 0, &ts, NULL);
   }
+  free(p);
   return NULL;
 }
 
@@ -109,6 +176,8 @@ void pl_tcp_poller_start(void)
 
   if (poller_running || !pl_cfg.tcp_poller)
     return;
+  if (kick_fd < 0)
+    kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   sigfillset(&all);
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
@@ -128,6 +197,10 @@ void pl_tcp_poller_start(void)
 void pl_tcp_poller_child(void)
 {
   poller_running = 0;
+  /* The parent's poller's: the child's own poller makes its own. */
+  if (kick_fd >= 0)
+    PL_REAL(close)(kick_fd);
+  kick_fd = -1;
 }
 
 void pl_tcp_exit_drain(void)
@@ -143,10 +216,15 @@ void pl_tcp_exit_drain(void)
   for (fd = 0; fd < PL_MAX_FDS; fd++) {
     struct pl_obj* o = pl_fds[fd];
     if (o && o->kind == PL_TCP && o->sd >= 0) {
+      /* One a forked child may hold goes on in the kernel for it. */
+      pl_share_handover(fd, o, "exit, a forked child may hold it");
       pl_tcp_close_sd(o);
       open++;
     }
   }
+  /* The children's requests fail at once from now on (EPIPE): they look
+   * at their kernel sockets, which hold what was handed over above. */
+  pl_share_exit();
   now = pl_now();
   end = now + pl_cfg.tcp_exit_linger_ms * 1000000;
   if (open)

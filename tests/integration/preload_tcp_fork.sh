@@ -75,9 +75,14 @@ expect_ok()
 		"$(count_lines "$TMPD/cl$tag.out" '^OK conn=')" "$conns"
 }
 
+# Why the parent hands a connection over (tcp_share.c, tcp_poller.c).
+USE='a forked child uses it'
+CLOSED='closed in the parent, a forked child may hold it'
+
 # expect_handed TAG CONNS WHY: the anyload run handed CONNS connections
-# to the kernel at WHY (fork or exec), each with the whole request unread
-# and some greeting unsent; the stack counted them.
+# to the kernel, each at WHY (an extended regex: fork, exec, $USE ...),
+# each with the whole request unread and some greeting unsent, and no
+# other; except after an exec in place, the stack counted them.
 expect_handed()
 {
 	local tag=$1 conns=$2 why=$3 f line n=0
@@ -91,27 +96,71 @@ expect_handed()
 			"${BASH_REMATCH[2]}" 40000
 		((BASH_REMATCH[1] > 0)) ||
 			fail "$tag: nothing unsent at the hand-over: $line"
-	done < <(grep "handed to the kernel at $why:" "$f" | grep 'TCP connection')
-	expect_eq "$tag connections handed over" "$n" "$conns"
-	if [[ "$why" == fork ]]; then
+	done < <(grep -E "TCP connection .* handed to the kernel \(($why)\)" "$f")
+	expect_eq "$tag connections handed over ($why)" "$n" "$conns"
+	expect_eq "$tag connections handed over in all" \
+		"$(count_lines "$f" 'TCP connection .* handed to the kernel')" \
+		"$conns"
+	if [[ "$tag" != x* ]]; then
 		line=$(grep 'stack counters:' "$f" | tail -n 1)
 		expect_eq "$tag tcp_detached" "$(field "$line" tcp_detached)" \
 			"$conns"
-		grep -q 'TCP listener handed to the kernel at fork' "$f" ||
-			fail "$tag: the listener did not go to the kernel"
 	fi
+}
+
+# expect_lazy TAG: the lazy fork (the default): the first fork shared the
+# listener and the first connection and moved nothing; the child's use
+# of that connection moved it, and with it its listener (an accepted
+# connection rides on its listener's filter in the stack and can leave
+# only with it), so the next connections were the kernel's.
+expect_lazy()
+{
+	local tag=$1 f=$TMPD/sv$1.err
+
+	expect_eq "$tag connections accelerated" \
+		"$(count_lines "$f" 'TCP connection from .* accelerated')" 1
+	expect_eq "$tag forks that shared 2 sockets" \
+		"$(count_lines "$f" 'fork: 2 accelerated TCP sockets shared')" 1
+	expect_eq "$tag listeners handed over with their connection" \
+		"$(count_lines "$f" "TCP listener handed to the kernel \\(a connection it accepted goes to the kernel: $USE")" 1
+	expect_eq "$tag listeners handed over at a fork" \
+		"$(count_lines "$f" 'TCP listener handed to the kernel \(fork')" 0
 }
 
 for where in kernel anyload; do
 	log "---- $where: fork per connection"
 	run_mode "f$where" "$where" fork 3
 	expect_ok "f$where" 3
-	[[ "$where" == kernel ]] || expect_handed "f$where" 1 fork
+	if [[ "$where" == anyload ]]; then
+		expect_handed "f$where" 1 "$USE"
+		expect_lazy "f$where"
+		expect_eq "f$where child's first use" \
+			"$(count_lines "$TMPD/svf$where.err" 'first used in this forked child \(recv\): the parent handed it')" 1
+	fi
+
+	log "---- $where: the parent closes first, then the child serves"
+	run_mode "p$where" "$where" closefirst 2
+	expect_ok "p$where" 2
+	if [[ "$where" == anyload ]]; then
+		# Closed by the parent while shared: kept in the stack for the
+		# child, which then used it.
+		expect_eq "p$where connections kept for the child" \
+			"$(count_lines "$TMPD/svp$where.err" 'closed in the parent while a forked child may hold it: kept')" 1
+		expect_handed "p$where" 1 "$USE"
+		expect_lazy "p$where"
+		expect_eq "p$where child's first use" \
+			"$(count_lines "$TMPD/svp$where.err" 'first used in this forked child \(recv\): the parent handed it')" 1
+	fi
 
 	log "---- $where: fork, then exec of a handler"
 	run_mode "e$where" "$where" exec 2
 	expect_ok "e$where" 2
-	[[ "$where" == kernel ]] || expect_handed "e$where" 1 fork
+	if [[ "$where" == anyload ]]; then
+		expect_handed "e$where" 1 "$USE"
+		expect_lazy "e$where"
+		expect_eq "e$where claimed before the exec" \
+			"$(count_lines "$TMPD/sve$where.err" 'first used in this forked child \(exec\)')" 1
+	fi
 
 	log "---- $where: exec of the handler in the server's process"
 	run_mode "x$where" "$where" execself 1
@@ -125,7 +174,24 @@ for where in kernel anyload; do
 	log "---- $where: the client's FIN before the fork"
 	run_mode "c$where" "$where" closewait 2
 	expect_ok "c$where" 2
-	[[ "$where" == kernel ]] || expect_handed "c$where" 1 fork
+	if [[ "$where" == anyload ]]; then
+		expect_handed "c$where" 1 "$USE"
+		expect_lazy "c$where"
+	fi
+done
+
+# The eager hand-over: ANYLOAD_TCP_HANDOVER=1, and the lazy one without
+# a poller to serve the children (ANYLOAD_TCP_POLLER=0): before the first
+# fork the listener and the connection go to the kernel, so the next
+# connections are the kernel's.
+for eager in ANYLOAD_TCP_HANDOVER=1 ANYLOAD_TCP_POLLER=0; do
+	log "---- $eager: fork per connection, eagerly"
+	run_mode "g${eager: -1}" anyload fork 3 "$eager"
+	expect_ok "g${eager: -1}" 3
+	expect_handed "g${eager: -1}" 1 fork
+	grep -q 'TCP listener handed to the kernel (fork' \
+		"$TMPD/svg${eager: -1}.err" ||
+		fail "$eager: the listener did not go to the kernel at the fork"
 done
 
 log "---- socat TCP-LISTEN,fork with cat, under anyload, $NECHO clients at once"
@@ -173,8 +239,14 @@ for ((i = 1; i <= NECHO; i++)); do
 	grep -q '^ECHO 1048576 True' "$TMPD/echo$i.out" ||
 		fail "socat echo $i: $(cat "$TMPD/echo$i.out") $(tail -n 20 "$TMPD/socat.err")"
 done
+# Lazily, each connection accepted from the stack went to the kernel
+# when socat's child used it (the first one with the listener); every
+# one of them was handed over, none lost.
 expect_eq "socat connections handed over" \
-	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel at fork:')" 1
+	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel')" \
+	"$(count_lines "$TMPD/socat.err" 'TCP connection from .* accelerated')"
+expect_eq "socat listeners handed over" \
+	"$(count_lines "$TMPD/socat.err" 'TCP listener handed to the kernel \(a connection it accepted')" 1
 bg_stop socat
 
 log "---- ANYLOAD_TCP_HANDOVER=0: the child cannot use the connection"

@@ -9,7 +9,12 @@ the client's request (--req bytes) is all received but unread (FIONREAD),
 and with --mode closewait also the client's FIN (POLLRDHUP); then queue
 as much of the greeting (--greet bytes) as the send buffer takes without
 blocking (so that bytes are unacknowledged and unsent), and then:
-  fork      fork: the child serves the connection, the parent closes it
+  fork      fork: the child serves the connection; the parent closes its
+            fd once the child has read the request (the child's first use
+            comes before the parent's close; closewait too)
+  closefirst  the same, but the parent closes its fd first and then lets
+            the child start (the child uses a connection that the parent
+            has closed)
   exec      fork, and the child execs this program's `handler` on the fd
   execself  (one connection) exec `handler` in this very process
 The handler (child or new image): read the request and check it (with
@@ -58,9 +63,12 @@ def fionread(fd):
     return buf[0]
 
 
-def handler(s, a, queued):
-    """Serve a connection whose greeting has `queued` bytes queued."""
+def handler(s, a, queued, used=None):
+    """Serve a connection whose greeting has `queued` bytes queued; call
+    used() once the request is read."""
     req = recv_exact(s, a.req)
+    if used:
+        used()
     if req != stream(SEED_REQ, a.req):
         print(f'FAIL request: {len(req)} bytes, wrong content', flush=True)
         return 1
@@ -116,6 +124,7 @@ def server(a):
     print('READY', flush=True)
     deadline = time.monotonic() + a.secs
     kids, bad = [], 0
+    sync_used = a.mode in ('fork', 'closewait')
     for i in range(a.conns):
         c, peer = ls.accept()
         if not wait_ready(c, a, deadline):
@@ -131,8 +140,12 @@ def server(a):
                       str(c.fileno()), '--queued', str(queued),
                       '--req', str(a.req), '--greet', str(a.greet),
                       '--reply', str(a.reply), '--mode', a.mode])
+        r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(r if sync_used else w)
+            if a.mode == 'closefirst':
+                os.read(r, 1)   # the parent closed its fd
             if a.mode == 'exec':
                 os.set_inheritable(c.fileno(), True)
                 os.execv(sys.executable,
@@ -141,8 +154,18 @@ def server(a):
                           '--req', str(a.req), '--greet', str(a.greet),
                           '--reply', str(a.reply), '--mode', a.mode])
             ls.close()
-            os._exit(handler(c, a, queued))
-        c.close()
+            used = (lambda: os.write(w, b'u')) if sync_used else None
+            os._exit(handler(c, a, queued, used))
+        os.close(w if sync_used else r)
+        if sync_used:
+            os.read(r, 1)       # the child has used the connection
+            os.close(r)
+            c.close()
+        else:
+            c.close()
+            if a.mode == 'closefirst':
+                os.write(w, b'g')
+            os.close(w)
         kids.append(pid)
     for pid in kids:
         _, st = os.waitpid(pid, 0)
@@ -181,7 +204,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('role', choices=['server', 'client', 'handler'])
     p.add_argument('--mode', default='fork',
-                   choices=['fork', 'exec', 'execself', 'closewait'])
+                   choices=['fork', 'exec', 'execself', 'closewait',
+                            'closefirst'])
     p.add_argument('--port', type=int, default=9720)
     p.add_argument('--dst', default='')
     p.add_argument('--conns', type=int, default=1)
