@@ -195,9 +195,9 @@ int pl_share_fork_prepare(void)
   pending.ids = ids;
   pending.n_ids = n;
   pending_child = pair[1];
-  pl_log(2, "fork: %d accelerated TCP socket%s shared with the child, "
-         "handed to the kernel only if it uses %s", n, n == 1 ? "" : "s",
-         n == 1 ? "it" : "them");
+  pl_log(2, "fork: %d accelerated TCP socket%s shared with the child "
+         "(each moves to the kernel if the child uses it)", n,
+         n == 1 ? "" : "s");
   return 1;
 }
 
