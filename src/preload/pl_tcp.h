@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * preload/pl_tcp.h: TCP in transparent mode, declarations shared by the
- * modules of libanyload.so (fd_tcp.c, fd_tcp_io.c, tcp_poller.c and their
- * callers in intercept.c, fdtable.c, fd_epoll.c, poll_select.c,
- * fork_exec.c). An AF_INET stream socket gets a PL_TCP object at
+ * modules of libanyload.so (fd_tcp.c, fd_tcp_io.c, tcp_poller.c,
+ * tcp_handover.c, the lazy hand-over at fork in tcp_share.c,
+ * tcp_share_msg.c and tcp_claim.c, and their callers in intercept.c,
+ * fdtable.c, fd_epoll.c, poll_select.c, fork_exec.c). An AF_INET stream socket gets a PL_TCP object at
  * socket(); its role (o->tcp) says what the fd number stands for:
  *
  *   NEW      undecided: the kernel socket alone, until listen or connect
