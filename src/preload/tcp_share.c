@@ -29,15 +29,25 @@
  * child then looks at its kernel socket (a connection the parent closed
  * was handed over first, see below, so it is connected).
  *
+ * Riding connections: a connection accepted from a listener the stack
+ * still holds rides on the listener's filter (anyload_tcp_export gives
+ * -EBUSY): it can leave the stack only once the listener has, so its
+ * hand-over first hands that listener to the kernel, keeping the
+ * connections its stack listener had queued for the program's accept.
+ *
  * Sharing ends: a connection marked shared is never ended by the
- * parent's stack while a child may hold it: when the parent lets it go
+ * parent's stack while a child may hold it. When the parent lets it go
  * (close, dup2 over it, exit) it is handed to the kernel first, which
- * keeps it for the child and closes it when the last holder does. At the
- * end of a channel (every holder of the child's end gone: the child and
- * its own children exited or exec'd, or released every REMOTE socket) its
- * objects are unmarked, so a helper that came and went costs nothing. A
- * shared listener closed by the parent just closes its stack listener (its
- * kernel socket listens on in the child).
+ * keeps it for the child and closes it when the last holder does; one
+ * that rides on its listener (which would have to go too, for a child
+ * that may never use it) is kept in the stack instead, under a hidden fd
+ * (a close-on-exec dup of the program's), until the child uses it or the
+ * channel ends; at exit it is handed over. At the end of a channel (every
+ * holder of the child's end gone: the child and its own children exited
+ * or exec'd, or released every REMOTE socket) its objects are unmarked,
+ * so a helper that came and went costs nothing. A shared listener closed
+ * by the parent just closes its stack listener (its kernel socket
+ * listens on in the child).
  *
  * Locking: every function runs under the library lock, except
  * pl_share_fork_child (the child's atfork handler: it is alone then).
