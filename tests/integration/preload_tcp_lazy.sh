@@ -19,7 +19,12 @@
 #      its child, which writes the dump and exits) while a client keeps a
 #      connection open, then that client's commands and redis-benchmark
 #      again: nothing went to the kernel, the dump was written.
-# The parent that closes a connection while the child uses it is
+#   3. a client under anyload with two connect()ed connections (filters
+#      of their own) forks; the parent closes the first one at once: it
+#      goes to the kernel then (the child may hold it), and the child
+#      echoes on it (checked) after; the second stays accelerated and
+#      echoes in the parent after the child is gone.
+# The server that closes an accepted connection while the child uses it is
 # tests/integration/preload_tcp_fork.sh (closefirst).
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
@@ -96,6 +101,32 @@ for where in kernel anyload; do
 	log "---- $where: the child closes every inherited socket first"
 	run_echo "c$where" "$where" close
 done
+
+log "---- a client forks; the parent closes a shared connection first"
+PORT=$((PORT + 1))
+bg_start echo "$NS_B" socat "TCP-LISTEN:$PORT,reuseaddr,fork" EXEC:cat
+for ((i = 0; i < 100; i++)); do
+	ns_b ss -ltn | grep -q ":$PORT " && break
+	sleep 0.1
+done
+CLRC=0
+ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 timeout 60 "$AL" \
+	--interface="$IF_A" python3 "$LPROG" forkclient --dst "$IP_B" \
+	--port "$PORT" >"$TMPD/fc.out" 2>"$TMPD/fc.err" || CLRC=$?
+bg_stop echo
+[[ $CLRC -eq 0 ]] ||
+	fail "forkclient rc=$CLRC: $(cat "$TMPD/fc.out") $(tail -n 20 "$TMPD/fc.err")"
+expect_eq "forkclient echoes" "$(count_lines "$TMPD/fc.out" '^OK (child|parent)$')" 2
+expect_eq "forkclient connections accelerated" \
+	"$(count_lines "$TMPD/fc.err" 'TCP .* -> .* accelerated')" 2
+expect_eq "forkclient hand-overs at the parent's close" \
+	"$(count_lines "$TMPD/fc.err" 'TCP connection .* handed to the kernel \(closed in the parent, a forked child may hold it\)')" 1
+expect_eq "forkclient hand-overs in all" \
+	"$(count_lines "$TMPD/fc.err" 'handed to the kernel')" 1
+expect_eq "forkclient child's first use" \
+	"$(count_lines "$TMPD/fc.err" 'first used in this forked child \(.*\): the parent had handed it')" 1
+line=$(grep 'stack counters:' "$TMPD/fc.err" | tail -n 1)
+expect_eq "forkclient tcp_detached" "$(field "$line" tcp_detached)" 1
 
 log "---- redis-server under anyload: BGSAVE between two benchmarks"
 R=$TMPD/redis

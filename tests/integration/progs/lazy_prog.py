@@ -18,6 +18,13 @@ sends and receives interleaved, the echo checked byte for byte), a
 pause (the fork), round 2 while the child lives, a pause until it is
 gone, round 3, then --new more connections and round 4 on every one.
 Prints `OK round=N conns=M`; exits 0 only if every round was right.
+
+forkclient: connects twice to an echo server at --dst (connect()ed
+connections: each has a filter of its own in the stack), forks; the
+parent closes the first connection at once and then lets the child go;
+the child echoes --size bytes on that connection (checked) and exits;
+the parent echoes on the second one after the child is gone. Prints
+`OK child` and `OK parent`; exits 0 only if both were right.
 """
 import argparse
 import hashlib
@@ -142,9 +149,38 @@ def client(a):
     return 0
 
 
+def echo_blocking(s, size, seed):
+    s.setblocking(False)
+    return echo_round([s], size, seed)
+
+
+def forkclient(a):
+    c1 = socket.create_connection((a.dst, a.port), timeout=20)
+    c2 = socket.create_connection((a.dst, a.port), timeout=20)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        c2.close()
+        os.read(r, 1)          # the parent closed its c1
+        ok = echo_blocking(c1, a.size, 1)
+        print('OK child' if ok else 'FAIL child', flush=True)
+        c1.close()
+        os._exit(0 if ok else 1)
+    os.close(r)
+    c1.close()
+    os.write(w, b'g')
+    os.close(w)
+    _, st = os.waitpid(pid, 0)
+    ok = echo_blocking(c2, a.size, 2)
+    print('OK parent' if ok else 'FAIL parent', flush=True)
+    c2.close()
+    return 0 if ok and os.waitstatus_to_exitcode(st) == 0 else 1
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('role', choices=['server', 'client'])
+    p.add_argument('role', choices=['server', 'client', 'forkclient'])
     p.add_argument('--port', type=int, default=9800)
     p.add_argument('--dst', default='')
     p.add_argument('--conns', type=int, default=4)
@@ -154,6 +190,8 @@ def main():
     p.add_argument('--child-secs', type=float, default=1.5)
     p.add_argument('--secs', type=float, default=40)
     a = p.parse_args()
+    if a.role == 'forkclient':
+        return forkclient(a)
     return server(a) if a.role == 'server' else client(a)
 
 
