@@ -855,6 +855,8 @@ uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
   return fresh;
 }
 
+#define LISTENER_DRAIN_NS 5000000ll
+
 /* take_queue: the connections queued in o's stack listener into
  * o->backlog, for accept to hand out. Their number. */
 static int take_queue(struct anyload_stack* st, struct pl_obj* o)
@@ -884,8 +886,19 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
 
   if (!st || o->tcp != PL_TCP_LISTEN || o->sd < 0)
     return;
-  if (keep_queue)
+  if (keep_queue) {
+    /* Handshakes in progress would be reset by the close: the stack runs
+     * a little first (bounded: a few round trips of a LAN), so that those
+     * whose last ACK is on its way complete and join the queue kept for
+     * accept. */
+    int64_t end = pl_now() + LISTENER_DRAIN_NS;
+    struct timespec nap = { 0, 100000 };
+    while (pl_now() < end) {
+      pl_progress(st);
+      nanosleep(&nap, NULL);
+    }
     kept = take_queue(st, o);
+  }
   anyload_tcp_close(st, o->sd, pl_now());
   o->sd = -1;
   o->tcp = PL_TCP_KERNEL;
