@@ -199,6 +199,8 @@ int pl_share_answer(int reply, const struct pl_share_req* rq, int result);
 /* tcp_share.c: the channels. In the process whose stack holds sockets:
  * made at fork, served by the TCP poller, closed at their end. */
 extern int pl_tcp_remotes;   /* REMOTE objects in this process */
+/* Children served at once; a fork beyond hands its sockets over now. */
+#define PL_SHARE_MAX_CHANS 1024
 /* pl_share_fork_prepare: before a fork, under the lock: 1 when the fork
  * is lazy (a channel made, every accelerated TCP object marked shared),
  * 0 when the sockets must move now (ANYLOAD_TCP_HANDOVER < 2, no

@@ -72,24 +72,20 @@ void pl_tcp_poller_kick(void)
 /* watch: the fds of one round (under the lock): p[0] the kick, p[1] the
  * stack's wait fd (stack: only when the poller polls it this round, or
  * its frames would wake it for the program's work), p[2..] the channels
- * of forked children (tcp_share.c). Their number, or -1 (memory). */
-static int watch(struct pollfd** p, int* cap, struct anyload_stack* st,
-                 int stack)
-{
-  int need = 2 + pl_share_count();
+ * of forked children (tcp_share.c). Their number. The array is static:
+ * the thread allocates nothing in its rounds, so that a fork never
+ * catches it inside the allocator (glibc's malloc is fork-safe, but the
+ * ASan build's allocator, for one, is not). */
+#define MAX_WATCH (2 + PL_SHARE_MAX_CHANS)
+static struct pollfd watched[MAX_WATCH];
 
-  if (need > *cap) {
-    struct pollfd* q = realloc(*p, (size_t)need * sizeof(**p));
-    if (!q)
-      return -1;
-    *p = q;
-    *cap = need;
-  }
-  (*p)[0].fd = kick_fd;
-  (*p)[1].fd = stack ? anyload_stack_wait_fd(st) : -1;
-  (*p)[0].events = (*p)[1].events = POLLIN;
-  (*p)[0].revents = (*p)[1].revents = 0;
-  return 2 + pl_share_fds(*p + 2, *cap - 2);
+static int watch(struct anyload_stack* st, int stack)
+{
+  watched[0].fd = kick_fd;
+  watched[1].fd = stack ? anyload_stack_wait_fd(st) : -1;
+  watched[0].events = watched[1].events = POLLIN;
+  watched[0].revents = watched[1].revents = 0;
+  return 2 + pl_share_fds(watched + 2, MAX_WATCH - 2);
 }
 
 /* serve: after the round's sleep, the channels that have requests or
@@ -115,10 +111,10 @@ static void serve(struct pollfd* p, int n)
 static void* poller(void* arg)
 {
   struct anyload_stack* st;
-  struct pollfd* p = NULL;
+  struct pollfd* p = watched;
   struct timespec ts;
   int64_t now, dl, idle, sleep_ns;
-  int waiters, polled, n, cap = 0;
+  int waiters, polled, n;
 
   (void)arg;
   for (;;) {
@@ -137,14 +133,11 @@ static void* poller(void* arg)
     if (polled)
       pl_progress(st);
     dl = anyload_stack_next_deadline(st);
-    n = watch(&p, &cap, st, polled);
+    n = watch(st, polled);
     if (polled)
       anyload_stack_prime(st);   /* it sleeps on the wait fd below */
     pl_unlock();
-    if (n < 0) {
-      n = 0;   /* no memory this round: a nap, and again */
-      sleep_ns = IDLE_NS;
-    } else if (waiters) {
+    if (waiters) {
       /* A thread of the program polls the stack and sleeps on it: its
        * job. */
       sleep_ns = WAITERS_NAP_NS;
@@ -159,12 +152,9 @@ static void* poller(void* arg)
     ts.tv_sec = sleep_ns / 1000000000;
     ts.tv_nsec = sleep_ns % 1000000000;
     /* The children's requests end any sleep: they wait for the answer. */
-    if (n > 0 && PL_REAL(ppoll)(p, (nfds_t)n, &ts, NULL) > 0)
+    if (PL_REAL(ppoll)(p, (nfds_t)n, &ts, NULL) > 0)
       serve(p, n);
-    else if (n == 0)
-      PL_REAL(ppoll)(NULL, 0, &ts, NULL);
   }
-  free(p);
   return NULL;
 }
 

@@ -62,8 +62,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_CHANS 1024
-
 /* A parent end: its fd and object id (its PL_CHAN object in the table),
  * the ids of the objects marked shared at its fork, sorted. */
 struct chan {
@@ -183,7 +181,7 @@ int pl_share_fork_prepare(void)
       break;
   if (fd == PL_MAX_FDS)
     return 1;   /* nothing accelerated: nothing to share */
-  if (n_chans >= MAX_CHANS) {
+  if (n_chans >= PL_SHARE_MAX_CHANS) {
     pl_log(1, "fork: %d children share sockets already: this fork hands "
            "them to the kernel now", n_chans);
     return 0;
