@@ -94,7 +94,10 @@ expect_handed()
 			fail "$tag: no counts in '$line'"
 		expect_eq "$tag unread bytes at the hand-over" \
 			"${BASH_REMATCH[2]}" 40000
-		((BASH_REMATCH[1] > 0)) ||
+		# A connection kept in the stack after the parent's close
+		# (closefirst) goes on sending meanwhile: it may have no
+		# unsent bytes left when the child takes it.
+		((BASH_REMATCH[1] > 0)) || [[ "$tag" == p* ]] ||
 			fail "$tag: nothing unsent at the hand-over: $line"
 	done < <(grep -E "TCP connection .* handed to the kernel \(($why)\)" "$f")
 	expect_eq "$tag connections handed over ($why)" "$n" "$conns"
