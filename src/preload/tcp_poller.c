@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -116,7 +117,13 @@ static void* poller(void* arg)
   int64_t now, dl, idle, sleep_ns;
   int waiters, polled, n;
 
-  (void)arg;
+  /* The thread's start-up (its TLS blocks, which the first access may
+   * allocate) ends before pl_tcp_poller_start returns: a fork right after
+   * (a daemon after listen) must not catch it inside the allocator. */
+  __atomic_store_n(&pl_depth, pl_depth, __ATOMIC_RELAXED);
+  __atomic_store_n(&pl_my_waits, pl_my_waits, __ATOMIC_RELAXED);
+  __atomic_store_n(&pl_sig_pending, pl_sig_pending, __ATOMIC_RELAXED);
+  sem_post((sem_t*)arg);
   for (;;) {
     if (pl_lock() < 0)
       break;
@@ -160,6 +167,7 @@ static void* poller(void* arg)
 
 void pl_tcp_poller_start(void)
 {
+  sem_t started;
   pthread_attr_t at;
   pthread_t t;
   sigset_t all, old;
@@ -173,7 +181,10 @@ void pl_tcp_poller_start(void)
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&at, 64 * 1024);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  if (pthread_create(&t, &at, poller, NULL) == 0) {
+  sem_init(&started, 0, 0);
+  if (pthread_create(&t, &at, poller, &started) == 0) {
+    while (sem_wait(&started) < 0 && errno == EINTR)
+      ;
     poller_running = 1;
     pl_log(3, "TCP background poller started");
   } else {
@@ -182,6 +193,7 @@ void pl_tcp_poller_start(void)
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&at);
+  sem_destroy(&started);
 }
 
 void pl_tcp_poller_child(void)
