@@ -904,7 +904,7 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
   o->tcp = PL_TCP_KERNEL;
   pl_count.tcp_accel--;
   pl_count.tcp_kernel++;
-  pl_log(2, "fd %d: TCP listener handed to the kernel (%s: the kernel "
+  pl_log(2, "fd %d: TCP listener handed to the kernel at %s (the kernel "
          "socket takes new connections in every process; %s)", fd, why,
          keep_queue ? "those queued in the stack are accepted first"
                     : "those queued in the stack were reset");
@@ -953,7 +953,7 @@ int pl_tcp_release(int fd, struct pl_obj* o)
   else if (o->shares > 0 && pl_share_hold(fd, o))
     return 1;
   else if (o->shares > 0)
-    pl_share_handover(fd, o, "closed in the parent, a forked child may "
+    pl_share_handover(fd, o, "close in the parent, a forked child may "
                       "hold it");
   pl_tcp_close_sd(o);
   return 0;

@@ -718,8 +718,8 @@ static int do_dup3(int fd, int nfd, int fl, int use3)
   if (pl_fds[nfd] && pl_fds[nfd]->kind == PL_TCP && pl_fds[nfd]->refs == 1 &&
       pl_fds[nfd]->shares > 0 && pl_obj_of(fd) != pl_fds[nfd] &&
       !pl_share_hold(nfd, pl_fds[nfd]))
-    pl_share_handover(nfd, pl_fds[nfd], "replaced by dup2 in the parent, a "
-                      "forked child may hold it");
+    pl_share_handover(nfd, pl_fds[nfd], "dup2 over it in the parent, a forked "
+                      "child may hold it");
   rc = use3 ? PL_REAL(dup3)(fd, nfd, fl) : PL_REAL(dup2)(fd, nfd);
   if (rc >= 0) {
     struct pl_obj* o = pl_obj_of(fd);

@@ -386,7 +386,7 @@ static void free_from_listener(struct anyload_stack* st, struct pl_obj* o,
 
   if (anyload_tcp_getsockname(st, o->sd, &a, &len) < 0)
     return;
-  snprintf(w, sizeof(w), "a connection it accepted goes to the kernel: %s",
+  snprintf(w, sizeof(w), "the hand-over of a connection it accepted (%s)",
            why);
   for (fd = 0; fd < PL_MAX_FDS; fd++) {
     struct pl_obj* lo = pl_fds[fd];
@@ -412,7 +412,7 @@ static int move(int fd, struct pl_obj* o, struct anyload_stack* st,
   return pl_tcp_handover(fd, o, st, why);
 }
 
-static const char why_use[] = "a forked child uses it";
+static const char why_use[] = "first use in a forked child";
 
 /* take: the answer to rq (under the lock, pl_depth raised). */
 static int take(const struct pl_share_req* rq)

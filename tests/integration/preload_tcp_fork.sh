@@ -3,9 +3,12 @@
 #
 # preload_tcp_fork: servers that hand an accepted connection to another
 # process, under libanyload.so and on the kernel. An accelerated
-# connection goes on in the kernel's TCP before a fork or an exec
-# (src/preload/tcp_handover.c, TCP_REPAIR), so that every process holding
-# the fd shares it; nothing the stack held may be lost on the way.
+# connection goes on in the kernel's TCP (src/preload/tcp_handover.c,
+# TCP_REPAIR) when a forked child first uses it (ANYLOAD_TCP_HANDOVER=2,
+# the default: tcp_share.c, tcp_claim.c), before every fork
+# (ANYLOAD_TCP_HANDOVER=1, or no TCP poller) and before an exec, so that
+# every process holding the fd shares it; nothing the stack held may be
+# lost on the way.
 #
 # progs/fork_prog.py's server in NS_A (under `anyload --interface=IF_A`,
 # then on the kernel) waits, for each connection, until the kernel
@@ -13,21 +16,28 @@
 # FIONREAD), queues as much of a 4 MiB greeting as the send buffer takes
 # without blocking (the client does not read yet: bytes unacknowledged
 # and unsent), then:
-#   1. fork      forks a child per connection, which reads and checks the
-#                request and sends the rest (3 connections);
-#   2. exec      the child execs a handler on the fd (2 connections);
-#   3. execself  the server execs the handler in its own process;
-#   4. closewait the client shut down writing first (FIN): after the
-#                fork the child reads the request, then the end of the
-#                stream, then answers (2 connections).
+#   1. fork       forks a child per connection, which reads and checks the
+#                 request and sends the rest (3 connections); the parent
+#                 closes its fd after the child's first read;
+#   2. closefirst the same, but the parent closes its fd first (the
+#                 connection is kept in the stack for the child);
+#   3. exec       the child execs a handler on the fd (2 connections);
+#   4. execself   the server execs the handler in its own process;
+#   5. closewait  the client shut down writing first (FIN): after the
+#                 fork the child reads the request, then the end of the
+#                 stream, then answers (2 connections).
 # The client reads everything after 1 s and checks length and SHA-256 of
 # greeting + reply, the server checks the request and that every child
-# exited 0. Under anyload, each connection must have been accelerated and
-# handed over (its log line, unread bytes = the request, some unsent) and
-# the stack counts the detaches; the same runs on the kernel check the
-# program. Then socat's own `fork` (an echo through `cat`) with three
-# clients at once. Last, with ANYLOAD_TCP_HANDOVER=0 the fork case must
-# fail as documented (ENOTCONN in the child): the check above can fail.
+# exited 0. Under anyload, lazily: the first fork shared the listener and
+# the connection, the child's first use handed that connection over (its
+# log line: unread bytes = the request) and its listener with it (a
+# connection accepted from a stack listener rides on its filter), so the
+# next connections came through the kernel; the stack counted the
+# detaches. Eagerly (HANDOVER=1, POLLER=0): both at the first fork. The
+# same runs on the kernel check the program. Then socat's own `fork` (an
+# echo through `cat`) with 8 clients at once: every connection accepted
+# from the stack was handed over. Last, with ANYLOAD_TCP_HANDOVER=0 the
+# fork case must fail as documented (ENOTCONN in the child).
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
 
@@ -76,8 +86,8 @@ expect_ok()
 }
 
 # Why the parent hands a connection over (tcp_share.c, tcp_poller.c).
-USE='a forked child uses it'
-CLOSED='closed in the parent, a forked child may hold it'
+USE='first use in a forked child'
+CLOSED='close in the parent, a forked child may hold it'
 
 # expect_handed TAG CONNS WHY: the anyload run handed CONNS connections
 # to the kernel, each at WHY (an extended regex: fork, exec, $USE ...),
@@ -100,7 +110,7 @@ expect_handed()
 		# unsent bytes left when the child takes it.
 		((BASH_REMATCH[1] > 0)) || grep -q 'kept in the stack' "$f" ||
 			fail "$tag: nothing unsent at the hand-over: $line"
-	done < <(grep -E "TCP connection .* handed to the kernel \(($why)\)" "$f")
+	done < <(grep -E "TCP connection .* handed to the kernel at ($why):" "$f")
 	expect_eq "$tag connections handed over ($why)" "$n" "$conns"
 	expect_eq "$tag connections handed over in all" \
 		"$(count_lines "$f" 'TCP connection .* handed to the kernel')" \
@@ -126,9 +136,9 @@ expect_lazy()
 	expect_eq "$tag forks that shared 2 sockets" \
 		"$(count_lines "$f" 'fork: 2 accelerated TCP sockets shared')" 1
 	expect_eq "$tag listeners handed over with their connection" \
-		"$(count_lines "$f" "TCP listener handed to the kernel \\(a connection it accepted goes to the kernel: $USE")" 1
+		"$(count_lines "$f" "TCP listener handed to the kernel at the hand-over of a connection it accepted \\($USE\\)")" 1
 	expect_eq "$tag listeners handed over at a fork" \
-		"$(count_lines "$f" 'TCP listener handed to the kernel \(fork')" 0
+		"$(count_lines "$f" 'TCP listener handed to the kernel at fork')" 0
 }
 
 for where in kernel anyload; do
@@ -193,7 +203,7 @@ for eager in ANYLOAD_TCP_HANDOVER=1 ANYLOAD_TCP_POLLER=0; do
 	run_mode "g${eager: -1}" anyload fork 3 "$eager"
 	expect_ok "g${eager: -1}" 3
 	expect_handed "g${eager: -1}" 1 fork
-	grep -q 'TCP listener handed to the kernel (fork' \
+	grep -q 'TCP listener handed to the kernel at fork' \
 		"$TMPD/svg${eager: -1}.err" ||
 		fail "$eager: the listener did not go to the kernel at the fork"
 done
@@ -250,7 +260,7 @@ expect_eq "socat connections handed over" \
 	"$(count_lines "$TMPD/socat.err" 'TCP connection .* handed to the kernel')" \
 	"$(count_lines "$TMPD/socat.err" 'TCP connection from .* accelerated')"
 expect_eq "socat listeners handed over" \
-	"$(count_lines "$TMPD/socat.err" 'TCP listener handed to the kernel \(a connection it accepted')" 1
+	"$(count_lines "$TMPD/socat.err" 'TCP listener handed to the kernel at the hand-over of a connection it accepted')" 1
 bg_stop socat
 
 log "---- ANYLOAD_TCP_HANDOVER=0: the child cannot use the connection"
