@@ -174,13 +174,22 @@ static int rebuild(struct anyload_stack* st, int sd, int fd,
   struct tcp_repair_opt opts[4];
   struct tcp_repair_window win;
   unsigned n_opts = 0;
-  int rc;
+  int rc, reuse = 0;
 
   *step = "TCP_REPAIR";
   if ((rc = tcp_opt(fd, TCP_REPAIR, TCP_REPAIR_ON)) < 0)
     return rc;
   /* An accepted connection's kernel socket is unbound: it takes the
-   * listener's port, which repair mode allows (forced reuse). */
+   * listener's port, which repair mode allows (forced reuse). It keeps
+   * the listener's SO_REUSEADDR, as the kernel's accepted sockets do, so
+   * that a listener of a later process may bind the port while this
+   * connection ends (FIN_WAIT2 ...). */
+  len = sizeof(reuse);
+  if (anyload_tcp_getsockopt(st, sd, SOL_SOCKET, SO_REUSEADDR, &reuse,
+                             &len) == 0 && reuse)
+    PL_REAL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &reuse,
+                        sizeof(reuse));
+  len = sizeof(bound);
   *step = "bind";
   if (PL_REAL(getsockname)(fd, (struct sockaddr*)&bound, &len) < 0)
     goto fail_errno;
