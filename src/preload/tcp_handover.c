@@ -174,22 +174,13 @@ static int rebuild(struct anyload_stack* st, int sd, int fd,
   struct tcp_repair_opt opts[4];
   struct tcp_repair_window win;
   unsigned n_opts = 0;
-  int rc, reuse = 0;
+  int rc;
 
   *step = "TCP_REPAIR";
   if ((rc = tcp_opt(fd, TCP_REPAIR, TCP_REPAIR_ON)) < 0)
     return rc;
   /* An accepted connection's kernel socket is unbound: it takes the
-   * listener's port, which repair mode allows (forced reuse). It keeps
-   * the listener's SO_REUSEADDR, as the kernel's accepted sockets do, so
-   * that a listener of a later process may bind the port while this
-   * connection ends (FIN_WAIT2 ...). */
-  len = sizeof(reuse);
-  if (anyload_tcp_getsockopt(st, sd, SOL_SOCKET, SO_REUSEADDR, &reuse,
-                             &len) == 0 && reuse)
-    PL_REAL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &reuse,
-                        sizeof(reuse));
-  len = sizeof(bound);
+   * listener's port, which repair mode allows (forced reuse). */
   *step = "bind";
   if (PL_REAL(getsockname)(fd, (struct sockaddr*)&bound, &len) < 0)
     goto fail_errno;
@@ -275,7 +266,8 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
   const char* step = "export";
   uint8_t* unsent = NULL;
   char ls[32], rs[32];
-  int rc, sd = o->sd;
+  socklen_t len;
+  int rc, sd = o->sd, reuse;
 
   rc = anyload_tcp_export(st, sd, &ex, pl_now());
   /* The bytes not sent yet leave the stack with the connection: they are
@@ -297,6 +289,16 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
            "%s", fd, why, step, strerror(-rc));
     return rc;
   }
+  /* The connection keeps the SO_REUSEADDR it had in the stack (an
+   * accepted one: its listener's), as the kernel's accepted sockets do,
+   * so that a later listener may bind the port while it ends (FIN_WAIT2
+   * ...). Set once repair mode is over: leaving it resets the socket's
+   * reuse, and setting it during repair would undo the forced reuse that
+   * let it bind the listener's port. */
+  len = sizeof(reuse);
+  if (anyload_tcp_getsockopt(st, sd, SOL_SOCKET, SO_REUSEADDR, &reuse,
+                             &len) < 0)
+    reuse = 0;
   /* From here the connection is the kernel's: the stack lets it go (its
    * filter with it), so the probe's answer reaches the kernel socket. */
   anyload_tcp_detach(st, sd, pl_now());
@@ -305,6 +307,8 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
   pl_count.tcp_accel--;
   pl_count.tcp_kernel++;
   repair_off(fd, 1);
+  if (reuse)
+    PL_REAL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
   if (ex.fin_rcvd || ex.shut_rd)
     PL_REAL(shutdown)(fd, SHUT_RD);
   rc = send_all(fd, unsent, ex.unsent_len);
