@@ -44,6 +44,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int tcp_opt(int fd, int name, int val)
 {
@@ -274,17 +275,23 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
    * sent by the kernel once repair mode is over. */
   if (rc == 0 && ex.unsent_len) {
     step = "memory for the unsent bytes";
-    unsent = malloc(ex.unsent_len);
-    if (!unsent)
+    /* mmap, not malloc: this runs under the library lock, also in the TCP
+     * poller while another thread may fork, and an allocator locked
+     * across a fork (ASan's) would hang. */
+    unsent = mmap(NULL, ex.unsent_len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (unsent == MAP_FAILED) {
+      unsent = NULL;
       rc = -ENOMEM;
-    else if (anyload_tcp_export_bytes(st, sd, ANYLOAD_TCP_Q_UNSENT, 0, unsent,
+    } else if (anyload_tcp_export_bytes(st, sd, ANYLOAD_TCP_Q_UNSENT, 0, unsent,
                                       ex.unsent_len) != (ssize_t)ex.unsent_len)
       rc = -EIO;
   }
   if (rc == 0)
     rc = rebuild(st, sd, fd, &ex, &step);
   if (rc < 0) {
-    free(unsent);
+    if (unsent)
+      munmap(unsent, ex.unsent_len);
     pl_log(2, "fd %d: TCP connection not handed to the kernel at %s: %s: "
            "%s", fd, why, step, strerror(-rc));
     return rc;
@@ -312,7 +319,8 @@ int pl_tcp_handover(int fd, struct pl_obj* o, struct anyload_stack* st,
   if (ex.fin_rcvd || ex.shut_rd)
     PL_REAL(shutdown)(fd, SHUT_RD);
   rc = send_all(fd, unsent, ex.unsent_len);
-  free(unsent);
+  if (unsent)
+    munmap(unsent, ex.unsent_len);
   pl_epoll_kernel_attach(fd);
   pl_log(rc < 0 ? 1 : 2, "fd %d: TCP connection %s -> %s handed to the "
          "kernel at %s: %u bytes unacknowledged, %u unsent, %u unread%s%s",
