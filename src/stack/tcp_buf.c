@@ -87,6 +87,15 @@ int tcp__rbuf_grow(struct anyload_stack* st, struct st_tcp* c, uint32_t size)
                    c->rbuf_size, size);
 }
 
+/* autotune_size: a ring of size bytes grown for want bytes: doubled until
+ * it holds them, at most max. */
+static uint32_t autotune_size(uint32_t size, uint64_t want, uint32_t max)
+{
+  while (size < want && size < max)
+    size *= 2;
+  return size > max ? max : size;
+}
+
 /* sndbuf_autotune: as Linux's tcp_sndbuf_expand, a send ring of twice the
  * congestion window (data in flight plus as much queued behind it), up
  * to ST_TCP_SNDBUF_AUTO_MAX, unless the application chose SO_SNDBUF. */
@@ -97,10 +106,7 @@ static void sndbuf_autotune(struct anyload_stack* st, struct st_tcp* c)
 
   if (c->sndbuf_user || want <= size || size >= ST_TCP_SNDBUF_AUTO_MAX)
     return;
-  while (size < want && size < ST_TCP_SNDBUF_AUTO_MAX)
-    size *= 2;
-  if (size > ST_TCP_SNDBUF_AUTO_MAX)
-    size = ST_TCP_SNDBUF_AUTO_MAX;
+  size = autotune_size(size, want, ST_TCP_SNDBUF_AUTO_MAX);
   if (tcp__sbuf_grow(st, c, size) == 0) {
     c->sndbuf = size;
     ST_TCP_INC(c, sndbuf_grown);
@@ -144,10 +150,7 @@ static void rcvbuf_autotune(struct anyload_stack* st, struct st_tcp* c,
   size = c->rbuf_size;
   if (want <= size)
     return;
-  while (size < want && size < ST_TCP_RCVBUF_AUTO_MAX)
-    size *= 2;
-  if (size > ST_TCP_RCVBUF_AUTO_MAX)
-    size = ST_TCP_RCVBUF_AUTO_MAX;
+  size = autotune_size(size, want, ST_TCP_RCVBUF_AUTO_MAX);
   if (tcp__rbuf_grow(st, c, size) == 0) {
     c->rcvbuf = size;
     ST_TCP_INC(c, rcvbuf_grown);

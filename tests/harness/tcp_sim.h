@@ -570,17 +570,23 @@ static __attribute__((unused)) void tw_establish(struct tw* w,
   CHECK(anyload_tcp_state(a, c->sd), ==, TCP_ESTABLISHED);
 }
 
-/* tw_abort: close c abortively (SO_LINGER {1, 0}); the peer gets the
- * RST. */
-static __attribute__((unused)) void tw_abort(struct tw* w, struct tw_conn* c)
+/* tw_abort_sd: close A's socket sd abortively (SO_LINGER {1, 0}); the
+ * raw peer gets the RST. */
+static __attribute__((unused)) void tw_abort_sd(struct tw* w, int sd)
 {
   struct tw_got g;
 
-  CHECK(anyload_tcp_setsockopt(w->st[0], c->sd, SOL_SOCKET, SO_LINGER,
+  CHECK(anyload_tcp_setsockopt(w->st[0], sd, SOL_SOCKET, SO_LINGER,
                                &(struct linger){ 1, 0 },
                                sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(w->st[0], c->sd, tw_now()), ==, 0);
+  CHECK(anyload_tcp_close(w->st[0], sd, tw_now()), ==, 0);
   tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
+}
+
+/* tw_abort: close c abortively; the peer gets the RST. */
+static __attribute__((unused)) void tw_abort(struct tw* w, struct tw_conn* c)
+{
+  tw_abort_sd(w, c->sd);
 }
 
 #endif /* ANYLOAD_TESTS_TCP_SIM_H */

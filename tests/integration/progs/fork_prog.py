@@ -116,6 +116,16 @@ def queue_greeting(c, a):
     return sent
 
 
+def exec_handler(c, a, queued):
+    """This process becomes the handler of connection c (its fd kept)."""
+    os.set_inheritable(c.fileno(), True)
+    os.execv(sys.executable,
+             [sys.executable, __file__, 'handler', '--fd', str(c.fileno()),
+              '--queued', str(queued), '--req', str(a.req),
+              '--greet', str(a.greet), '--reply', str(a.reply),
+              '--mode', a.mode])
+
+
 def server(a):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -134,12 +144,7 @@ def server(a):
         queued = queue_greeting(c, a)
         print(f'QUEUED conn={i} greeting={queued}', flush=True)
         if a.mode == 'execself':
-            os.set_inheritable(c.fileno(), True)
-            os.execv(sys.executable,
-                     [sys.executable, __file__, 'handler', '--fd',
-                      str(c.fileno()), '--queued', str(queued),
-                      '--req', str(a.req), '--greet', str(a.greet),
-                      '--reply', str(a.reply), '--mode', a.mode])
+            exec_handler(c, a, queued)
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -147,12 +152,7 @@ def server(a):
             if a.mode == 'closefirst':
                 os.read(r, 1)   # the parent closed its fd
             if a.mode == 'exec':
-                os.set_inheritable(c.fileno(), True)
-                os.execv(sys.executable,
-                         [sys.executable, __file__, 'handler', '--fd',
-                          str(c.fileno()), '--queued', str(queued),
-                          '--req', str(a.req), '--greet', str(a.greet),
-                          '--reply', str(a.reply), '--mode', a.mode])
+                exec_handler(c, a, queued)
             ls.close()
             used = (lambda: os.write(w, b'u')) if sync_used else None
             os._exit(handler(c, a, queued, used))
