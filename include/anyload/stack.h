@@ -580,6 +580,11 @@ int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog);
 int anyload_tcp_accept(struct anyload_stack* st, int sd,
                        struct sockaddr_in* peer, int64_t now_ns);
 
+/* anyload_tcp_synq_len: how many of listener sd's connections are still
+ * in their handshake (SYN_RECV, SYN cookies aside): what closing it now
+ * would reset. Returns the count, -EBADF, or -EINVAL (not listening). */
+int anyload_tcp_synq_len(const struct anyload_stack* st, int sd);
+
 /* anyload_tcp_connect: active open to addr (binds to an ephemeral port
  * first if unbound): sends the SYN and returns -EINPROGRESS; completion
  * shows as POLLOUT, and SO_ERROR (or the next call) tells a failure.

@@ -855,7 +855,12 @@ uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
   return fresh;
 }
 
+/* How long a listener that leaves the stack with its queue kept waits for
+ * the handshakes in progress: at least LISTENER_DRAIN_NS (the last ACKs on
+ * their way), at most LISTENER_DRAIN_MAX_NS while some are left (a loaded
+ * machine, a lost SYN-ACK); what is left then is reset. */
 #define LISTENER_DRAIN_NS 5000000ll
+#define LISTENER_DRAIN_MAX_NS 200000000ll
 
 /* take_queue: the connections queued in o's stack listener into
  * o->backlog, for accept to hand out. Their number. */
@@ -887,15 +892,18 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
   if (!st || o->tcp != PL_TCP_LISTEN || o->sd < 0)
     return;
   if (keep_queue) {
-    /* Handshakes in progress would be reset by the close: the stack runs
-     * a little first (bounded: a few round trips of a LAN), so that those
-     * whose last ACK is on its way complete and join the queue kept for
-     * accept. */
-    int64_t end = pl_now() + LISTENER_DRAIN_NS;
+    /* Handshakes in progress would be reset by the close (a client whose
+     * connect() had returned saw ECONNRESET: socat with 8 clients on a
+     * loaded machine): the stack runs until none is left, bounded, so
+     * that they complete and join the queue kept for accept. */
+    int64_t start = pl_now(), now = start;
     struct timespec nap = { 0, 100000 };
-    while (pl_now() < end) {
+    while (now < start + LISTENER_DRAIN_MAX_NS &&
+           (now < start + LISTENER_DRAIN_NS ||
+            anyload_tcp_synq_len(st, o->sd) > 0)) {
       pl_progress(st);
       nanosleep(&nap, NULL);
+      now = pl_now();
     }
     kept = take_queue(st, o);
   }

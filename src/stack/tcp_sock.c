@@ -541,6 +541,17 @@ int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog)
   return 0;
 }
 
+int anyload_tcp_synq_len(const struct anyload_stack* st, int sd)
+{
+  const struct st_tcp* l = tcp__get(st, sd);
+
+  if (!l)
+    return -EBADF;
+  if (l->state != TCP_LISTEN)
+    return -EINVAL;
+  return (int)l->synq_n;
+}
+
 int anyload_tcp_accept(struct anyload_stack* st, int sd,
                        struct sockaddr_in* peer, int64_t now_ns)
 {

@@ -259,14 +259,20 @@ static void test_export_which(void)
   s.flags = ST_TCP_SYN;
   s.seq = 100;
   s.mss = 1000;
+  CHECK(anyload_tcp_synq_len(a, ls), ==, 0);
   tw_peer_send(&w, &s);
   tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  /* In its handshake: what closing the listener now would reset. */
+  CHECK(anyload_tcp_synq_len(a, ls), ==, 1);
   s.flags = ST_TCP_ACK;
   s.seq = 101;
   s.ack = g.h.seq + 1;
   s.mss = 0;
   tw_peer_send(&w, &s);
+  CHECK(anyload_tcp_synq_len(a, ls), ==, 0);
+  CHECK(anyload_tcp_synq_len(a, 999), ==, -EBADF);
   sd = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(anyload_tcp_synq_len(a, sd), ==, -EINVAL);
   CHECK(sd, >=, 0);
   CHECK(anyload_tcp_export(a, sd, &ex, tw_now()), ==, -EBUSY);
   CHECK(anyload_tcp_detach(a, sd, tw_now()), ==, -EBUSY);
