@@ -165,6 +165,12 @@ struct anyload_stack_env {
                                              of checking in the stack; the
                                              discards are counted as
                                              rx_drop_vi_discard */
+#define ANYLOAD_STACK_F_NO_TCP_GSO    0x10u /* send every TCP segment through
+                                             the VI's ring; by default
+                                             runs of full segments of new
+                                             data leave as one super-frame
+                                             (ef_vi_transmitv_gso) where
+                                             the VI can */
 
 /* How to build a stack. Fill with anyload_stack_config_init() first; zero
  * in a field also means its default. */

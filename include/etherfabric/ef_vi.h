@@ -467,6 +467,8 @@ typedef struct ef_vi {
                                     size_t len, ef_request_id dma_id);
     int  (*transmitv_ctpio_fallback)(struct ef_vi* vi, const ef_iovec* iov,
                                      int iov_len, ef_request_id dma_id);
+    int  (*transmitv_gso)(struct ef_vi* vi, const struct iovec* iov,
+                          int iov_len, unsigned gso_size);
   } ops;
 } ef_vi;
 
@@ -634,6 +636,24 @@ extern void ef_vi_transmitv_ctpio_copy(ef_vi* vi, size_t frame_len,
   (vi)->ops.transmit_ctpio_fallback((vi), (dma_addr), (len), (dma_id))
 #define ef_vi_transmitv_ctpio_fallback(vi, dma_iov, dma_iov_len, dma_id) \
   (vi)->ops.transmitv_ctpio_fallback((vi), (dma_iov), (dma_iov_len), (dma_id))
+
+/* anyload extension (not in Solarflare's API): send a TCP/IPv4
+ * super-frame, cut by the kernel's segmentation offload (or the NIC's TSO)
+ * into segments of gso_size payload bytes, each with its own IP ID,
+ * lengths, IP and TCP checksums, and PSH/FIN only on the last, CWR only on
+ * the first (as Linux's TCP gets from TSO). iov points at plain memory
+ * (like CTPIO's): Ethernet, IPv4 and TCP headers within the first 256
+ * bytes, then up to 64 KiB in all; the caller's IP total length and
+ * checksums are ignored. The bytes are copied before the call returns:
+ * there is no TX event, and frames that ef_vi_transmit_push() handed to
+ * the kernel before go out first. Returns 0; -EAGAIN when the kernel has
+ * no room now (try again, or send the segments one by one); -EOPNOTSUPP
+ * when this VI cannot (the simulated link; a veth that leaves TX
+ * checksums unfinished, "ethtool -K dev tx on"), and then always; -EINVAL
+ * for a frame that is not TCP/IPv4. Counted in the VI's tx_gso_frames and
+ * tx_gso_segs statistics. */
+#define ef_vi_transmitv_gso(vi, iov, iov_len, gso_size) \
+  (vi)->ops.transmitv_gso((vi), (iov), (iov_len), (gso_size))
 
 /* Maximum number of ids that one TX event carries. */
 #define EF_VI_TRANSMIT_BATCH 64

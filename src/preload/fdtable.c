@@ -206,6 +206,8 @@ struct anyload_stack* pl_stack(int* err)
   cfg.txq_size = (int)pl_cfg.txq_size;
   if (pl_cfg.trust_rx_csum)
     cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
+  if (!pl_cfg.tcp_gso)
+    cfg.flags |= ANYLOAD_STACK_F_NO_TCP_GSO;
   cfg.seed = (uint64_t)pl_now() ^ ((uint64_t)getpid() << 32);
   rc = anyload_stack_create(&cfg, NULL, &pl_st);
   if (rc < 0) {

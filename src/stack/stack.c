@@ -334,6 +334,7 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
   if (!st)
     return -ENOMEM;
   st->cfg = *cfg;
+  st->tcp_gso_off = (cfg->flags & ANYLOAD_STACK_F_NO_TCP_GSO) != 0;
   st->dh = -1;
   st->wait_fd = -1;
   st->cfg.ifname = NULL;   /* the caller's string may not outlive us */
@@ -354,6 +355,10 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
   if (rc < 0)
     goto fail;
   st->have_vi = 1;
+  /* Super-frames: a VI that cannot says -EOPNOTSUPP to any call (an empty
+   * one gets -EINVAL from one that can). */
+  if (ef_vi_transmitv_gso(&st->vi, NULL, 0, 0) == -EOPNOTSUPP)
+    st->tcp_gso_off = 1;
   if ((rc = ef_vi_get_mac(&st->vi, st->dh, st->mac)) < 0)
     goto fail;
   frame_max = ef_vi_mtu(&st->vi, st->dh);

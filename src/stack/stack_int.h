@@ -299,6 +299,9 @@ struct anyload_stack {
    * when ST_TX_PUSH_BATCH of them wait. */
   uint8_t  tx_hold;
   unsigned tx_unpushed;
+  /* 1: no TCP super-frames (ANYLOAD_STACK_F_NO_TCP_GSO, or the VI
+   * answered -EOPNOTSUPP). */
+  uint8_t  tcp_gso_off;
   unsigned tcp_tx_rr;        /* st__tcp_poll's next slot (round robin) */
   /* Reassembly. */
   struct st_reasm* reasm;

@@ -36,6 +36,21 @@ void tcp__snd_copy(const struct st_tcp* c, uint32_t seq, uint8_t* dst,
     memcpy(dst + first, c->sbuf, len - first);
 }
 
+int tcp__snd_iov(const struct st_tcp* c, uint32_t seq, uint32_t len,
+                 struct iovec iov[2])
+{
+  uint32_t off = (c->snd_head + (seq - c->snd_una)) % c->sbuf_size;
+  uint32_t first = c->sbuf_size - off < len ? c->sbuf_size - off : len;
+
+  iov[0].iov_base = c->sbuf + off;
+  iov[0].iov_len = first;
+  if (len == first)
+    return 1;
+  iov[1].iov_base = c->sbuf;
+  iov[1].iov_len = len - first;
+  return 2;
+}
+
 void tcp__snd_ack(struct st_tcp* c, uint32_t bytes)
 {
   if (bytes > c->snd_len)

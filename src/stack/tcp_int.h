@@ -31,6 +31,7 @@
 #include "stack/wire/tcp.h"
 
 #include <netinet/tcp.h>
+#include <sys/uio.h>
 
 #define ST_TCP_NONE       UINT32_MAX
 #define ST_TCP_OOO        8          /* out-of-order intervals */
@@ -369,6 +370,10 @@ int tcp__rcv_data(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
 /* tcp__sack_blocks: refresh the SACK blocks to send (RFC 2018 §4: the
  * block of the latest segment first). */
 void tcp__sack_blocks(struct st_tcp* c, uint32_t seq, uint32_t end);
+/* tcp__snd_iov: where len bytes of the send ring at sequence seq are:
+ * one or two pieces (the ring wraps), their number. */
+int tcp__snd_iov(const struct st_tcp* c, uint32_t seq, uint32_t len,
+                 struct iovec iov[2]);
 /* tcp__snd_copy: copy len bytes of the send ring at sequence seq. */
 void tcp__snd_copy(const struct st_tcp* c, uint32_t seq, uint8_t* dst,
                    uint32_t len);

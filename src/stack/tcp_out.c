@@ -22,6 +22,7 @@
  * RTT: one segment at a time is timed (Karn's algorithm: a
  * retransmission cancels the measurement), on the stack's clock.
  */
+#include "stack/publish.h"
 #include "stack/tcp_int.h"
 
 #include <errno.h>
@@ -60,18 +61,10 @@ int tcp__path_fresh(struct anyload_stack* st, struct st_tcp* c, int64_t now)
   return 0;
 }
 
-/* emit: build and send one segment: flags, sequence seq, dlen bytes of
- * the send ring from data_seq. Returns 0 or a negative errno (-EAGAIN:
- * no buffer or ring room). */
-static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
-                uint8_t flags, uint32_t data_seq, uint32_t dlen, int64_t now)
+/* emit_ready: the route and next hop of c are known, and a buffer is free
+ * (0), or a negative errno (-EAGAIN: no buffer or ring room). */
+static int emit_ready(struct anyload_stack* st, struct st_tcp* c, int64_t now)
 {
-  struct st_tcp_repr h;
-  struct st_ip_out o;
-  uint32_t k, wnd;
-  uint8_t *f, *th, *pl;
-  uint64_t acc;
-  unsigned tlen;
   int rc;
 
   if ((rc = tcp__path_fresh(st, c, now)) < 0) {
@@ -90,64 +83,80 @@ static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
     return -EAGAIN;
   if (st->n_free < 2)
     return -EAGAIN;
-  k = st__pkt_alloc(st, ST_PKT_BUSY);
-  if (k == ST_PKT_NONE)
-    return -EAGAIN;
+  return 0;
+}
 
-  memset(&h, 0, sizeof(h));
-  h.sport_be16 = c->lport_be16;
-  h.dport_be16 = c->rport_be16;
-  h.seq = seq;
-  h.flags = flags;
+/* seg_repr: the TCP header of c's segment: flags, sequence seq, the
+ * window we advertise, and the options. */
+static void seg_repr(struct st_tcp* c, uint32_t seq, uint8_t flags,
+                     int64_t now, struct st_tcp_repr* h)
+{
+  uint32_t wnd;
+
+  memset(h, 0, sizeof(*h));
+  h->sport_be16 = c->lport_be16;
+  h->dport_be16 = c->rport_be16;
+  h->seq = seq;
+  h->flags = flags;
   if (flags & ST_TCP_ACK)
-    h.ack = c->rcv_nxt;
+    h->ack = c->rcv_nxt;
   wnd = tcp__rcv_wnd(c);
   if (flags & ST_TCP_SYN) {
-    h.win = (uint16_t)(wnd > 65535 ? 65535 : wnd);
-    h.mss = c->adv_mss;
+    h->win = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+    h->mss = c->adv_mss;
     if (!(flags & ST_TCP_ACK) || c->ws_ok) {
-      h.ws_ok = 1;
-      h.ws = c->rcv_ws;
+      h->ws_ok = 1;
+      h->ws = c->rcv_ws;
     }
     if (!(flags & ST_TCP_ACK) || c->sack_ok)
-      h.sack_ok = 1;
+      h->sack_ok = 1;
     if (!(flags & ST_TCP_ACK) || c->ts_ok) {
-      h.ts_ok = 1;
-      h.tsval = tcp__ts_now(c, now);
-      h.tsecr = (flags & ST_TCP_ACK) ? c->ts_recent : 0;
+      h->ts_ok = 1;
+      h->tsval = tcp__ts_now(c, now);
+      h->tsecr = (flags & ST_TCP_ACK) ? c->ts_recent : 0;
     }
   } else {
     uint32_t edge;
     if (flags & ST_TCP_RST)
       wnd = 0;
-    h.win = (uint16_t)(wnd >> c->rcv_ws);
-    edge = c->rcv_nxt + ((uint32_t)h.win << c->rcv_ws);
+    h->win = (uint16_t)(wnd >> c->rcv_ws);
+    edge = c->rcv_nxt + ((uint32_t)h->win << c->rcv_ws);
     if ((flags & ST_TCP_ACK) && !(flags & ST_TCP_RST)) {
       if (tcp_seq_gt(edge, c->rcv_adv) || !c->rcv_adv)
         c->rcv_adv = edge;
       else if (tcp_seq_gt(c->rcv_adv, edge))
         /* Never shrink the window (RFC 9293 §3.8.6.2.2). */
-        h.win = (uint16_t)((c->rcv_adv - c->rcv_nxt + (1u << c->rcv_ws) - 1)
-                           >> c->rcv_ws);
+        h->win = (uint16_t)((c->rcv_adv - c->rcv_nxt + (1u << c->rcv_ws) - 1)
+                            >> c->rcv_ws);
     }
     if (c->ts_ok) {
-      h.ts_ok = 1;
-      h.tsval = tcp__ts_now(c, now);
-      h.tsecr = c->ts_recent;
+      h->ts_ok = 1;
+      h->tsval = tcp__ts_now(c, now);
+      h->tsecr = c->ts_recent;
     }
     if (c->sack_ok && c->nsack_out && (flags & ST_TCP_ACK) &&
         !(flags & ST_TCP_RST)) {
       unsigned j;
-      h.nsack = c->nsack_out;
-      for (j = 0; j < h.nsack; j++) {
-        h.sack[j][0] = c->sack_out[j][0];
-        h.sack[j][1] = c->sack_out[j][1];
+      h->nsack = c->nsack_out;
+      for (j = 0; j < h->nsack; j++) {
+        h->sack[j][0] = c->sack_out[j][0];
+        h->sack[j][1] = c->sack_out[j][1];
       }
     }
   }
   if (flags & ST_TCP_ACK)
     c->last_ack_sent = c->rcv_nxt;
-  tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + dlen;
+}
+
+/* seg_headers: write the Ethernet, IPv4 and TCP headers of a segment of
+ * tlen TCP bytes into frame f; returns where the payload goes, and the
+ * TCP header in *th. */
+static uint8_t* seg_headers(struct anyload_stack* st, const struct st_tcp* c,
+                            struct st_tcp_repr* h, unsigned tlen, uint8_t* f,
+                            uint8_t** th)
+{
+  struct st_ip_out o;
+
   memset(&o, 0, sizeof(o));
   o.src_be32 = c->path.src_be32;
   o.dst_be32 = c->raddr_be32;
@@ -156,20 +165,18 @@ static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   o.tos = c->tos;
   o.proto = ST_IPPROTO_TCP;
   o.mtu = c->path.mtu;
-  f = st__pkt_data(st, k);
-  th = st__ip_build_hdr(st, f, &o, st__ip_next_id(st), 0, tlen, 0, 1);
-  pl = st_tcp_build(th, &h);
-  if (dlen)
-    tcp__snd_copy(c, data_seq, pl, dlen);
-  acc = st_tcp_csum_start(o.src_be32, o.dst_be32, (uint16_t)tlen);
-  st_tcp_csum_store(th, st_csum_acc(acc, th, tlen));
-  st->pkts[k].len = (uint16_t)(ST_ETH_HLEN + ST_IPV4_HLEN + tlen);
-  rc = st__tx_frames(st, k, st->ifindex, c->path.nexthop_be32,
-                     c->path.have_mac ? c->path.mac : NULL, -1, 0, now);
-  if (rc < 0)
-    return rc;
-  ST_INC(st, tcp_tx_segs);
-  ST_TCP_INC(c, tx_segs);
+  *th = st__ip_build_hdr(st, f, &o, st__ip_next_id(st), 0, tlen, 0, 1);
+  return st_tcp_build(*th, h);
+}
+
+/* seg_sent: what a segment (or a super-frame of nsegs) that left with
+ * flags and dlen bytes of data changes. */
+static void seg_sent(struct anyload_stack* st, struct st_tcp* c,
+                     uint8_t flags, uint32_t dlen, unsigned nsegs,
+                     int64_t now)
+{
+  ST_ADD(st, tcp_tx_segs, nsegs);
+  ST_TCP_ADD(c, tx_segs, nsegs);
   if (flags & ST_TCP_RST)
     ST_INC(st, tcp_tx_rst);
   if (flags & ST_TCP_ACK) {
@@ -179,6 +186,100 @@ static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   c->last_tx = now;
   if (dlen)
     c->last_data_tx = now;
+}
+
+/* emit: build and send one segment: flags, sequence seq, dlen bytes of
+ * the send ring from data_seq. Returns 0 or a negative errno (-EAGAIN:
+ * no buffer or ring room). */
+static int emit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
+                uint8_t flags, uint32_t data_seq, uint32_t dlen, int64_t now)
+{
+  struct st_tcp_repr h;
+  uint32_t k;
+  uint8_t *th, *pl;
+  uint64_t acc;
+  unsigned tlen;
+  int rc;
+
+  if ((rc = emit_ready(st, c, now)) < 0)
+    return rc;
+  k = st__pkt_alloc(st, ST_PKT_BUSY);
+  if (k == ST_PKT_NONE)
+    return -EAGAIN;
+  seg_repr(c, seq, flags, now, &h);
+  tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + dlen;
+  pl = seg_headers(st, c, &h, tlen, st__pkt_data(st, k), &th);
+  if (dlen)
+    tcp__snd_copy(c, data_seq, pl, dlen);
+  acc = st_tcp_csum_start(c->path.src_be32, c->raddr_be32, (uint16_t)tlen);
+  st_tcp_csum_store(th, st_csum_acc(acc, th, tlen));
+  st->pkts[k].len = (uint16_t)(ST_ETH_HLEN + ST_IPV4_HLEN + tlen);
+  rc = st__tx_frames(st, k, st->ifindex, c->path.nexthop_be32,
+                     c->path.have_mac ? c->path.mac : NULL, -1, 0, now);
+  if (rc < 0)
+    return rc;
+  seg_sent(st, c, flags, dlen, 1, now);
+  return 0;
+}
+
+/* emit_gso: send dlen bytes of new data at seq (nsegs segments of seg
+ * bytes, the last one possibly shorter) as one super-frame
+ * (ef_vi_transmitv_gso): the headers in a packet buffer, the data
+ * straight from the send ring, copied once, by the kernel. The segments
+ * share the header's options (timestamps, SACK blocks), as TSO's do; IP
+ * IDs run on from the header's. Returns 0, or a negative errno after
+ * which the caller sends the data segment by segment. */
+static int emit_gso(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
+                    uint8_t flags, uint32_t dlen, uint32_t seg,
+                    unsigned nsegs, int64_t now)
+{
+  struct st_tcp_repr h;
+  struct iovec iov[3];
+  uint32_t k;
+  uint8_t* th;
+  uint8_t* f;
+  unsigned tlen, hlen, i;
+  int rc, n;
+
+  if ((rc = emit_ready(st, c, now)) < 0)
+    return rc;
+  if (!c->path.have_mac)
+    return -EAGAIN;
+  k = st__pkt_alloc(st, ST_PKT_BUSY);
+  if (k == ST_PKT_NONE)
+    return -EAGAIN;
+  /* Frames waiting for the doorbell go first (the VI also sends what was
+   * pushed before the super-frame). */
+  if (st->tx_unpushed) {
+    st->tx_unpushed = 0;
+    ef_vi_transmit_push(&st->vi);
+  }
+  seg_repr(c, seq, flags, now, &h);
+  tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + dlen;
+  f = st__pkt_data(st, k);
+  seg_headers(st, c, &h, tlen, f, &th);
+  hlen = (unsigned)(th - f) + h.hlen;
+  iov[0].iov_base = f;
+  iov[0].iov_len = hlen;
+  n = 1 + tcp__snd_iov(c, seq, dlen, &iov[1]);
+  rc = ef_vi_transmitv_gso(&st->vi, iov, n, seg);
+  st__pkt_free(st, k);
+  if (rc < 0) {
+    /* The IP ID taken stays unused: harmless. */
+    if (rc != -EAGAIN)
+      st->tcp_gso_off = 1;   /* this VI cannot: never again */
+    else
+      ST_INC(st, tcp_tx_gso_fallback);
+    return rc;
+  }
+  for (i = 1; i < nsegs; i++)
+    st__ip_next_id(st);
+  ST_INC(st, tcp_tx_gso_frames);
+  ST_ADD(st, tcp_tx_gso_segs, nsegs);
+  /* Frames on the wire. */
+  ST_ADD(st, tx_frames, nsegs);
+  ST_ADD(st, tx_bytes, (uint64_t)hlen * nsegs + dlen);
+  seg_sent(st, c, flags, dlen, nsegs, now);
   return 0;
 }
 
@@ -364,6 +465,66 @@ int tcp__xmit(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   return 0;
 }
 
+/* gso_allowed: super-frames may carry c's new data now: the stack and
+ * the VI allow them, no capture is attached (tcpdump sees each segment),
+ * and the next hop is known. */
+static int gso_allowed(const struct anyload_stack* st, const struct st_tcp* c)
+{
+  return !st->tcp_gso_off && c->path.have_mac &&
+         !(st->pub && __atomic_load_n(&st->pub->cap->on, __ATOMIC_RELAXED));
+}
+
+/* xmit_gso: send the next nsegs full segments of new data (from snd_nxt,
+ * which is snd_max) as one super-frame. 0, or a negative errno: then the
+ * caller sends them one by one. */
+static int xmit_gso(struct anyload_stack* st, struct st_tcp* c,
+                    uint32_t seg, unsigned nsegs, int64_t now)
+{
+  uint32_t seq = c->snd_nxt, len = seg * nsegs;
+  uint8_t flags = ST_TCP_ACK;
+  int rc;
+
+  if (seq + len == data_end(c))
+    flags |= ST_TCP_PSH;
+  rc = emit_gso(st, c, seq, flags, len, seg, nsegs, now);
+  if (rc < 0)
+    return rc;
+  if (!c->rtt_timing) {
+    c->rtt_timing = 1;
+    c->rtt_seq = seq + len;
+    c->rtt_start = now;
+  }
+  ST_TCP_ADD(c, tx_bytes, len);
+  c->snd_nxt = seq + len;
+  c->snd_max = c->snd_nxt;
+  if (!c->rto_at)
+    tcp__arm_rto(st, c, now);
+  return 0;
+}
+
+/* gso_segs: how many full segments of seg bytes of new data may leave in
+ * one super-frame now (0 or 1: none). Only full segments: a short one
+ * is Nagle's and the cork's to decide; and not the segment that takes
+ * the FIN along. */
+static unsigned gso_segs(const struct st_tcp* c, uint32_t seg,
+                         uint32_t unsent, uint32_t usable)
+{
+  uint32_t span = unsent < usable ? unsent : usable;
+  unsigned n, max;
+
+  if (c->snd_nxt != c->snd_max)
+    return 0;
+  /* IPv4 total length: at most 65535 with 20 + 60 bytes of headers. */
+  max = (65535u - 20u - 60u) / seg;
+  n = span / seg;
+  if (n > max)
+    n = max;
+  if (n && c->fin_queued && !c->fin_acked &&
+      c->snd_nxt + n * seg == data_end(c))
+    n--;
+  return n;
+}
+
 /* sack_send: RFC 6675 §5 (C): send while cwnd - pipe >= 1 SMSS. */
 static void sack_send(struct anyload_stack* st, struct st_tcp* c, int64_t now)
 {
@@ -461,6 +622,13 @@ static void output(struct anyload_stack* st, struct st_tcp* c, int64_t now)
           }
           if (!c->nodelay && flight)
             break;   /* Nagle */
+        }
+      }
+      if (seg == max_payload(c) && gso_allowed(st, c)) {
+        unsigned n = gso_segs(c, seg, unsent, usable);
+        if (n >= 2 && xmit_gso(st, c, seg, n, now) == 0) {
+          c->cork_at = 0;
+          continue;
         }
       }
       if (tcp__xmit(st, c, c->snd_nxt, seg, now) < 0)

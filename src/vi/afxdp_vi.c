@@ -19,6 +19,7 @@
  * comp_reap, tx_events]; transmit -> transmitv_init -> transmit_push.
  */
 #include "vi/afxdp_int.h"
+#include "vi/gso_tx.h"
 #include "vi/swq.h"
 #include "common/log.h"
 
@@ -58,6 +59,7 @@ struct afxdp_vi {
   uint64_t               kernel_drops_seen;   /* rx_dropped + rx_ring_full */
   uint64_t               no_desc_pending;     /* drops not yet reported */
   uint64_t               kstats_base[6];
+  struct vi_gso_tx       gso;         /* ef_vi_transmitv_gso */
   struct vi_fmaps_filter filters[VI_MAX_FILTERS];
 };
 
@@ -259,6 +261,28 @@ static int afxdp_transmitv(ef_vi* vi, const ef_iovec* iov, int iovcnt,
   return rc;
 }
 
+/* Super-frames go through a packet socket (gso_tx.c); the frames posted
+ * before must leave first, so every descriptor of the TX ring must have
+ * been taken by the kernel (in copy mode a kick sends a bounded batch:
+ * a few kicks, then -EAGAIN). */
+static int afxdp_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
+                               unsigned gso_size)
+{
+  struct afxdp_vi* v = vi_of(vi);
+  int tries;
+
+  if (v->gso.refused)
+    return -EOPNOTSUPP;
+  afxdp_transmit_push(vi);
+  for (tries = 0; tries < 4 && __atomic_load_n(v->tx.consumer,
+                                               __ATOMIC_ACQUIRE) !=
+                               v->tx.cached_prod; tries++)
+    kick_tx(v);
+  if (__atomic_load_n(v->tx.consumer, __ATOMIC_ACQUIRE) != v->tx.cached_prod)
+    return -EAGAIN;
+  return vi_gso_tx_send(&v->gso, &v->q.c, iov, n, gso_size);
+}
+
 static int afxdp_transmit(ef_vi* vi, ef_addr base, int len, ef_request_id id)
 {
   ef_iovec iov = { .iov_base = base, .iov_len = (unsigned)len };
@@ -314,6 +338,7 @@ static void afxdp_fill_ops(ef_vi* vi)
   vi->ops.transmitv = afxdp_transmitv;
   vi->ops.transmitv_init = afxdp_transmitv_init;
   vi->ops.transmit_push = afxdp_transmit_push;
+  vi->ops.transmitv_gso = afxdp_transmitv_gso;
   vi->ops.receive_init = afxdp_receive_init;
   vi->ops.receive_push = afxdp_receive_push;
   vi->ops.eventq_poll = afxdp_eventq_poll;
@@ -398,6 +423,7 @@ static void vi_teardown(struct afxdp_vi* v)
   afxdp_ring_unmap(&v->tx);
   if (v->own_fd && v->fd >= 0)
     close(v->fd);
+  vi_gso_tx_fini(&v->gso);
   vi_swq_free(&v->q);
   free(v);
 }
@@ -423,6 +449,7 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   v->fd = -1;
   v->slot = -1;
   v->queue = queue;
+  vi_gso_tx_init(&v->gso, pd->ifindex);
   memset(vi, 0, sizeof(*vi));
   if (vi_swq_init(&v->q, vi, rxn, txn) < 0) {
     free(v);

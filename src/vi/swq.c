@@ -108,6 +108,12 @@ static int ctpio_fallbackv(ef_vi* vi, const ef_iovec* iov, int n,
   return vi->ops.transmitv(vi, iov, n, id);
 }
 
+static int no_gso(ef_vi* vi, const struct iovec* iov, int n, unsigned size)
+{
+  (void)vi; (void)iov; (void)n; (void)size;
+  return -EOPNOTSUPP;
+}
+
 void vi_vi_defaults(ef_vi* vi, ef_driver_handle dh, unsigned queue,
                     enum ef_vi_flags flags)
 {
@@ -138,6 +144,7 @@ void vi_vi_defaults(ef_vi* vi, ef_driver_handle dh, unsigned queue,
   vi->ops.transmitv_init_extra = transmitv_init_extra;
   vi->ops.transmit_ctpio_fallback = ctpio_fallback;
   vi->ops.transmitv_ctpio_fallback = ctpio_fallbackv;
+  vi->ops.transmitv_gso = no_gso;
 }
 
 /* ---- receive ------------------------------------------------------------ */

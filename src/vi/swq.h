@@ -35,12 +35,14 @@ struct vi_counters {
   uint64_t rx_frames, rx_bytes, rx_no_desc, rx_discard_trunc;
   uint64_t rx_discard_csum, rx_discard_other;
   uint64_t tx_frames, tx_bytes, tx_error_2big, tx_kicks, tx_kick_errors;
+  uint64_t tx_gso_frames, tx_gso_segs;   /* ef_vi_transmitv_gso */
 };
-#define VI_SWQ_N_COUNTERS 11
+#define VI_SWQ_N_COUNTERS 13
 #define VI_SWQ_COUNTER_NAMES                                             \
   "rx_frames", "rx_bytes", "rx_no_desc_drops", "rx_discard_trunc",      \
   "rx_discard_csum", "rx_discard_other", "tx_frames", "tx_bytes",       \
-  "tx_error_2big", "tx_kicks", "tx_kick_errors"
+  "tx_error_2big", "tx_kicks", "tx_kick_errors", "tx_gso_frames",       \
+  "tx_gso_segs"
 
 struct vi_swq {
   struct vi_rx_post* rx_post;

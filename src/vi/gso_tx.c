@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vi/gso_tx.c: TCP/IPv4 super-frames through a packet socket with
+ * PACKET_VNET_HDR (see gso_tx.h for why).
+ *
+ * The headers are copied into a small buffer of our own, where the TCP
+ * checksum field gets the pseudo-header sum (the CHECKSUM_PARTIAL
+ * convention that the kernel's segmentation adjusts per segment); the
+ * caller's memory is only read. The packet socket goes through the
+ * device's queueing layer, not PACKET_QDISC_BYPASS: the bypass path
+ * drops any skb that segmentation replaces.
+ *
+ * Checksums on veth: a veth that "offloads" TX checksums hands its peer
+ * segments whose TCP checksum is unfinished, which an XDP program or
+ * AF_XDP socket there sees as they are. On such a veth (ethtool tx on)
+ * the link is refused (-EOPNOTSUPP); a NIC that offloads checksums
+ * finishes them itself.
+ */
+#include "vi/gso_tx.h"
+#include "vi/swq.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define GSO_HDR_MAX   256      /* Ethernet + IPv4 + TCP headers, at most */
+#define GSO_IOV_MAX   64
+#define GSO_FRAME_MAX (14 + 65535)
+#define ETH_HLEN_     14
+
+void vi_gso_tx_init(struct vi_gso_tx* g, int ifindex)
+{
+  g->fd = -1;
+  g->ifindex = ifindex;
+  g->refused = 0;
+}
+
+void vi_gso_tx_fini(struct vi_gso_tx* g)
+{
+  if (g->fd >= 0)
+    close(g->fd);
+  g->fd = -1;
+}
+
+/* veth_partial_csum: 1 when ifindex is a veth that leaves TX checksums
+ * unfinished (its tx-checksumming is on), 0 otherwise or when unknown. */
+static int veth_partial_csum(int fd, int ifindex)
+{
+  struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+  struct ethtool_value val = { .cmd = ETHTOOL_GTXCSUM };
+  struct ifreq ifr;
+
+  memset(&ifr, 0, sizeof(ifr));
+  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+    return 0;
+  ifr.ifr_data = (void*)&info;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || strcmp(info.driver, "veth"))
+    return 0;
+  ifr.ifr_data = (void*)&val;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+    return 0;
+  return val.data != 0;
+}
+
+static int gso_open(struct vi_gso_tx* g)
+{
+  struct sockaddr_ll sl;
+  int one = 1, fd;
+
+  fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  memset(&sl, 0, sizeof(sl));
+  sl.sll_family = AF_PACKET;
+  sl.sll_ifindex = g->ifindex;
+  sl.sll_protocol = 0;   /* receive nothing */
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+      bind(fd, (struct sockaddr*)&sl, sizeof(sl)) < 0) {
+    int e = errno;
+    close(fd);
+    return e == EINVAL || e == ENOPROTOOPT ? -EOPNOTSUPP : -e;
+  }
+  if (veth_partial_csum(fd, g->ifindex)) {
+    close(fd);
+    return -EOPNOTSUPP;
+  }
+  g->fd = fd;
+  return 0;
+}
+
+/* gather: copy the first n bytes of iov into dst; 0, or -EINVAL when iov
+ * holds fewer. */
+static int gather(uint8_t* dst, size_t n, const struct iovec* iov,
+                  int iovcnt)
+{
+  int i;
+
+  for (i = 0; i < iovcnt && n; i++) {
+    size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+    memcpy(dst, iov[i].iov_base, k);
+    dst += k;
+    n -= k;
+  }
+  return n ? -EINVAL : 0;
+}
+
+static uint32_t sum16_be(const uint8_t* p, size_t n, uint32_t s)
+{
+  size_t i;
+
+  for (i = 0; i + 1 < n; i += 2)
+    s += (uint32_t)p[i] << 8 | p[i + 1];
+  if (n & 1)
+    s += (uint32_t)p[n - 1] << 8;
+  return s;
+}
+
+/* parse: check the headers in hdr (avail bytes of the frame's start) and
+ * return their length, with the TCP checksum field set to the
+ * pseudo-header sum for a TCP length of tcp_len; -EINVAL when they are not
+ * TCP/IPv4. */
+static int parse(uint8_t* hdr, size_t avail, size_t frame_len,
+                 unsigned* ip_off)
+{
+  unsigned ihl, doff, tcp_len;
+  uint32_t s;
+  uint8_t* ip = hdr + ETH_HLEN_;
+  uint8_t* th;
+
+  if (avail < ETH_HLEN_ + 20 || hdr[12] != 0x08 || hdr[13] != 0x00)
+    return -EINVAL;
+  ihl = (ip[0] & 0x0f) * 4u;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP ||
+      ETH_HLEN_ + ihl + 20 > avail)
+    return -EINVAL;
+  /* A fragment cannot be segmented. */
+  if ((ip[6] & 0x3f) || ip[7])
+    return -EINVAL;
+  th = ip + ihl;
+  doff = (th[12] >> 4) * 4u;
+  if (doff < 20 || ETH_HLEN_ + ihl + doff > avail ||
+      ETH_HLEN_ + ihl + doff > frame_len)
+    return -EINVAL;
+  tcp_len = (unsigned)(frame_len - ETH_HLEN_ - ihl);
+  /* The IP total length of the whole; the kernel writes each segment's. */
+  ip[2] = (uint8_t)((ihl + tcp_len) >> 8);
+  ip[3] = (uint8_t)(ihl + tcp_len);
+  s = sum16_be(ip + 12, 8, 0) + IPPROTO_TCP + tcp_len;
+  while (s >> 16)
+    s = (s & 0xffff) + (s >> 16);
+  th[16] = (uint8_t)(s >> 8);
+  th[17] = (uint8_t)s;
+  *ip_off = ETH_HLEN_;
+  return (int)(ETH_HLEN_ + ihl + doff);
+}
+
+int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
+                   const struct iovec* iov, int iovcnt, unsigned gso_size)
+{
+  uint8_t hdr[GSO_HDR_MAX];
+  struct virtio_net_hdr vh;
+  struct iovec out[GSO_IOV_MAX + 2];
+  struct sockaddr_ll to;
+  struct msghdr mh;
+  size_t total = 0, skip, head;
+  unsigned ip_off, segs;
+  int i, n, hlen, rc;
+  ssize_t sent;
+
+  if (g->refused)
+    return -EOPNOTSUPP;
+  if (!iov || iovcnt < 1 || iovcnt > GSO_IOV_MAX || gso_size < 64 ||
+      gso_size > 65535)
+    return -EINVAL;
+  for (i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_base && iov[i].iov_len)
+      return -EINVAL;
+    total += iov[i].iov_len;
+  }
+  if (total > GSO_FRAME_MAX || total < ETH_HLEN_ + 40)
+    return -EINVAL;
+  head = total < GSO_HDR_MAX ? total : GSO_HDR_MAX;
+  if (gather(hdr, head, iov, iovcnt) < 0)
+    return -EINVAL;
+  hlen = parse(hdr, head, total, &ip_off);
+  if (hlen < 0)
+    return hlen;
+  if (g->fd < 0) {
+    rc = gso_open(g);
+    if (rc == -EOPNOTSUPP)
+      g->refused = 1;
+    if (rc < 0)
+      return rc;
+  }
+
+  segs = (unsigned)((total - (size_t)hlen + gso_size - 1) / gso_size);
+  memset(&vh, 0, sizeof(vh));
+  vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  vh.csum_start = htole16((uint16_t)(ip_off + (hdr[ip_off] & 0x0f) * 4u));
+  vh.csum_offset = htole16(16);
+  if (segs > 1) {
+    vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh.gso_size = htole16((uint16_t)gso_size);
+    vh.hdr_len = htole16((uint16_t)hlen);
+  }
+
+  /* vnet header, our copy of the headers, then the caller's bytes after
+   * them. */
+  out[0].iov_base = &vh;
+  out[0].iov_len = sizeof(vh);
+  out[1].iov_base = hdr;
+  out[1].iov_len = (size_t)hlen;
+  n = 2;
+  skip = (size_t)hlen;
+  for (i = 0; i < iovcnt; i++) {
+    size_t len = iov[i].iov_len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    out[n].iov_base = (char*)iov[i].iov_base + skip;
+    out[n].iov_len = len - skip;
+    skip = 0;
+    n++;
+  }
+  memset(&to, 0, sizeof(to));
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = g->ifindex;
+  to.sll_protocol = htons(0x0800);
+  to.sll_halen = 6;
+  memcpy(to.sll_addr, hdr, 6);
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_name = &to;
+  mh.msg_namelen = sizeof(to);
+  mh.msg_iov = out;
+  mh.msg_iovlen = (size_t)n;
+  sent = sendmsg(g->fd, &mh, MSG_DONTWAIT);
+  if (sent < 0) {
+    rc = errno;
+    if (rc == EAGAIN || rc == ENOBUFS)
+      return -EAGAIN;
+    if (rc == EINVAL || rc == EOPNOTSUPP || rc == EPROTONOSUPPORT) {
+      /* The kernel refuses segmentation here for good. */
+      g->refused = 1;
+      return -EOPNOTSUPP;
+    }
+    return -rc;
+  }
+  c->tx_gso_frames++;
+  c->tx_gso_segs += segs;
+  c->tx_bytes += total;
+  return 0;
+}
