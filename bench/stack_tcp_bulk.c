@@ -65,6 +65,7 @@ struct tb_opts {
 	int rcvbuf;		/* 0: the stack's default */
 	int sndbuf;
 	bool hash;
+	bool no_gso;
 	unsigned pause_ms;	/* recv: pause after every pause_every bytes */
 	uint64_t pause_every;
 	uint64_t seed;
@@ -97,6 +98,8 @@ static void tb_usage(FILE *f)
 		"  -x SEED      send: seed of the pseudo-random stream (1)\n"
 		"  -C NAME      TCP_CONGESTION (reno, cubic)\n"
 		"  -H           do not hash (throughput runs)\n"
+		"  -G           no TCP super-frames (ANYLOAD_STACK_F_NO_TCP_GSO):\n"
+		"               every segment through the VI's ring\n"
 		"  -t SECS      give up after this long without progress"
 		" (default %d)\n",
 		TB_DEFAULT_PORT, TB_DEFAULT_TIMEOUT_S);
@@ -150,7 +153,7 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 		.seed = 1,
 		.timeout_s = TB_DEFAULT_TIMEOUT_S,
 	};
-	while ((c = getopt(argc, argv, "l:r:p:b:d:R:S:P:x:C:Ht:h")) != -1) {
+	while ((c = getopt(argc, argv, "l:r:p:b:d:R:S:P:x:C:HGt:h")) != -1) {
 		switch (c) {
 		case 'l': o->local_ip = optarg; break;
 		case 'r': o->remote_ip = optarg; break;
@@ -199,6 +202,7 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 			break;
 		case 'C': o->cc = optarg; break;
 		case 'H': o->hash = false; break;
+		case 'G': o->no_gso = true; break;
 		case 't':
 			if (tb_parse_size(optarg, 86400, &v) < 0 || v == 0)
 				goto bad;
@@ -665,6 +669,8 @@ int main(int argc, char **argv)
 	sha256_init(&t.sha);
 	anyload_stack_config_init(&cfg);
 	cfg.ifname = o.ifname;
+	if (o.no_gso)
+		cfg.flags |= ANYLOAD_STACK_F_NO_TCP_GSO;
 	rc = anyload_stack_create(&cfg, NULL, &t.st);
 	if (rc < 0) {
 		tb_err("anyload_stack_create", rc);

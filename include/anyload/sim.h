@@ -92,6 +92,12 @@ struct anyload_sim_config {
   size_t   size;                   /* sizeof(struct anyload_sim_config) */
   uint64_t seed;                   /* of both directions' random streams */
   unsigned mtu;                    /* IP MTU of both ends; 0: 1500 */
+  unsigned gso;                    /* 1: both ends take TCP/IPv4
+                                      super-frames (ef_vi_transmitv_gso)
+                                      and cut them into segments as
+                                      Linux's GSO does; 0: they answer
+                                      -EOPNOTSUPP, as a link without the
+                                      kernel's segmentation */
   uint8_t  mac_a[6];               /* all zero: derived from the name */
   uint8_t  mac_b[6];
   struct anyload_sim_dir_config a_to_b;
@@ -166,7 +172,8 @@ int anyload_sim_link_set_faults(const char* from_if,
  * reorder, duplicate, corrupt, truncate (probabilities 0..1),
  * reorder_distance, loss_mask (a string of 0 and 1, frame i dropped when
  * character i is 1). For the link only: seed, mtu, mac_a and mac_b
- * (xx:xx:xx:xx:xx:xx), pcap (a file path without ',', ';' or spaces).
+ * (xx:xx:xx:xx:xx:xx), pcap (a file path without ',', ';' or spaces), gso
+ * (0 or 1).
  * Spaces are allowed around ';' only.
  * Example: "simA-simB:latency_us=10,loss=0.01,seed=7;simC-simD".
  * All links are created or none: on an error nothing is left behind.

@@ -16,6 +16,7 @@
  * the link is refused (-EOPNOTSUPP); a NIC that offloads checksums
  * finishes them itself.
  */
+#include "vi/gso.h"
 #include "vi/gso_tx.h"
 #include "vi/swq.h"
 
@@ -32,9 +33,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define GSO_HDR_MAX   256      /* Ethernet + IPv4 + TCP headers, at most */
+#define GSO_HDR_MAX   VI_GSO_HDR_MAX
 #define GSO_IOV_MAX   64
-#define GSO_FRAME_MAX (14 + 65535)
+#define GSO_FRAME_MAX VI_GSO_FRAME_MAX
 #define ETH_HLEN_     14
 
 void vi_gso_tx_init(struct vi_gso_tx* g, int ifindex)
@@ -124,43 +125,24 @@ static uint32_t sum16_be(const uint8_t* p, size_t n, uint32_t s)
   return s;
 }
 
-/* parse: check the headers in hdr (avail bytes of the frame's start) and
- * return their length, with the TCP checksum field set to the
- * pseudo-header sum for a TCP length of tcp_len; -EINVAL when they are not
- * TCP/IPv4. */
-static int parse(uint8_t* hdr, size_t avail, size_t frame_len,
-                 unsigned* ip_off)
+/* pseudo_sum: set the IP total length of the whole super-frame (the
+ * kernel writes each segment's) and put the pseudo-header sum for its TCP
+ * length in the TCP checksum field, not complemented: the
+ * CHECKSUM_PARTIAL convention that segmentation adjusts per segment. */
+static void pseudo_sum(uint8_t* hdr, size_t frame_len, unsigned ihl)
 {
-  unsigned ihl, doff, tcp_len;
-  uint32_t s;
   uint8_t* ip = hdr + ETH_HLEN_;
-  uint8_t* th;
+  uint8_t* th = ip + ihl;
+  unsigned tcp_len = (unsigned)(frame_len - ETH_HLEN_ - ihl);
+  uint32_t s;
 
-  if (avail < ETH_HLEN_ + 20 || hdr[12] != 0x08 || hdr[13] != 0x00)
-    return -EINVAL;
-  ihl = (ip[0] & 0x0f) * 4u;
-  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP ||
-      ETH_HLEN_ + ihl + 20 > avail)
-    return -EINVAL;
-  /* A fragment cannot be segmented. */
-  if ((ip[6] & 0x3f) || ip[7])
-    return -EINVAL;
-  th = ip + ihl;
-  doff = (th[12] >> 4) * 4u;
-  if (doff < 20 || ETH_HLEN_ + ihl + doff > avail ||
-      ETH_HLEN_ + ihl + doff > frame_len)
-    return -EINVAL;
-  tcp_len = (unsigned)(frame_len - ETH_HLEN_ - ihl);
-  /* The IP total length of the whole; the kernel writes each segment's. */
   ip[2] = (uint8_t)((ihl + tcp_len) >> 8);
   ip[3] = (uint8_t)(ihl + tcp_len);
-  s = sum16_be(ip + 12, 8, 0) + IPPROTO_TCP + tcp_len;
+  s = sum16_be(ip + 12, 8, 0) + 6 + tcp_len;
   while (s >> 16)
     s = (s & 0xffff) + (s >> 16);
   th[16] = (uint8_t)(s >> 8);
   th[17] = (uint8_t)s;
-  *ip_off = ETH_HLEN_;
-  return (int)(ETH_HLEN_ + ihl + doff);
 }
 
 int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
@@ -172,7 +154,7 @@ int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
   struct sockaddr_ll to;
   struct msghdr mh;
   size_t total = 0, skip, head;
-  unsigned ip_off, segs;
+  unsigned ihl, segs;
   int i, n, hlen, rc;
   ssize_t sent;
 
@@ -191,9 +173,10 @@ int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
   head = total < GSO_HDR_MAX ? total : GSO_HDR_MAX;
   if (gather(hdr, head, iov, iovcnt) < 0)
     return -EINVAL;
-  hlen = parse(hdr, head, total, &ip_off);
+  hlen = vi_gso_parse(hdr, head, total, &ihl);
   if (hlen < 0)
     return hlen;
+  pseudo_sum(hdr, total, ihl);
   if (g->fd < 0) {
     rc = gso_open(g);
     if (rc == -EOPNOTSUPP)
@@ -205,7 +188,7 @@ int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
   segs = (unsigned)((total - (size_t)hlen + gso_size - 1) / gso_size);
   memset(&vh, 0, sizeof(vh));
   vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  vh.csum_start = htole16((uint16_t)(ip_off + (hdr[ip_off] & 0x0f) * 4u));
+  vh.csum_start = htole16((uint16_t)(ETH_HLEN_ + ihl));
   vh.csum_offset = htole16(16);
   if (segs > 1) {
     vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;

@@ -82,6 +82,7 @@ struct sim_if {
   int              ifindex;
   uint8_t          mac[6];
   unsigned         mtu;
+  unsigned         gso;                /* takes super-frames (sim.h) */
   struct sim_link* link;
   int              end;                /* 0 or 1: ifs[end] == this */
   struct sim_vi*   vis;                /* attached VIs, oldest first */

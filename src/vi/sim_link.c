@@ -504,7 +504,7 @@ static int link_create_locked(const char* a, const char* b,
       cfg->size != sizeof(*cfg))
     return -EINVAL;
   if ((cfg->mtu && (cfg->mtu < ANYLOAD_SIM_MTU_MIN ||
-                    cfg->mtu > ANYLOAD_SIM_MTU_MAX)) ||
+                    cfg->mtu > ANYLOAD_SIM_MTU_MAX)) || cfg->gso > 1 ||
       dir_cfg_check(&cfg->a_to_b) < 0 || dir_cfg_check(&cfg->b_to_a) < 0)
     return -EINVAL;
   if (find_name_locked(a) || find_name_locked(b))
@@ -531,6 +531,7 @@ static int link_create_locked(const char* a, const char* b,
     else
       memcpy(ifp->mac, mac, 6);
     ifp->mtu = cfg->mtu ? cfg->mtu : 1500;
+    ifp->gso = cfg->gso;
     ifp->link = l;
     ifp->end = e;
     prng_seed(&l->dirs[e].rng, cfg->seed, e);
@@ -1124,6 +1125,12 @@ static int parse_option(struct parser* ps, struct spec_link* sl,
         x > ANYLOAD_SIM_MTU_MAX)
       return parse_error(ps, v, "bad MTU");
     sl->cfg.mtu = (unsigned)x;
+    return 0;
+  }
+  if (key_is(k, kn, "gso")) {
+    if (parse_u64(v, vn, &x) < 0 || x > 1)
+      return parse_error(ps, v, "bad gso (0 or 1)");
+    sl->cfg.gso = (unsigned)x;
     return 0;
   }
   if (key_is(k, kn, "mac_a") || key_is(k, kn, "mac_b")) {

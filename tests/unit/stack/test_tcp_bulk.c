@@ -6,7 +6,8 @@
  * at once, through a perfect link and through links with 1% and 5%
  * random loss plus reordering and duplication (seeded), every byte
  * checked at the receiver against the generated stream; with loss the
- * sender must have retransmitted and entered fast recovery.
+ * sender must have retransmitted and entered fast recovery. Then the
+ * clean and 5% cases again with super-frames (ef_vi_transmitv_gso).
  */
 #include "unit_test.h"
 #include "tcp_sim.h"
@@ -66,7 +67,7 @@ static void pump(struct tw* w, struct dir* d, int nd, int64_t limit)
 /* bulk: total bytes A -> B and total / 4 B -> A at once, on a link with
  * the given loss, reordering and duplication both ways (seeded). */
 static void bulk(const char* name, double loss, double reorder, double dup,
-                 uint64_t total, const char* cc)
+                 uint64_t total, const char* cc, unsigned gso)
 {
   struct anyload_sim_config cfg;
   struct tw w;
@@ -80,6 +81,7 @@ static void bulk(const char* name, double loss, double reorder, double dup,
   cfg.a_to_b.reorder = cfg.b_to_a.reorder = reorder;
   cfg.a_to_b.reorder_distance = cfg.b_to_a.reorder_distance = 3;
   cfg.a_to_b.duplicate = cfg.b_to_a.duplicate = dup;
+  cfg.gso = gso;
   tw_open(&w, name, &cfg, TW_STACK);
   tw_connect_pair(&w, 7001, &ls, &ca, &cb);
   CHECK(anyload_tcp_setsockopt(w.st[0], ca, IPPROTO_TCP, TCP_CONGESTION, cc,
@@ -111,6 +113,13 @@ static void bulk(const char* name, double loss, double reorder, double dup,
            (unsigned long long)tw_sstat(w.st[1], cb, "rx_ooo_segs"));
 
   }
+  /* Super-frames carried most of the data, in both directions. */
+  if (gso) {
+    CHECK(tw_stat(w.st[0], "tcp_tx_gso_segs"), >, total / 1460 / 2);
+    CHECK(tw_stat(w.st[1], "tcp_tx_gso_frames"), >, 0);
+  } else {
+    CHECK(tw_stat(w.st[0], "tcp_tx_gso_frames"), ==, 0);
+  }
   if (loss > 0) {
     CHECK(tw_sstat(w.st[0], ca, "retrans_segs"), >, 0);
     CHECK(tw_stat(w.st[0], "tcp_fast_retrans"), >, 0);
@@ -124,22 +133,37 @@ static void bulk(const char* name, double loss, double reorder, double dup,
 
 static void test_tcp_bulk_clean(void)
 {
-  bulk("bc", 0, 0, 0, 64ull << 20, "cubic");
+  bulk("bc", 0, 0, 0, 64ull << 20, "cubic", 0);
+}
+
+/* The same through super-frames (a link that cuts them as Linux's GSO
+ * does): clean, and with 5% loss, reordering and duplication of the
+ * segments they become. */
+static void test_tcp_bulk_gso_clean(void)
+{
+  bulk("gc", 0, 0, 0, 64ull << 20, "cubic", 1);
+}
+
+static void test_tcp_bulk_gso_loss5(void)
+{
+  bulk("g5", 0.05, 0.02, 0.02, 32ull << 20, "cubic", 1);
 }
 
 static void test_tcp_bulk_loss1(void)
 {
-  bulk("b1", 0.01, 0.01, 0.01, 64ull << 20, "reno");
+  bulk("b1", 0.01, 0.01, 0.01, 64ull << 20, "reno", 0);
 }
 
 static void test_tcp_bulk_loss5(void)
 {
-  bulk("b5", 0.05, 0.02, 0.02, 64ull << 20, "cubic");
+  bulk("b5", 0.05, 0.02, 0.02, 64ull << 20, "cubic", 0);
 }
 
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_bulk_clean),
   UNIT_TEST(test_tcp_bulk_loss1),
   UNIT_TEST(test_tcp_bulk_loss5),
+  UNIT_TEST(test_tcp_bulk_gso_clean),
+  UNIT_TEST(test_tcp_bulk_gso_loss5),
 };
 UNIT_TEST_MAIN(tests)
