@@ -26,7 +26,11 @@
 #      and reopens with window updates (tx_window_updates > 0), digests
 #      agree;
 #   5. parts 1 and 2 again, TCPI_AFP_BYTES (128 MiB) each way, with the
-#      stack on the AF_PACKET backend (parts 1-4 force AF_XDP).
+#      stack on the AF_PACKET backend (parts 1-4 force AF_XDP);
+#   6. part 3's size from the stack with tx checksum offload turned on on
+#      its veth: super-frames refused, digests agree.
+# Part 1 also checks that most segments left in super-frames
+# (ef_vi_transmitv_gso, the kernel's segmentation).
 # In every part the stack's checksum, length and transmit-error counters
 # stay 0 (a veth pair corrupts nothing). Parts 1, 2 and 5 use 2 MiB
 # socket buffers on the stack (it does not autotune, and its 64 KiB
@@ -192,9 +196,22 @@ kernel_to_stack()
 	STACK_OUT=$TMPD/s$port.out
 }
 
+# stack_stat FILE NAME: a counter of the stack's STACK line (0 if absent).
+stack_stat()
+{
+	field "$(grep -E '^STACK ' "$1" | tail -n 1)" "$2" || echo 0
+}
+
 # --- 1, 2: the big transfers ---
 export ANYLOAD_BACKEND=afxdp
 stack_to_kernel "part 1" 5201 "$BYTES" "-S 2M -R 2M -x 11" ""
+# The data left in super-frames (ef_vi_transmitv_gso): most segments.
+gso_segs=$(stack_stat "$STACK_OUT" tcp_tx_gso_segs)
+all_segs=$(stack_stat "$STACK_OUT" tcp_tx_segs)
+((gso_segs * 2 > all_segs)) ||
+	fail "part 1: $gso_segs of $all_segs segments in super-frames"
+log "ok: part 1: $gso_segs of $all_segs segments in" \
+	"$(stack_stat "$STACK_OUT" tcp_tx_gso_frames) super-frames"
 kernel_to_stack "part 2" 5202 "$BYTES" "-S 2M -R 2M" "--seed 12"
 
 # --- 3: the stack probes a closed window ---
@@ -215,5 +232,14 @@ export ANYLOAD_BACKEND=afpacket
 stack_to_kernel "part 5 (AF_PACKET)" 5205 "$AFP_BYTES" "-S 2M -R 2M -x 15" ""
 kernel_to_stack "part 5 (AF_PACKET)" 5206 "$AFP_BYTES" "-S 2M -R 2M" \
 	"--seed 16"
+
+# --- 6: a veth that leaves TX checksums unfinished takes no super-frame
+# (its peer would see unfinished checksums): the VI refuses them, every
+# segment goes through the AF_XDP ring, and the data still arrives whole.
+export ANYLOAD_BACKEND=afxdp
+ns_a ethtool -K "$IF_A" tx on >/dev/null || fail "ethtool -K $IF_A tx on"
+stack_to_kernel "part 6 (tx csum on)" 5207 "$FLOW_BYTES" "-S 2M -R 2M -x 17" ""
+ns_a ethtool -K "$IF_A" tx off >/dev/null || fail "ethtool -K $IF_A tx off"
+expect_eq "part 6: super-frames" "$(stack_stat "$STACK_OUT" tcp_tx_gso_frames)" 0
 
 log "PASS"
