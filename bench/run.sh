@@ -35,6 +35,9 @@
 #   iperf3_anyload_latency  both ends under `anyload --profile=latency`
 #                    (they spin instead of sleeping: one core each)
 #                    ("skipped" as above when not accelerated)
+#   iperf3_anyload_nogso  as iperf3_anyload with ANYLOAD_TCP_GSO=0: every
+#                    segment through the AF_XDP ring (what super-frames
+#                    bring)
 #   kernel_bulk      BULK_BYTES from a kernel sender to a kernel receiver
 #                    (tests/integration/progs/tcp_hash_peer.py, no hashing)
 #   stack_bulk_send  bench/stack_tcp_bulk on anyload's TCP (2 MiB socket
@@ -58,7 +61,7 @@
 #   BENCH_SOCKPERF_TIME   sockperf seconds (default: ITERS/100000, >= 1)
 #   BENCH_MODE_TIMEOUT (45)  seconds after which one mode is abandoned
 #   BENCH_TCP_PAYLEN (64) TCP message bytes
-#   BENCH_TCP_PORT (8090) first of the eleven TCP ports the TCP modes use
+#   BENCH_TCP_PORT (8090) first of the twelve TCP ports the TCP modes use
 #   BENCH_IPERF_TIME (5)  iperf3 seconds
 #   BENCH_BULK_BYTES (2G) bytes of each bulk transfer (suffix K, M, G)
 #   BENCH_RESULTS_DIR (bench/results)  where the tables are written
@@ -477,11 +480,13 @@ else
 	STATUS[$name]="n/a (iperf3 not installed)"
 fi
 
-# iperf3_anyload_mode NAME PROFILE PORT: iperf3 with both ends under
-# `anyload --profile=PROFILE`, checked to be accelerated.
+# iperf3_anyload_mode NAME PROFILE PORT [VAR=VALUE...]: iperf3 with both
+# ends under `anyload --profile=PROFILE` (and the settings given), checked
+# to be accelerated.
 iperf3_anyload_mode()
 {
 	local name=$1 profile=$2 port=$3
+	shift 3
 
 	OUT[$name]=$WORK/$name.out
 	RAW[$name]=${OUT[$name]}
@@ -494,9 +499,9 @@ iperf3_anyload_mode()
 	a0=$(tcp_outsegs "$NS_A")
 	b0=$(tcp_outsegs "$NS_B")
 	run_mode "$name" 1 \
-		"$AL" --profile="$profile" --interface="$IF_B" \
+		env "$@" "$AL" --profile="$profile" --interface="$IF_B" \
 		iperf3 -s -1 -B "$IP_B" -p "$port" -- \
-		"$AL" --profile="$profile" --interface="$IF_A" \
+		env "$@" "$AL" --profile="$profile" --interface="$IF_A" \
 		iperf3 -c "$IP_B" -p "$port" -t "$IPERF_TIME" -J
 	check_accelerated "$name" "$a0" "$b0"
 	xdp_off
@@ -506,6 +511,8 @@ iperf3_anyload_mode()
 # latency one (spinning) ---
 iperf3_anyload_mode iperf3_anyload throughput "$((TCP_PORT + 6))"
 iperf3_anyload_mode iperf3_anyload_latency latency "$((TCP_PORT + 10))"
+iperf3_anyload_mode iperf3_anyload_nogso throughput "$((TCP_PORT + 11))" \
+	ANYLOAD_TCP_GSO=0
 
 # --- bulk: a kernel sender (python) to a kernel receiver (python) ---
 name=kernel_bulk
@@ -569,7 +576,8 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 MODES=(kernel_pingpong eflatency eflatency_afpacket stack_pingpong sockperf
 	sockperf_anyload kernel_pingpong_tcp stack_tcp_pingpong
 	stack_tcp_ping_kernel_pong sockperf_tcp sockperf_tcp_anyload)
-TPUT_MODES=(iperf3 iperf3_anyload iperf3_anyload_latency kernel_bulk stack_bulk_send stack_bulk_recv)
+TPUT_MODES=(iperf3 iperf3_anyload iperf3_anyload_latency iperf3_anyload_nogso
+	kernel_bulk stack_bulk_send stack_bulk_recv)
 STATS_ARGS=()
 for m in "${MODES[@]}"; do
 	STATS_ARGS+=("$m" "${STATUS[$m]}" "${KIND[$m]}" "${RAW[$m]}" "${OUT[$m]}")
@@ -746,12 +754,14 @@ labels = {
     "iperf3_anyload": "iperf3, both ends under anyload",
     "iperf3_anyload_latency": "iperf3, both ends under anyload "
                               "--profile=latency (spinning)",
+    "iperf3_anyload_nogso": "iperf3, both ends under anyload, "
+                            "ANYLOAD_TCP_GSO=0 (no super-frames)",
     "kernel_bulk": "bulk: kernel sender -> kernel receiver (reference)",
     "stack_bulk_send": "bulk: anyload stack_tcp_bulk -> kernel receiver",
     "stack_bulk_recv": "bulk: kernel sender -> anyload stack_tcp_bulk",
 }
 refs = {"iperf3": "iperf3", "iperf3_anyload": "iperf3",
-        "iperf3_anyload_latency": "iperf3",
+        "iperf3_anyload_latency": "iperf3", "iperf3_anyload_nogso": "iperf3",
         "kernel_bulk": "kernel_bulk", "stack_bulk_send": "kernel_bulk",
         "stack_bulk_recv": "kernel_bulk"}
 
