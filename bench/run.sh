@@ -63,6 +63,7 @@
 #   BENCH_TCP_PAYLEN (64) TCP message bytes
 #   BENCH_TCP_PORT (8090) first of the twelve TCP ports the TCP modes use
 #   BENCH_IPERF_TIME (5)  iperf3 seconds
+#   BENCH_IPERF_ROUNDS (3)  rounds of the four iperf3 modes, in turn
 #   BENCH_BULK_BYTES (2G) bytes of each bulk transfer (suffix K, M, G)
 #   BENCH_RESULTS_DIR (bench/results)  where the tables are written
 # Exit status: 0 when the reference (kernel_pingpong) ran, 1 otherwise; a
@@ -86,6 +87,7 @@ RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
 TCP_PAYLEN=${BENCH_TCP_PAYLEN:-64}
 TCP_PORT=${BENCH_TCP_PORT:-8090}
 IPERF_TIME=${BENCH_IPERF_TIME:-5}
+IPERF_ROUNDS=${BENCH_IPERF_ROUNDS:-3}
 BULK_BYTES=${BENCH_BULK_BYTES:-2G}
 [[ "$BULK_BYTES" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
 	{ echo "bench: bad BENCH_BULK_BYTES=$BULK_BYTES" >&2; exit 1; }
@@ -463,56 +465,80 @@ else
 	STATUS[$name]="n/a ($STP or $KP not built)"
 fi
 
-# --- throughput: iperf3, kernel ---
-# KIND iperf3: the client's JSON (-J); bulk: a RESULT line of
-# stack_tcp_bulk or progs/tcp_hash_peer.py.
+# --- throughput: iperf3 ---
+# KIND iperf3: the client's JSON (-J) of each round, in RAW.rN; bulk: a
+# RESULT line of stack_tcp_bulk or progs/tcp_hash_peer.py.
 PEER=$REPO/tests/integration/progs/tcp_hash_peer.py
-name=iperf3
-OUT[$name]=$WORK/$name.out
-RAW[$name]=${OUT[$name]}
-KIND[$name]=iperf3
-OUT_FILE=${OUT[$name]}
-if command -v iperf3 >/dev/null 2>&1; then
-	run_mode "$name" 1 \
-		iperf3 -s -1 -B "$IP_B" -p "$((TCP_PORT + 5))" -- \
-		iperf3 -c "$IP_B" -p "$((TCP_PORT + 5))" -t "$IPERF_TIME" -J
-else
-	STATUS[$name]="n/a (iperf3 not installed)"
-fi
 
-# iperf3_anyload_mode NAME PROFILE PORT [VAR=VALUE...]: iperf3 with both
-# ends under `anyload --profile=PROFILE` (and the settings given), checked
-# to be accelerated.
-iperf3_anyload_mode()
+# iperf3_round NAME ROUND PORT [PREFIX...]: one iperf3 run of mode NAME,
+# both ends prefixed by PREFIX (IFX: the end's interface; with a prefix
+# the run must be accelerated), its JSON in $WORK/NAME.json.rROUND. The
+# rounds that ran go to GOOD[NAME] (comma-separated), the last failure to
+# FAILED[NAME].
+iperf3_round()
 {
-	local name=$1 profile=$2 port=$3
+	local name=$1 round=$2 port=$3 a0 b0
+	local pre_b=() pre_a=() w
 	shift 3
+	for w in "$@"; do
+		pre_b+=("${w/IFX/$IF_B}")
+		pre_a+=("${w/IFX/$IF_A}")
+	done
 
-	OUT[$name]=$WORK/$name.out
-	RAW[$name]=${OUT[$name]}
-	KIND[$name]=iperf3
-	OUT_FILE=${OUT[$name]}
-	if ! command -v iperf3 >/dev/null 2>&1 || [[ ! -x "$AL" ]]; then
-		STATUS[$name]="n/a (iperf3 or $AL missing)"
-		return
-	fi
+	OUT_FILE=$WORK/$name.json.r$round
+	RAW[$name]=$OUT_FILE
 	a0=$(tcp_outsegs "$NS_A")
 	b0=$(tcp_outsegs "$NS_B")
 	run_mode "$name" 1 \
-		env "$@" "$AL" --profile="$profile" --interface="$IF_B" \
-		iperf3 -s -1 -B "$IP_B" -p "$port" -- \
-		env "$@" "$AL" --profile="$profile" --interface="$IF_A" \
-		iperf3 -c "$IP_B" -p "$port" -t "$IPERF_TIME" -J
-	check_accelerated "$name" "$a0" "$b0"
-	xdp_off
+		"${pre_b[@]}" iperf3 -s -1 -B "$IP_B" -p "$port" -- \
+		"${pre_a[@]}" iperf3 -c "$IP_B" -p "$port" -t "$IPERF_TIME" -J
+	if (($#)); then
+		check_accelerated "$name" "$a0" "$b0"
+		xdp_off
+	fi
+	if [[ "${STATUS[$name]}" == ok ]]; then
+		GOOD[$name]+=${GOOD[$name]:+,}$round
+	else
+		FAILED[$name]=${STATUS[$name]}
+	fi
 }
 
-# --- iperf3, both ends under anyload: the throughput profile, then the
-# latency one (spinning) ---
-iperf3_anyload_mode iperf3_anyload throughput "$((TCP_PORT + 6))"
-iperf3_anyload_mode iperf3_anyload_latency latency "$((TCP_PORT + 10))"
-iperf3_anyload_mode iperf3_anyload_nogso throughput "$((TCP_PORT + 11))" \
-	ANYLOAD_TCP_GSO=0
+# The four iperf3 modes run in turn, IPERF_ROUNDS times: the VM's speed
+# drifts by tens of percent within minutes, and only interleaved runs
+# compare like with like. The table gives each mode's median round.
+#   iperf3                  kernel on both ends
+#   iperf3_anyload          both ends under `anyload --profile=throughput`
+#   iperf3_anyload_latency  `--profile=latency` (spinning)
+#   iperf3_anyload_nogso    the throughput profile with ANYLOAD_TCP_GSO=0
+declare -A GOOD FAILED
+IPERF_MODES=(iperf3 iperf3_anyload iperf3_anyload_latency iperf3_anyload_nogso)
+for name in "${IPERF_MODES[@]}"; do
+	KIND[$name]=iperf3
+	FAILED[$name]="n/a (iperf3 or $AL missing)"
+done
+if command -v iperf3 >/dev/null 2>&1 && [[ -x "$AL" ]]; then
+	for ((round = 1; round <= IPERF_ROUNDS; round++)); do
+		iperf3_round iperf3 "$round" "$((TCP_PORT + 5))"
+		iperf3_round iperf3_anyload "$round" "$((TCP_PORT + 6))" \
+			"$AL" --profile=throughput --interface=IFX
+		iperf3_round iperf3_anyload_latency "$round" \
+			"$((TCP_PORT + 10))" \
+			"$AL" --profile=latency --interface=IFX
+		iperf3_round iperf3_anyload_nogso "$round" "$((TCP_PORT + 11))" \
+			env ANYLOAD_TCP_GSO=0 \
+			"$AL" --profile=throughput --interface=IFX
+	done
+fi
+# For the table: RAW is "FILE-PREFIX:ROUNDS" (the rounds that ran).
+for name in "${IPERF_MODES[@]}"; do
+	OUT[$name]=$WORK/$name.json.r1
+	RAW[$name]=$WORK/$name.json:${GOOD[$name]:-}
+	if [[ -n "${GOOD[$name]:-}" ]]; then
+		STATUS[$name]=ok
+	else
+		STATUS[$name]=${FAILED[$name]}
+	fi
+done
 
 # --- bulk: a kernel sender (python) to a kernel receiver (python) ---
 name=kernel_bulk
@@ -569,7 +595,8 @@ DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 STAMP=$(date -u '+%Y-%m-%d-%H%M%S')
 COMMAND="BENCH_ITERS=$ITERS BENCH_WARMUP=$WARMUP BENCH_PAYLEN=$PAYLEN"
 COMMAND+=" BENCH_SOCKPERF_TIME=$SOCKPERF_TIME BENCH_TCP_PAYLEN=$TCP_PAYLEN"
-COMMAND+=" BENCH_IPERF_TIME=$IPERF_TIME BENCH_BULK_BYTES=$BULK_BYTES"
+COMMAND+=" BENCH_IPERF_TIME=$IPERF_TIME BENCH_IPERF_ROUNDS=$IPERF_ROUNDS"
+COMMAND+=" BENCH_BULK_BYTES=$BULK_BYTES"
 COMMAND+=" bash bench/run.sh $BUILD_ARG"
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 
@@ -766,7 +793,7 @@ refs = {"iperf3": "iperf3", "iperf3_anyload": "iperf3",
         "stack_bulk_recv": "kernel_bulk"}
 
 
-def measure(kind, path):
+def measure_one(kind, path):
     """(Gbit/s, retransmissions or None, bytes) of one run."""
     text = open(path).read()
     if kind == "iperf3":
@@ -788,6 +815,21 @@ def measure(kind, path):
             int(m.group(1)))
 
 
+def measure(kind, path):
+    """The median run of a mode (iperf3: path is PREFIX:ROUNDS, the rounds
+    that ran, in PREFIX.rN), and every run's Gbit/s in order."""
+    if kind != "iperf3":
+        r = measure_one(kind, path)
+        return r, [r[0]]
+    prefix, rounds = path.rsplit(":", 1)
+    runs = [measure_one(kind, "%s.r%s" % (prefix, n))
+            for n in rounds.split(",") if n]
+    if not runs:
+        raise ValueError("no round ran")
+    by_speed = sorted(runs, key=lambda r: r[0])
+    return by_speed[(len(by_speed) - 1) // 2], [r[0] for r in runs]
+
+
 res = {}
 for name, status, kind, raw, out in modes:
     if status != "ok":
@@ -799,21 +841,26 @@ for name, status, kind, raw, out in modes:
         res[name] = "n/a (unreadable result: %s)" % e
 print("TCP single-stream throughput:")
 print()
-print("| mode | Gbit/s | ratio vs kernel | bytes | retransmitted segments |")
-print("|---|---:|---:|---:|---:|")
+print("| mode | Gbit/s (median) | ratio vs kernel | each round, Gbit/s | "
+      "bytes | retransmitted segments |")
+print("|---|---:|---:|---|---:|---:|")
 for name, _, _, _, _ in modes:
     r = res[name]
     label = labels.get(name, name)
     if not isinstance(r, tuple):
-        print("| %s | %s | | | |" % (label, r))
+        print("| %s | %s | | | | |" % (label, r))
         continue
+    (gbps, retr, nbytes), each = r
     ref = res.get(refs[name])
-    ratio = "%.2f" % (r[0] / ref[0]) if isinstance(ref, tuple) else "n/a"
-    print("| %s | %.3f | %s | %d | %s |" % (
-        label, r[0], ratio, r[2], "-" if r[1] is None else r[1]))
+    ratio = ("%.2f" % (gbps / ref[0][0]) if isinstance(ref, tuple)
+             else "n/a")
+    print("| %s | %.3f | %s | %s | %d | %s |" % (
+        label, gbps, ratio, " ".join("%.2f" % g for g in each), nbytes,
+        "-" if retr is None else retr))
 print()
 print("iperf3: what the server received over the client's -t seconds, "
-      "from the client's JSON. bulk: a fixed number of bytes, timed by "
+      "from the client's JSON; the four iperf3 modes ran in turn, "
+      "round after round, and each row gives its median round. bulk: a fixed number of bytes, timed by "
       "the sender from the connection's establishment to the receiver's "
       "close (so every byte was read); neither end hashes. Ratios are "
       "against the kernel row of the same tool.")

@@ -48,6 +48,7 @@
  * Bypassing the qdisc (as AF_XDP does) saves about 0.1 us.
  */
 #include "vi/afpacket_int.h"
+#include "vi/gso_tx.h"
 #include "vi/swq.h"
 #include "common/log.h"
 
@@ -126,6 +127,7 @@ struct afpacket_vi {
   uint64_t             k_packets, k_drops;
   uint64_t             no_desc_pending;
   uint64_t             kstats_base[2];
+  struct vi_gso_tx     gso;         /* ef_vi_transmitv_gso */
   struct vi_fmaps_filter filters[VI_MAX_FILTERS];
 };
 
@@ -456,6 +458,22 @@ static int afpacket_transmitv(ef_vi* vi, const ef_iovec* iov, int iovcnt,
   return rc;
 }
 
+/* Super-frames go through a second packet socket (gso_tx.c), after every
+ * frame posted before: a push sends them at once, unless the kernel said
+ * "later" (-EAGAIN then). */
+static int afpacket_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
+                                  unsigned gso_size)
+{
+  struct afpacket_vi* v = vi_of(vi);
+
+  if (v->gso.refused)
+    return -EOPNOTSUPP;
+  afpacket_transmit_push(vi);
+  if (v->tx_sent != v->q.state.txq.added)
+    return -EAGAIN;
+  return vi_gso_tx_send(&v->gso, &v->q.c, iov, n, gso_size);
+}
+
 static int afpacket_transmit(ef_vi* vi, ef_addr base, int len,
                              ef_request_id id)
 {
@@ -494,6 +512,7 @@ static void afpacket_fill_ops(ef_vi* vi)
   vi->ops.transmitv = afpacket_transmitv;
   vi->ops.transmitv_init = afpacket_transmitv_init;
   vi->ops.transmit_push = afpacket_transmit_push;
+  vi->ops.transmitv_gso = afpacket_transmitv_gso;
   vi->ops.receive_init = afpacket_receive_init;
   vi->ops.receive_push = afpacket_receive_push;
   vi->ops.eventq_poll = afpacket_eventq_poll;
@@ -596,6 +615,7 @@ static void vi_teardown(struct afpacket_vi* v)
     munmap(v->ring, v->ring_len);
   if (v->fd >= 0)
     close(v->fd);
+  vi_gso_tx_fini(&v->gso);
   vi_swq_free(&v->q);
   free(v->txd);
   free(v->bounce);
@@ -627,6 +647,7 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   v->common.dh = dh;
   v->fd = -1;
   v->queue = queue;
+  vi_gso_tx_init(&v->gso, pd->ifindex);
   v->max_frame = vi_if_mtu(pd->ifname) + ETH_HLEN + 4;
   v->polls_to_drop_check = 4096;
   memset(vi, 0, sizeof(*vi));

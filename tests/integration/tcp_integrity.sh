@@ -29,7 +29,7 @@
 #      stack on the AF_PACKET backend (parts 1-4 force AF_XDP);
 #   6. part 3's size from the stack with tx checksum offload turned on on
 #      its veth: super-frames refused, digests agree.
-# Part 1 also checks that most segments left in super-frames
+# Parts 1 and 5 also check that most segments left in super-frames
 # (ef_vi_transmitv_gso, the kernel's segmentation).
 # In every part the stack's checksum, length and transmit-error counters
 # stay 0 (a veth pair corrupts nothing). Parts 1, 2 and 5 use 2 MiB
@@ -202,16 +202,24 @@ stack_stat()
 	field "$(grep -E '^STACK ' "$1" | tail -n 1)" "$2" || echo 0
 }
 
+# gso_used PART: the stack's data left in super-frames
+# (ef_vi_transmitv_gso): most of its segments.
+gso_used()
+{
+	local gso_segs all_segs
+
+	gso_segs=$(stack_stat "$STACK_OUT" tcp_tx_gso_segs)
+	all_segs=$(stack_stat "$STACK_OUT" tcp_tx_segs)
+	((gso_segs * 2 > all_segs)) ||
+		fail "$1: $gso_segs of $all_segs segments in super-frames"
+	log "ok: $1: $gso_segs of $all_segs segments in" \
+		"$(stack_stat "$STACK_OUT" tcp_tx_gso_frames) super-frames"
+}
+
 # --- 1, 2: the big transfers ---
 export ANYLOAD_BACKEND=afxdp
 stack_to_kernel "part 1" 5201 "$BYTES" "-S 2M -R 2M -x 11" ""
-# The data left in super-frames (ef_vi_transmitv_gso): most segments.
-gso_segs=$(stack_stat "$STACK_OUT" tcp_tx_gso_segs)
-all_segs=$(stack_stat "$STACK_OUT" tcp_tx_segs)
-((gso_segs * 2 > all_segs)) ||
-	fail "part 1: $gso_segs of $all_segs segments in super-frames"
-log "ok: part 1: $gso_segs of $all_segs segments in" \
-	"$(stack_stat "$STACK_OUT" tcp_tx_gso_frames) super-frames"
+gso_used "part 1"
 kernel_to_stack "part 2" 5202 "$BYTES" "-S 2M -R 2M" "--seed 12"
 
 # --- 3: the stack probes a closed window ---
@@ -230,6 +238,7 @@ log "ok: part 4: $updates window updates"
 # --- 5: the same over AF_PACKET ---
 export ANYLOAD_BACKEND=afpacket
 stack_to_kernel "part 5 (AF_PACKET)" 5205 "$AFP_BYTES" "-S 2M -R 2M -x 15" ""
+gso_used "part 5 (AF_PACKET)"
 kernel_to_stack "part 5 (AF_PACKET)" 5206 "$AFP_BYTES" "-S 2M -R 2M" \
 	"--seed 16"
 
