@@ -816,18 +816,26 @@ def measure_one(kind, path):
 
 
 def measure(kind, path):
-    """The median run of a mode (iperf3: path is PREFIX:ROUNDS, the rounds
-    that ran, in PREFIX.rN), and every run's Gbit/s in order."""
+    """The median run of a mode, and {round: Gbit/s} of every run (iperf3:
+    path is PREFIX:ROUNDS, the rounds that ran, in PREFIX.rN; others have
+    one run, round 1)."""
     if kind != "iperf3":
         r = measure_one(kind, path)
-        return r, [r[0]]
+        return r, {1: r[0]}
     prefix, rounds = path.rsplit(":", 1)
-    runs = [measure_one(kind, "%s.r%s" % (prefix, n))
-            for n in rounds.split(",") if n]
+    runs = {int(n): measure_one(kind, "%s.r%s" % (prefix, n))
+            for n in rounds.split(",") if n}
     if not runs:
         raise ValueError("no round ran")
-    by_speed = sorted(runs, key=lambda r: r[0])
-    return by_speed[(len(by_speed) - 1) // 2], [r[0] for r in runs]
+    by_speed = sorted(runs.values(), key=lambda r: r[0])
+    return (by_speed[(len(by_speed) - 1) // 2],
+            {n: r[0] for n, r in sorted(runs.items())})
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2] if len(xs) % 2 else \
+        (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
 
 
 res = {}
@@ -841,7 +849,8 @@ for name, status, kind, raw, out in modes:
         res[name] = "n/a (unreadable result: %s)" % e
 print("TCP single-stream throughput:")
 print()
-print("| mode | Gbit/s (median) | ratio vs kernel | each round, Gbit/s | "
+print("| mode | Gbit/s (median) | ratio vs kernel (median of rounds) | "
+      "each round, Gbit/s | "
       "bytes | retransmitted segments |")
 print("|---|---:|---:|---|---:|---:|")
 for name, _, _, _, _ in modes:
@@ -852,15 +861,22 @@ for name, _, _, _, _ in modes:
         continue
     (gbps, retr, nbytes), each = r
     ref = res.get(refs[name])
-    ratio = ("%.2f" % (gbps / ref[0][0]) if isinstance(ref, tuple)
-             else "n/a")
+    # The ratio pairs each round with the reference's run of the same
+    # round (minutes apart at most), then takes the median.
+    if isinstance(ref, tuple):
+        pairs = [each[n] / ref[1][n] for n in each if n in ref[1]]
+        ratio = "%.2f" % median(pairs) if pairs else "n/a"
+    else:
+        ratio = "n/a"
     print("| %s | %.3f | %s | %s | %d | %s |" % (
-        label, gbps, ratio, " ".join("%.2f" % g for g in each), nbytes,
-        "-" if retr is None else retr))
+        label, gbps, ratio, " ".join("%.2f" % g for g in each.values()),
+        nbytes, "-" if retr is None else retr))
 print()
 print("iperf3: what the server received over the client's -t seconds, "
       "from the client's JSON; the four iperf3 modes ran in turn, "
-      "round after round, and each row gives its median round. bulk: a fixed number of bytes, timed by "
+      "round after round; each row gives its median round, and its ratio "
+      "is the median over the rounds of its run against the kernel's run "
+      "of the same round (the VM's speed drifts between rounds). bulk: a fixed number of bytes, timed by "
       "the sender from the connection's establishment to the receiver's "
       "close (so every byte was read); neither end hashes. Ratios are "
       "against the kernel row of the same tool.")

@@ -233,6 +233,15 @@ void anyload_stack_destroy(struct anyload_stack* st);
  * Returns the number of VI events handled (>= 0); never fails. */
 int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget);
 
+/* anyload_stack_sync: take in what the interface has for the stack before
+ * its counters are read: a query of the VI's statistics (which brings the
+ * kernel's count of frames dropped for want of ring room up to date),
+ * then polls at now_ns until one handles no event (at most 64). Frames
+ * still arriving may follow, but every frame that reached the interface
+ * before the call is then counted: received, or rx_drop_no_desc.
+ * Returns the number of VI events handled. */
+int anyload_stack_sync(struct anyload_stack* st, int64_t now_ns);
+
 /* anyload_stack_next_deadline: the time at which the stack next needs a
  * poll although nothing arrives (the earliest timer; 100 us after the
  * last poll while TCP segments wait for transmit ring room, which

@@ -206,7 +206,11 @@ typedef struct {
 } ef_vi_stats_layout;
 
 /* The layout of ef_vi_stats_query()'s data: the kernel's AF_XDP socket
- * statistics and anyload's own per-VI counters, each a uint64_t. */
+ * statistics and anyload's own per-VI counters, each a uint64_t. A query
+ * also brings the count of frames the kernel dropped for want of ring
+ * room up to date: the ones not reported yet come as RX_NO_DESC_TRUNC
+ * events at the next polls (otherwise the VI looks when its ring runs
+ * deep, and every 4096 polls). */
 extern int ef_vi_stats_query_layout(ef_vi* vi,
                                     const ef_vi_stats_layout**const layout_out);
 extern int ef_vi_stats_query(ef_vi* vi, ef_driver_handle vi_dh,

@@ -278,6 +278,9 @@ static void dump_stats(void)
           (unsigned long long)pl_count.tcp_tx_bytes);
   if (!pl_st)
     return;
+  /* Frames still in the ring and the kernel's latest drops belong in
+   * the counters. */
+  anyload_stack_sync(pl_st, pl_now());
   anyload_stack_stats(pl_st, v, n < 256 ? n : 256, 0);
   line[0] = 0;
   for (k = 0; k < n && k < 256; k++)

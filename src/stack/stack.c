@@ -525,6 +525,24 @@ int anyload_stack_stat_index(const char* name)
   return -ENOENT;
 }
 
+int anyload_stack_sync(struct anyload_stack* st, int64_t now_ns)
+{
+  const ef_vi_stats_layout* layout;
+  uint64_t vals[128];
+  int total = 0, n, k;
+
+  if (ef_vi_stats_query_layout(&st->vi, &layout) == 0 &&
+      layout->evsl_data_size <= (int)sizeof(vals))
+    (void)ef_vi_stats_query(&st->vi, st->dh, vals, 0);
+  for (k = 0; k < 64; k++) {
+    n = anyload_stack_poll(st, now_ns, 0);
+    total += n;
+    if (n == 0)
+      break;
+  }
+  return total;
+}
+
 int anyload_stack_stats(struct anyload_stack* st, uint64_t* out, unsigned n,
                         int do_reset)
 {

@@ -648,6 +648,10 @@ static int afxdp_stats(ef_vi* vi, uint64_t* vals, int do_reset)
   uint64_t k[6] = { 0 };
   int i;
 
+  /* Reading the statistics also brings the kernel's drops up to date
+   * (RX_NO_DESC_TRUNC events at the next polls), so that the caller's
+   * own counters can then account for every frame. */
+  check_kernel_drops(v);
   if (getsockopt(v->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) == 0) {
     k[0] = ks.rx_dropped;
     k[1] = ks.rx_invalid_descs;

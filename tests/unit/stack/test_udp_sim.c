@@ -427,6 +427,31 @@ static void test_udp_sim_exchange(void)
   world_close(&w);
 }
 
+/* anyload_stack_sync: the frames waiting in B's VI are taken in (and
+ * counted) without any other poll, and a second call finds nothing. */
+static void test_udp_sim_sync(void)
+{
+  struct world w;
+  struct anyload_stack *a, *b;
+  int sa, sb, k;
+
+  world_open(&w, "sy", NULL, 0, 0, 0, 0);
+  a = w.st[0];
+  b = w.st[1];
+  sb = udp_bound(b, "0.0.0.0", 9000);
+  sa = anyload_udp_open(a);
+  CHECK(sa, >=, 0);
+  for (k = 0; k < 5; k++)
+    CHECK(send_str(a, sa, IP_B, 9000, "sync"), ==, 4);
+  CHECK(anyload_stack_stat(b, "rx_udp_datagrams"), ==, 0);
+  CHECK(anyload_stack_sync(b, now()), >=, 5);
+  CHECK(anyload_stack_stat(b, "rx_udp_datagrams"), ==, 5);
+  CHECK(anyload_stack_sync(b, now()), ==, 0);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(b, sb), ==, 0);
+  world_close(&w);
+}
+
 static void test_udp_sim_connected(void)
 {
   struct world w;
@@ -1317,6 +1342,7 @@ static void test_udp_sim_create_errors(void)
 static const struct unit_test tests[] = {
   UNIT_TEST(test_udp_sim_create_errors),
   UNIT_TEST(test_udp_sim_exchange),
+  UNIT_TEST(test_udp_sim_sync),
   UNIT_TEST(test_udp_sim_connected),
   UNIT_TEST(test_udp_sim_rcvbuf_checksums),
   UNIT_TEST(test_udp_sim_frag_loss),
