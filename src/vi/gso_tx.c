@@ -75,7 +75,7 @@ static int veth_partial_csum(int fd, int ifindex)
 static int gso_open(struct vi_gso_tx* g)
 {
   struct sockaddr_ll sl;
-  int one = 1, fd;
+  int one = 1, sndbuf = 4 << 20, fd;
 
   fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
@@ -94,6 +94,12 @@ static int gso_open(struct vi_gso_tx* g)
     close(fd);
     return -EOPNOTSUPP;
   }
+  /* The segments of a super-frame are charged to this socket until the
+   * device has sent them: on a NIC, the default send buffer (208 KiB)
+   * would hold three super-frames in its queue and answer -EAGAIN to the
+   * fourth. Best effort: the stack falls back to the ring on -EAGAIN. */
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
   g->fd = fd;
   return 0;
 }
