@@ -9,7 +9,10 @@
  *      (anyload_udp_poll; a nested epoll member is ready when one of its
  *      own members is), EPOLLONESHOT disarming the member until MOD;
  *   2. asks the kernel set (timeout 0) and merges its events, an event
- *      whose data equals one already reported being OR-ed into it;
+ *      whose data equals one already reported being OR-ed into it; when
+ *      step 1 found members ready, only if the set ever held a kernel
+ *      member and was last asked more than KCHECK_NS ago (a system call
+ *      per wait would cost the fast path as much as the stack's work);
  *   3. while nothing is ready: spins ANYLOAD_SPIN_USEC, then sleeps in the
  *      kernel set, to which the stack's wait fd was added (with a marker
  *      data value that is never reported), so that an arriving frame
@@ -92,6 +95,9 @@ int pl_epoll_ctl(int ep, int op, int fd, struct epoll_event* ev)
   } else {
     rc = 0;
   }
+  if (rc == 0 && op == EPOLL_CTL_ADD && !no_kernel && eo &&
+      eo->kind == PL_EPOLL)
+    eo->kernel_members = 1;
   if (rc < 0 || !eo || eo->kind != PL_EPOLL || !o)
     goto out;
   switch (op) {
@@ -169,8 +175,10 @@ void pl_epoll_kernel_attach(int fd)
     ev.events = it->events;
     ev.data = it->data;
     if (PL_REAL(epoll_ctl)(k, EPOLL_CTL_ADD, fd, &ev) == 0 ||
-        errno == EEXIST)
+        errno == EEXIST) {
       it->no_kernel = 0;
+      eo->kernel_members = 1;
+    }
   }
 }
 
@@ -337,6 +345,7 @@ static int sleep_set(int ep, int64_t until, int64_t now, const sigset_t* m)
   p[1].fd = wake;
   p[1].events = POLLIN;
   p[1].revents = 0;
+  __atomic_fetch_add(&pl_count.wait_kernel_polls, 1, __ATOMIC_RELAXED);
   rc = PL_REAL(ppoll)(p, 2, pl_sleep_ts(until, now, &ts), m);
   if (wake >= 0)
     pl_sleep_disarm(rc > 0 && p[1].revents);
@@ -348,13 +357,14 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
 {
   struct pl_obj* eo;
   struct anyload_stack* st;
-  int64_t now = pl_now(), deadline, spin_end, last_k = 0, stdl;
-  int n, nk, tmo;
+  int64_t now = pl_now(), deadline, spin_end, last_k, stdl;
+  int n, nk, tmo, kmembers;
   unsigned runs = pl_sig_runs;
 
   deadline = timeout < 0 ? INT64_MAX : now + (int64_t)timeout * 1000000;
   spin_end = pl_cfg.spin_usec < 0 ? INT64_MAX
                                   : now + pl_cfg.spin_usec * 1000;
+  __atomic_fetch_add(&pl_count.waits, 1, __ATOMIC_RELAXED);
   for (;;) {
     if (pl_lock() < 0)
       return PL_REAL(epoll_pwait)(ep, ev, max, timeout, m);
@@ -373,6 +383,8 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
     pl_progress(st);
     n = collect(eo, ev, max);
     stdl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
+    last_k = eo->last_kcheck;
+    kmembers = eo->kernel_members;
     pl_unlock();
     now = pl_now();
     /* A handler ran while spinning: EINTR, as the kernel's epoll_wait. */
@@ -380,8 +392,14 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
       errno = EINTR;
       return -1;
     }
-    if (n > 0 || now >= spin_end || now - last_k > KCHECK_NS ||
-        now >= deadline) {
+    /* With members of the stack ready, the kernel set is asked at most
+     * every KCHECK_NS (its events come with a later call), and not at all
+     * when it holds nothing of the program's: a system call per wait
+     * would cost the fast path as much as the stack's whole receive. */
+    if (n > 0 && (!kmembers || now - last_k <= KCHECK_NS))
+      return n;
+    if (n > 0 || now >= spin_end || now >= deadline ||
+        (kmembers && now - last_k > KCHECK_NS)) {
       if (n < max) {
         tmo = 0;
         if (n == 0 && now >= spin_end && now < deadline) {
@@ -400,17 +418,20 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
             tmo = 0;
           }
         }
+        __atomic_fetch_add(&pl_count.wait_kernel_polls, 1,
+                           __ATOMIC_RELAXED);
         nk = PL_REAL(epoll_pwait)(ep, ev + n, max - n, tmo, m);
         if (nk < 0) {
           if (n > 0)
             return n;
           return -1;   /* EINTR: epoll_wait never restarts */
         }
-        last_k = pl_now();
         if (pl_lock() == 0) {
           eo = pl_fds[ep];
-          if (eo && eo->kind == PL_EPOLL)
+          if (eo && eo->kind == PL_EPOLL) {
+            eo->last_kcheck = pl_now();
             n = merge(eo, ev, n, nk);
+          }
           pl_unlock();
         } else {
           n += nk;

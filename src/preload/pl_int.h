@@ -88,6 +88,10 @@ struct pl_obj {
   struct pl_ep_item* items;
   int      n_items, cap_items;
   int      wait_fd_added; /* the stack's wait fd is in the kernel set */
+  int      kernel_members; /* something besides it went into the kernel
+                            * set (never reset: a closed fd leaves it
+                            * without a DEL) */
+  int64_t  last_kcheck;    /* when epoll_wait last asked the kernel set */
   /* PL_TCP shared with forked children (tcp_share.c): in the process
    * whose stack holds it, the channels through which a child may hold
    * it; in a child (role REMOTE), the channel to ask through (its fd and
@@ -111,6 +115,9 @@ struct pl_obj {
 struct pl_counts {
   uint64_t udp_accel, udp_kernel, rx_stack, rx_kernel, tx_stack, tx_kernel;
   uint64_t tcp_accel, tcp_kernel, tcp_rx_bytes, tcp_tx_bytes;
+  /* poll, select and epoll_wait calls on sets with accelerated members,
+   * and the kernel polls (system calls) they made */
+  uint64_t waits, wait_kernel_polls;
 };
 
 extern struct pl_settings pl_cfg;

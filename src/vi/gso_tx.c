@@ -18,6 +18,7 @@
  */
 #include "vi/gso.h"
 #include "vi/gso_tx.h"
+#include "common/csum.h"
 #include "vi/swq.h"
 
 #include <endian.h>
@@ -120,17 +121,6 @@ static int gather(uint8_t* dst, size_t n, const struct iovec* iov,
   return n ? -EINVAL : 0;
 }
 
-static uint32_t sum16_be(const uint8_t* p, size_t n, uint32_t s)
-{
-  size_t i;
-
-  for (i = 0; i + 1 < n; i += 2)
-    s += (uint32_t)p[i] << 8 | p[i + 1];
-  if (n & 1)
-    s += (uint32_t)p[n - 1] << 8;
-  return s;
-}
-
 /* pseudo_sum: set the IP total length of the whole super-frame (the
  * kernel writes each segment's) and put the pseudo-header sum for its TCP
  * length in the TCP checksum field, not complemented: the
@@ -140,15 +130,14 @@ static void pseudo_sum(uint8_t* hdr, size_t frame_len, unsigned ihl)
   uint8_t* ip = hdr + ETH_HLEN_;
   uint8_t* th = ip + ihl;
   unsigned tcp_len = (unsigned)(frame_len - ETH_HLEN_ - ihl);
-  uint32_t s;
+  uint16_t sum;
 
   ip[2] = (uint8_t)((ihl + tcp_len) >> 8);
   ip[3] = (uint8_t)(ihl + tcp_len);
-  s = sum16_be(ip + 12, 8, 0) + 6 + tcp_len;
-  while (s >> 16)
-    s = (s & 0xffff) + (s >> 16);
-  th[16] = (uint8_t)(s >> 8);
-  th[17] = (uint8_t)s;
+  /* al_csum_* sums the bytes as they lie: the folded value is stored as
+   * it is. */
+  sum = al_csum_fold(al_csum_pseudo4(ip + 12, 6, (uint16_t)tcp_len));
+  memcpy(th + 16, &sum, 2);
 }
 
 int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,

@@ -10,10 +10,12 @@
 #      server in NS_B); the Python client's data and the server's answer
 #      are checked by SHA-256 through it, half-close included;
 #   2. sockperf server --tcp and sockperf ping-pong --tcp, both under
-#      anyload (the client in NS_B on IF_B), 2 s: a latency summary and
+#      anyload (the client in NS_B on IF_B), 2 s: a latency summary,
 #      both ends' TCP counters;
 #   3. iperf3 server and client, both under anyload, 3 s: the bytes the
 #      client reports (JSON) arrive, and the server's stack received them;
+#      the client's selects (on two accelerated connections) ask the
+#      kernel only to sleep, fewer times than they are called;
 #      again with -w 2M, for which the server listens again on its port
 #      while the control connection lives on.
 set -euo pipefail
@@ -104,6 +106,17 @@ else:
 
 log "---- iperf3, both ends under anyload"
 iperf_run 5211 3
+# The client's select() watches its control and data connections, both
+# accelerated: the library answers from the stack and asks the kernel
+# only to sleep, not at every call (it used to: at least one system call
+# per select, so kernel polls >= selects).
+line=$(grep -E 'sockets: .* waits=' "$TMPD/ipc5211.err" | tail -n 1)
+waits=$(field "$line" waits)
+kpolls=$(field "$line" wait_kernel_polls)
+log "iperf3 client: $waits selects, $kpolls kernel polls"
+((waits > 100)) || fail "iperf3 client: only $waits selects"
+((kpolls < waits)) ||
+	fail "iperf3 client: $kpolls kernel polls for $waits selects"
 # With -w the server closes its listener and listens again (to set the
 # buffer first) while the control connection it accepted lives on.
 log "---- iperf3 -w 2M (the server listens again)"
