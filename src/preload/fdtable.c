@@ -39,17 +39,31 @@ static pthread_once_t pl_once = PTHREAD_ONCE_INIT;
 static int pl_atexit_done;
 static void pl_at_exit(void);
 
+/* One write(2) per line, not stdio: it may run under the library lock in
+ * any thread (the TCP poller's), and a line is then never split by the
+ * program's own output nor held in a buffer that a fork copies. */
 void pl_log(int level, const char* fmt, ...)
 {
-  char line[512];
+  char line[560];
   va_list ap;
+  int n, k;
 
   if (level > pl_cfg.log)
     return;
+  n = snprintf(line, sizeof(line), "anyload[%d]: ", (int)getpid());
+  if (n < 0 || n >= (int)sizeof(line))
+    return;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  k = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "anyload[%d]: %s\n", (int)getpid(), line);
+  if (k < 0)
+    return;
+  n += k < (int)(sizeof(line) - (size_t)n - 1) ? k
+       : (int)(sizeof(line) - (size_t)n - 2);
+  line[n++] = '\n';
+  if (PL_REAL(write)(2, line, (size_t)n) < 0) {
+    /* stderr closed or full: nothing to do. */
+  }
 }
 
 static void init_once(void)
