@@ -180,7 +180,8 @@ int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
       return rc;
   }
 
-  segs = (unsigned)((total - (size_t)hlen + gso_size - 1) / gso_size);
+  segs = total > (size_t)hlen
+         ? (unsigned)((total - (size_t)hlen + gso_size - 1) / gso_size) : 1;
   memset(&vh, 0, sizeof(vh));
   vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   vh.csum_start = htole16((uint16_t)(ETH_HLEN_ + ihl));
