@@ -420,6 +420,9 @@ static int wait_loop(int ep, struct epoll_event* ev, int max, int timeout,
         }
         __atomic_fetch_add(&pl_count.wait_kernel_polls, 1,
                            __ATOMIC_RELAXED);
+        if (n > 0)
+          __atomic_fetch_add(&pl_count.wait_ready_kernel_polls, 1,
+                             __ATOMIC_RELAXED);
         nk = PL_REAL(epoll_pwait)(ep, ev + n, max - n, tmo, m);
         if (nk < 0) {
           if (n > 0)

@@ -279,7 +279,8 @@ static void dump_stats(void)
           "anyload[%d]: sockets: udp_accelerated=%llu udp_kernel=%llu "
           "rx_stack=%llu rx_kernel=%llu tx_stack=%llu tx_kernel=%llu "
           "tcp_accelerated=%llu tcp_kernel=%llu tcp_rx_bytes=%llu "
-          "tcp_tx_bytes=%llu waits=%llu wait_kernel_polls=%llu\n",
+          "tcp_tx_bytes=%llu waits=%llu wait_kernel_polls=%llu "
+          "wait_ready_kernel_polls=%llu\n",
           (int)getpid(), (unsigned long long)pl_count.udp_accel,
           (unsigned long long)pl_count.udp_kernel,
           (unsigned long long)pl_count.rx_stack,
@@ -291,7 +292,8 @@ static void dump_stats(void)
           (unsigned long long)pl_count.tcp_rx_bytes,
           (unsigned long long)pl_count.tcp_tx_bytes,
           (unsigned long long)pl_count.waits,
-          (unsigned long long)pl_count.wait_kernel_polls);
+          (unsigned long long)pl_count.wait_kernel_polls,
+          (unsigned long long)pl_count.wait_ready_kernel_polls);
   if (!pl_st)
     return;
   /* Frames still in the ring and the kernel's latest drops belong in

@@ -116,8 +116,9 @@ struct pl_counts {
   uint64_t udp_accel, udp_kernel, rx_stack, rx_kernel, tx_stack, tx_kernel;
   uint64_t tcp_accel, tcp_kernel, tcp_rx_bytes, tcp_tx_bytes;
   /* poll, select and epoll_wait calls on sets with accelerated members,
-   * and the kernel polls (system calls) they made */
-  uint64_t waits, wait_kernel_polls;
+   * the kernel polls (system calls) they made, and those of them made
+   * with members already ready in the stack */
+  uint64_t waits, wait_kernel_polls, wait_ready_kernel_polls;
 };
 
 extern struct pl_settings pl_cfg;

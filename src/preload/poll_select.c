@@ -165,6 +165,9 @@ int pl_poll(struct pollfd* f, nfds_t n, int64_t timeout_ns, const sigset_t* m)
     tmp[n + 1].events = POLLIN;
     tmp[n + 1].revents = 0;
     __atomic_fetch_add(&pl_count.wait_kernel_polls, 1, __ATOMIC_RELAXED);
+    if (ready)
+      __atomic_fetch_add(&pl_count.wait_ready_kernel_polls, 1,
+                         __ATOMIC_RELAXED);
     rc = PL_REAL(ppoll)(tmp, wfd >= 0 ? n + 2 : n, tsp, m);
     last_k = pl_now();
     tl_last_kcheck = last_k;
