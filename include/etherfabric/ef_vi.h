@@ -645,8 +645,8 @@ extern void ef_vi_transmitv_ctpio_copy(ef_vi* vi, size_t frame_len,
  * (like CTPIO's): Ethernet, IPv4 and TCP headers within the first 256
  * bytes, then up to 64 KiB in all; the caller's IP total length and
  * checksums are ignored. The bytes are copied before the call returns:
- * there is no TX event, and frames that ef_vi_transmit_push() handed to
- * the kernel before go out first. Returns 0; -EAGAIN when the kernel has
+ * there is no TX event, and the frames posted before go out first (the
+ * call pushes those not pushed yet). Returns 0; -EAGAIN when the kernel has
  * no room now (try again, or send the segments one by one); -EOPNOTSUPP
  * when this VI cannot (the simulated link; a veth that leaves TX
  * checksums unfinished, "ethtool -K dev tx on"), and then always; -EINVAL

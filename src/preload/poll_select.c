@@ -8,7 +8,8 @@
  * fds are kernel sockets too, so kernel-path traffic is seen), and ORs the
  * two (when the stack has fds ready, the kernel only if this thread last
  * asked it more than 20 us ago, and not at all when every fd is an
- * accelerated TCP connection); while nothing is ready it spins ANYLOAD_SPIN_USEC, then sleeps in
+ * accelerated TCP connection); while nothing is ready it spins
+ * ANYLOAD_SPIN_USEC, then sleeps in
  * the kernel on the same fds plus the stack's wait fd and the thread's
  * wake fd (wake.c), in slices that end at the stack's next deadline. A
  * signal ends the call with EINTR, as the kernel's poll and select do

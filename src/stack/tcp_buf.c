@@ -25,17 +25,6 @@
 
 /* ---- send ring -------------------------------------------------------- */
 
-void tcp__snd_copy(const struct st_tcp* c, uint32_t seq, uint8_t* dst,
-                   uint32_t len)
-{
-  uint32_t off = (c->snd_head + (seq - c->snd_una)) % c->sbuf_size;
-  uint32_t first = c->sbuf_size - off < len ? c->sbuf_size - off : len;
-
-  memcpy(dst, c->sbuf + off, first);
-  if (len > first)
-    memcpy(dst + first, c->sbuf, len - first);
-}
-
 int tcp__snd_iov(const struct st_tcp* c, uint32_t seq, uint32_t len,
                  struct iovec iov[2])
 {
@@ -49,6 +38,17 @@ int tcp__snd_iov(const struct st_tcp* c, uint32_t seq, uint32_t len,
   iov[1].iov_base = c->sbuf;
   iov[1].iov_len = len - first;
   return 2;
+}
+
+void tcp__snd_copy(const struct st_tcp* c, uint32_t seq, uint8_t* dst,
+                   uint32_t len)
+{
+  struct iovec iov[2];
+  int n = tcp__snd_iov(c, seq, len, iov);
+
+  memcpy(dst, iov[0].iov_base, iov[0].iov_len);
+  if (n == 2)
+    memcpy(dst + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
 }
 
 void tcp__snd_ack(struct st_tcp* c, uint32_t bytes)

@@ -248,12 +248,8 @@ static int emit_gso(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   k = st__pkt_alloc(st, ST_PKT_BUSY);
   if (k == ST_PKT_NONE)
     return -EAGAIN;
-  /* Frames waiting for the doorbell go first (the VI also sends what was
-   * pushed before the super-frame). */
-  if (st->tx_unpushed) {
-    st->tx_unpushed = 0;
-    ef_vi_transmit_push(&st->vi);
-  }
+  /* Frames waiting for the doorbell go first: the VI pushes them. */
+  st->tx_unpushed = 0;
   seg_repr(c, seq, flags, now, &h);
   tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + dlen;
   f = st__pkt_data(st, k);

@@ -158,6 +158,13 @@ static int report_kernel_drops(ef_vi* vi, struct afxdp_vi* v, ef_event* evs,
 
 /* ---- transmit ----------------------------------------------------------- */
 
+/* tx_ring_drained: the kernel took every descriptor of the TX ring. */
+static int tx_ring_drained(const struct afxdp_vi* v)
+{
+  return __atomic_load_n(v->tx.consumer, __ATOMIC_ACQUIRE) ==
+         v->tx.cached_prod;
+}
+
 static void kick_tx(struct afxdp_vi* v)
 {
   if (v->port->need_wakeup && !afxdp_ring_needs_wakeup(&v->tx)) {
@@ -171,8 +178,7 @@ static void kick_tx(struct afxdp_vi* v)
     v->q.c.tx_kick_errors++;
   /* The kernel sends a bounded batch per call: kick again from the poll
    * loop until it has taken every descriptor. */
-  v->tx_kick_pending =
-    __atomic_load_n(v->tx.consumer, __ATOMIC_ACQUIRE) != v->tx.cached_prod;
+  v->tx_kick_pending = !tx_ring_drained(v);
 }
 
 /* Return completed TX chunks to the free stack and mark their slots. */
@@ -274,11 +280,9 @@ static int afxdp_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
   if (v->gso.refused)
     return -EOPNOTSUPP;
   afxdp_transmit_push(vi);
-  for (tries = 0; tries < 4 && __atomic_load_n(v->tx.consumer,
-                                               __ATOMIC_ACQUIRE) !=
-                               v->tx.cached_prod; tries++)
+  for (tries = 0; tries < 4 && !tx_ring_drained(v); tries++)
     kick_tx(v);
-  if (__atomic_load_n(v->tx.consumer, __ATOMIC_ACQUIRE) != v->tx.cached_prod)
+  if (!tx_ring_drained(v))
     return -EAGAIN;
   return vi_gso_tx_send(&v->gso, &v->q.c, iov, n, gso_size);
 }

@@ -7,11 +7,43 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #define ETH_HLEN_ 14
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
 #define TCP_CWR 0x80
+
+long vi_gso_iov_len(const struct iovec* iov, int iovcnt, unsigned gso_size)
+{
+  size_t total = 0;
+  int i;
+
+  if (!iov || iovcnt < 1 || iovcnt > VI_GSO_IOV_MAX || gso_size < 64 ||
+      gso_size > 65535)
+    return -EINVAL;
+  for (i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_base && iov[i].iov_len)
+      return -EINVAL;
+    total += iov[i].iov_len;
+  }
+  if (total > VI_GSO_FRAME_MAX || total < ETH_HLEN_ + 40)
+    return -EINVAL;
+  return (long)total;
+}
+
+void vi_gso_gather(uint8_t* dst, size_t n, const struct iovec* iov,
+                   int iovcnt)
+{
+  int i;
+
+  for (i = 0; i < iovcnt && n; i++) {
+    size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+    memcpy(dst, iov[i].iov_base, k);
+    dst += k;
+    n -= k;
+  }
+}
 
 int vi_gso_parse(const uint8_t* hdr, size_t avail, size_t frame_len,
                  unsigned* ip_hlen)

@@ -20,6 +20,19 @@
 
 #define VI_GSO_HDR_MAX   256          /* headers of a super-frame, at most */
 #define VI_GSO_FRAME_MAX (14 + 65535) /* Ethernet header + IPv4 packet */
+#define VI_GSO_IOV_MAX   64           /* pieces of a super-frame, at most */
+
+struct iovec;
+
+/* vi_gso_iov_len: the length of the super-frame in iov, after the checks
+ * of ef_vi_transmitv_gso's arguments (1 to VI_GSO_IOV_MAX pieces, no NULL
+ * piece with bytes, at least Ethernet + IPv4 + TCP headers and at most
+ * VI_GSO_FRAME_MAX bytes, gso_size 64 to 65535), or -EINVAL. */
+long vi_gso_iov_len(const struct iovec* iov, int iovcnt, unsigned gso_size);
+
+/* vi_gso_gather: copy the first n bytes of iov (which holds them) to dst. */
+void vi_gso_gather(uint8_t* dst, size_t n, const struct iovec* iov,
+                   int iovcnt);
 
 /* vi_gso_parse: the length of the Ethernet, IPv4 and TCP headers at the
  * start of a super-frame of frame_len bytes, of which avail are in hdr;

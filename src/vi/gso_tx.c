@@ -34,9 +34,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define GSO_HDR_MAX   VI_GSO_HDR_MAX
-#define GSO_IOV_MAX   64
-#define GSO_FRAME_MAX VI_GSO_FRAME_MAX
 #define ETH_HLEN_     14
 
 void vi_gso_tx_init(struct vi_gso_tx* g, int ifindex)
@@ -105,22 +102,6 @@ static int gso_open(struct vi_gso_tx* g)
   return 0;
 }
 
-/* gather: copy the first n bytes of iov into dst; 0, or -EINVAL when iov
- * holds fewer. */
-static int gather(uint8_t* dst, size_t n, const struct iovec* iov,
-                  int iovcnt)
-{
-  int i;
-
-  for (i = 0; i < iovcnt && n; i++) {
-    size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
-    memcpy(dst, iov[i].iov_base, k);
-    dst += k;
-    n -= k;
-  }
-  return n ? -EINVAL : 0;
-}
-
 /* pseudo_sum: set the IP total length of the whole super-frame (the
  * kernel writes each segment's) and put the pseudo-header sum for its TCP
  * length in the TCP checksum field, not complemented: the
@@ -143,31 +124,24 @@ static void pseudo_sum(uint8_t* hdr, size_t frame_len, unsigned ihl)
 int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
                    const struct iovec* iov, int iovcnt, unsigned gso_size)
 {
-  uint8_t hdr[GSO_HDR_MAX];
+  uint8_t hdr[VI_GSO_HDR_MAX];
   struct virtio_net_hdr vh;
-  struct iovec out[GSO_IOV_MAX + 2];
+  struct iovec out[VI_GSO_IOV_MAX + 2];
   struct sockaddr_ll to;
   struct msghdr mh;
-  size_t total = 0, skip, head;
+  size_t total, skip, head;
   unsigned ihl, segs;
   int i, n, hlen, rc;
+  long len;
   ssize_t sent;
 
   if (g->refused)
     return -EOPNOTSUPP;
-  if (!iov || iovcnt < 1 || iovcnt > GSO_IOV_MAX || gso_size < 64 ||
-      gso_size > 65535)
-    return -EINVAL;
-  for (i = 0; i < iovcnt; i++) {
-    if (!iov[i].iov_base && iov[i].iov_len)
-      return -EINVAL;
-    total += iov[i].iov_len;
-  }
-  if (total > GSO_FRAME_MAX || total < ETH_HLEN_ + 40)
-    return -EINVAL;
-  head = total < GSO_HDR_MAX ? total : GSO_HDR_MAX;
-  if (gather(hdr, head, iov, iovcnt) < 0)
-    return -EINVAL;
+  if ((len = vi_gso_iov_len(iov, iovcnt, gso_size)) < 0)
+    return (int)len;
+  total = (size_t)len;
+  head = total < VI_GSO_HDR_MAX ? total : VI_GSO_HDR_MAX;
+  vi_gso_gather(hdr, head, iov, iovcnt);
   hlen = vi_gso_parse(hdr, head, total, &ihl);
   if (hlen < 0)
     return hlen;

@@ -11,9 +11,9 @@
  * hands the device 64 KiB at a time. A packet socket with
  * PACKET_VNET_HDR takes a super-frame with a virtio_net_hdr asking for
  * TCPv4 segmentation and checksums: one syscall and one copy for up to
- * 44 segments, cut by the kernel (or the NIC's TSO) with the IP ID,
- * lengths, checksums and TCP flags of each segment, as Linux's own TCP
- * gets them.
+ * 64 KiB (45 segments of 1448 bytes), cut by the kernel (or the NIC's
+ * TSO) with the IP ID, lengths, checksums and TCP flags of each
+ * segment, as Linux's own TCP gets them.
  *
  * One such socket per VI, opened at the first use, bound to the VI's
  * interface with protocol 0 (it receives nothing). The data is copied

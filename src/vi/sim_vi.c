@@ -512,33 +512,27 @@ static int sim_transmitv_gso(ef_vi* vi, const struct iovec* iov, int iovcnt,
   struct sim_if* peer = &l->ifs[!v->ifp->end];
   struct gso_out_ctx g = { .v = v };
   uint8_t* buf;
-  size_t total = 0, off = 0;
+  size_t total;
   unsigned ihl;
-  int i, rc;
+  long len;
+  int rc;
 
   if (!v->ifp->gso)
     return -EOPNOTSUPP;
-  if (!iov || iovcnt < 1 || iovcnt > 64)
-    return -EINVAL;
-  for (i = 0; i < iovcnt; i++) {
-    if (!iov[i].iov_base && iov[i].iov_len)
-      return -EINVAL;
-    total += iov[i].iov_len;
-  }
-  if (total > VI_GSO_FRAME_MAX || total < 14 + 40)
-    return -EINVAL;
+  if ((len = vi_gso_iov_len(iov, iovcnt, gso_size)) < 0)
+    return (int)len;
+  total = (size_t)len;
   buf = malloc(total);
   if (!buf)
     return -ENOMEM;
-  for (i = 0; i < iovcnt; i++) {
-    memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
-    off += iov[i].iov_len;
-  }
+  vi_gso_gather(buf, total, iov, iovcnt);
+  /* Checked before the staged frames are pushed: a refused super-frame
+   * has no effect. */
   rc = vi_gso_parse(buf, total < VI_GSO_HDR_MAX ? total : VI_GSO_HDR_MAX,
                     total, &ihl);
-  if (rc < 0 || gso_size < 64 || gso_size > 65535) {
+  if (rc < 0) {
     free(buf);
-    return -EINVAL;
+    return rc;
   }
   sim_transmit_push(vi);
   pthread_mutex_lock(&l->lock);
