@@ -10,7 +10,8 @@ PACKAGES=(
 	build-essential clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 	libmnl-dev bpftool ethtool iproute2 sockperf libpcap-dev pkg-config
 	python3 libclang-rt-14-dev socat netcat-openbsd tcpdump tshark nginx
-	redis-server redis-tools wrk iperf3 curl python3-scapy
+	redis-server redis-tools wrk iperf3 curl python3-scapy memcached
+	libmemcached-tools
 )
 
 missing=()
