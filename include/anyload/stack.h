@@ -236,7 +236,8 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget);
 /* anyload_stack_sync: take in what the interface has for the stack before
  * its counters are read: a query of the VI's statistics (which brings the
  * kernel's count of frames dropped for want of ring room up to date),
- * then polls at now_ns until one handles no event (at most 64). Frames
+ * then polls at now_ns until one handles no event (at most 2^18 polls,
+ * 16 M events: a flood that outruns them cannot hold the call). Frames
  * still arriving may follow, but every frame that reached the interface
  * before the call is then counted: received, or rx_drop_no_desc.
  * Returns the number of VI events handled. */

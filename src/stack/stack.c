@@ -534,7 +534,9 @@ int anyload_stack_sync(struct anyload_stack* st, int64_t now_ns)
   if (ef_vi_stats_query_layout(&st->vi, &layout) == 0 &&
       layout->evsl_data_size <= (int)sizeof(vals))
     (void)ef_vi_stats_query(&st->vi, st->dh, vals, 0);
-  for (k = 0; k < 64; k++) {
+  /* A flood leaves many drops to report (one event each, 64 per poll):
+   * the bound only stops a flood that outruns the polls for ever. */
+  for (k = 0; k < (1 << 18); k++) {
     n = anyload_stack_poll(st, now_ns, 0);
     total += n;
     if (n == 0)
