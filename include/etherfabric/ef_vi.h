@@ -646,8 +646,11 @@ extern void ef_vi_transmitv_ctpio_copy(ef_vi* vi, size_t frame_len,
  * bytes, then up to 64 KiB in all; the caller's IP total length and
  * checksums are ignored. The bytes are copied before the call returns:
  * there is no TX event, and the frames posted before go out first (the
- * call pushes those not pushed yet). Returns 0; -EAGAIN when the kernel has
- * no room now (try again, or send the segments one by one); -EOPNOTSUPP
+ * call pushes those not pushed yet; on AF_XDP it sends only once they are
+ * all completed, as the super-frame may take another hardware queue).
+ * Returns 0; -EAGAIN when the kernel has no room now or frames posted
+ * before are still in flight (try again, or send the segments one by
+ * one); -EOPNOTSUPP
  * when this VI cannot (the simulated link; a veth that leaves TX
  * checksums unfinished, "ethtool -K dev tx on"), and then always; -EINVAL
  * for a frame that is not TCP/IPv4. Counted in the VI's tx_gso_frames and

@@ -58,6 +58,7 @@
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,16 +462,36 @@ static int afpacket_transmitv(ef_vi* vi, const ef_iovec* iov, int iovcnt,
 /* Super-frames go through a second packet socket (gso_tx.c), after every
  * frame posted before: a push sends them at once, unless the kernel said
  * "later" (-EAGAIN then). */
+/* tx_on_wire: every frame handed to the kernel has left the device: the
+ * socket's send-buffer charge (SIOCOUTQ) falls to 0 when the driver frees
+ * the last one. */
+static int tx_on_wire(const struct afpacket_vi* v)
+{
+  int queued = 0;
+
+  return ioctl(v->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
+
+/* Super-frames go through their own packet socket (gso_tx.c) and the
+ * queueing layer, frames through this one past it: with one TX queue the
+ * frames sent before wait in it ahead of the super-frame; with several,
+ * the kernel may put the two on different queues, so the frames must have
+ * left the device first (a few looks, then -EAGAIN: the caller sends the
+ * segments through the ring instead). */
 static int afpacket_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
                                   unsigned gso_size)
 {
   struct afpacket_vi* v = vi_of(vi);
+  int tries, rc;
 
-  if (v->gso.refused)
-    return -EOPNOTSUPP;
+  if ((rc = vi_gso_tx_open(&v->gso)) < 0)
+    return rc;
   afpacket_transmit_push(vi);
   if (v->tx_sent != v->q.state.txq.added)
     return -EAGAIN;
+  for (tries = 0; !v->gso.one_txq && !tx_on_wire(v); tries++)
+    if (tries == 3)
+      return -EAGAIN;
   return vi_gso_tx_send(&v->gso, &v->q.c, iov, n, gso_size);
 }
 

@@ -267,22 +267,45 @@ static int afxdp_transmitv(ef_vi* vi, const ef_iovec* iov, int iovcnt,
   return rc;
 }
 
+/* tx_all_left: every frame posted is completed: out of the device, not
+ * only taken from the TX ring (completions are reaped first). */
+static int tx_all_left(struct afxdp_vi* v)
+{
+  afxdp_port_lock(v->port);
+  comp_reap(v->port);
+  afxdp_port_unlock(v->port);
+  return vi_tx_all_done(&v->q);
+}
+
 /* Super-frames go through a packet socket (gso_tx.c); the frames posted
- * before must leave first, so every descriptor of the TX ring must have
- * been taken by the kernel (in copy mode a kick sends a bounded batch:
- * a few kicks, then -EAGAIN). */
+ * before must be on the wire first. Taken from the TX ring is enough on a
+ * device with one TX queue in copy mode: they wait in that queue ahead of
+ * the super-frame. With several TX queues the kernel may give the
+ * super-frame another one, and in zero-copy mode the driver takes
+ * descriptors long before it sends them: then they must be completed
+ * (out of the device; in copy mode a completion comes when the driver
+ * frees the frame). A few kicks and reaps (a kick sends a bounded batch),
+ * then -EAGAIN: the caller sends the segments through the ring instead. */
+static int gso_may_go(struct afxdp_vi* v)
+{
+  if (!v->port->zerocopy && v->gso.one_txq)
+    return tx_ring_drained(v);
+  return tx_all_left(v);
+}
+
 static int afxdp_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
                                unsigned gso_size)
 {
   struct afxdp_vi* v = vi_of(vi);
-  int tries;
+  int tries, rc;
 
-  if (v->gso.refused)
-    return -EOPNOTSUPP;
+  if ((rc = vi_gso_tx_open(&v->gso)) < 0)
+    return rc;
   afxdp_transmit_push(vi);
-  for (tries = 0; tries < 4 && !tx_ring_drained(v); tries++)
-    kick_tx(v);
-  if (!tx_ring_drained(v))
+  for (tries = 0; tries < 4 && !gso_may_go(v); tries++)
+    if (!tx_ring_drained(v))
+      kick_tx(v);
+  if (!gso_may_go(v))
     return -EAGAIN;
   return vi_gso_tx_send(&v->gso, &v->q.c, iov, n, gso_size);
 }

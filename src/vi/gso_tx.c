@@ -41,6 +41,7 @@ void vi_gso_tx_init(struct vi_gso_tx* g, int ifindex)
   g->fd = -1;
   g->ifindex = ifindex;
   g->refused = 0;
+  g->one_txq = 0;
 }
 
 void vi_gso_tx_fini(struct vi_gso_tx* g)
@@ -68,6 +69,22 @@ static int veth_partial_csum(int fd, int ifindex)
   if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
     return 0;
   return val.data != 0;
+}
+
+/* one_tx_queue: 1 when ifindex has a single TX queue, 0 when it has more
+ * or it cannot tell (the careful answer: see afxdp_transmitv_gso). */
+static int one_tx_queue(int fd, int ifindex)
+{
+  struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+  struct ifreq ifr;
+
+  memset(&ifr, 0, sizeof(ifr));
+  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+    return 0;
+  ifr.ifr_data = (void*)&ch;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+    return 0;
+  return ch.tx_count + ch.combined_count == 1;
 }
 
 static int gso_open(struct vi_gso_tx* g)
@@ -98,8 +115,23 @@ static int gso_open(struct vi_gso_tx* g)
    * fourth. Best effort: the stack falls back to the ring on -EAGAIN. */
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  g->one_txq = one_tx_queue(fd, g->ifindex);
   g->fd = fd;
   return 0;
+}
+
+int vi_gso_tx_open(struct vi_gso_tx* g)
+{
+  int rc;
+
+  if (g->refused)
+    return -EOPNOTSUPP;
+  if (g->fd >= 0)
+    return 0;
+  rc = gso_open(g);
+  if (rc == -EOPNOTSUPP)
+    g->refused = 1;
+  return rc;
 }
 
 /* pseudo_sum: set the IP total length of the whole super-frame (the
@@ -146,13 +178,8 @@ int vi_gso_tx_send(struct vi_gso_tx* g, struct vi_counters* c,
   if (hlen < 0)
     return hlen;
   pseudo_sum(hdr, total, ihl);
-  if (g->fd < 0) {
-    rc = gso_open(g);
-    if (rc == -EOPNOTSUPP)
-      g->refused = 1;
-    if (rc < 0)
-      return rc;
-  }
+  if ((rc = vi_gso_tx_open(g)) < 0)
+    return rc;
 
   segs = total > (size_t)hlen
          ? (unsigned)((total - (size_t)hlen + gso_size - 1) / gso_size) : 1;

@@ -29,12 +29,18 @@ struct vi_gso_tx {
   int      fd;        /* -1: not opened yet */
   int      ifindex;
   int      refused;   /* the link cannot take super-frames: -EOPNOTSUPP */
+  int      one_txq;   /* the device has one TX queue (ETHTOOL_GCHANNELS) */
 };
 
 struct vi_counters;
 
 void vi_gso_tx_init(struct vi_gso_tx* g, int ifindex);
 void vi_gso_tx_fini(struct vi_gso_tx* g);
+
+/* vi_gso_tx_open: open the packet socket if not yet (done by the first
+ * send otherwise), so that one_txq is known. 0, -EOPNOTSUPP (then
+ * always), or another negative errno. */
+int vi_gso_tx_open(struct vi_gso_tx* g);
 
 /* vi_gso_tx_send: send the super-frame in iov (Ethernet, IPv4 and TCP
  * headers, all within the first 256 bytes, then the payload) cut into

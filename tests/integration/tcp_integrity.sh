@@ -28,8 +28,12 @@
 #   5. parts 1 and 2 again, TCPI_AFP_BYTES (128 MiB) each way, with the
 #      stack on the AF_PACKET backend (parts 1-4 force AF_XDP);
 #   6. part 3's size from the stack with tx checksum offload turned on on
-#      its veth: super-frames refused, digests agree.
-# Parts 1 and 5 also check that most segments left in super-frames
+#      its veth: super-frames refused, digests agree;
+#   7. part 5's size from the stack, on AF_XDP and on AF_PACKET, with two
+#      TX queues on its veth (ethtool -L tx 2): the VI waits until the
+#      frames before a super-frame have left the device (they could be
+#      overtaken on another queue), digests agree, super-frames flow.
+# Parts 1, 5 and 7 also check that most segments left in super-frames
 # (ef_vi_transmitv_gso, the kernel's segmentation).
 # In every part the stack's checksum, length and transmit-error counters
 # stay 0 (a veth pair corrupts nothing). Parts 1, 2 and 5 use 2 MiB
@@ -213,7 +217,8 @@ gso_used()
 	((gso_segs * 2 > all_segs)) ||
 		fail "$1: $gso_segs of $all_segs segments in super-frames"
 	log "ok: $1: $gso_segs of $all_segs segments in" \
-		"$(stack_stat "$STACK_OUT" tcp_tx_gso_frames) super-frames"
+		"$(stack_stat "$STACK_OUT" tcp_tx_gso_frames) super-frames" \
+		"($(stack_stat "$STACK_OUT" tcp_tx_gso_fallback) refused)"
 }
 
 # --- 1, 2: the big transfers ---
@@ -250,5 +255,19 @@ ns_a ethtool -K "$IF_A" tx on >/dev/null || fail "ethtool -K $IF_A tx on"
 stack_to_kernel "part 6 (tx csum on)" 5207 "$FLOW_BYTES" "-S 2M -R 2M -x 17" ""
 ns_a ethtool -K "$IF_A" tx off >/dev/null || fail "ethtool -K $IF_A tx off"
 expect_eq "part 6: super-frames" "$(stack_stat "$STACK_OUT" tcp_tx_gso_frames)" 0
+
+# --- 7: two TX queues on the stack's veth (its peer keeps one, so that
+# everything reaches the stack's queue 0): the kernel may give a
+# super-frame another queue than the frames before it, so the VI sends one
+# only once those have left (AF_XDP: completed; AF_PACKET: its socket's
+# send queue empty). The data arrives whole, super-frames still flow.
+ns_a ethtool -L "$IF_A" tx 2 >/dev/null || fail "ethtool -L $IF_A tx 2"
+for backend in afxdp afpacket; do
+	export ANYLOAD_BACKEND=$backend
+	stack_to_kernel "part 7 ($backend, 2 TX queues)" 5208 "$AFP_BYTES" \
+		"-S 2M -R 2M -x 19" ""
+	gso_used "part 7 ($backend, 2 TX queues)"
+done
+ns_a ethtool -L "$IF_A" tx 1 >/dev/null || fail "ethtool -L $IF_A tx 1"
 
 log "PASS"
