@@ -51,22 +51,28 @@ void vi_gso_tx_fini(struct vi_gso_tx* g)
   g->fd = -1;
 }
 
+/* ethtool: the ethtool request cmd (its first field says which) on
+ * ifindex, through fd. 0, or -1 (no such interface, not supported). */
+static int ethtool(int fd, int ifindex, void* cmd)
+{
+  struct ifreq ifr;
+
+  memset(&ifr, 0, sizeof(ifr));
+  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+    return -1;
+  ifr.ifr_data = cmd;
+  return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -1 : 0;
+}
+
 /* veth_partial_csum: 1 when ifindex is a veth that leaves TX checksums
  * unfinished (its tx-checksumming is on), 0 otherwise or when unknown. */
 static int veth_partial_csum(int fd, int ifindex)
 {
   struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
   struct ethtool_value val = { .cmd = ETHTOOL_GTXCSUM };
-  struct ifreq ifr;
 
-  memset(&ifr, 0, sizeof(ifr));
-  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
-    return 0;
-  ifr.ifr_data = (void*)&info;
-  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || strcmp(info.driver, "veth"))
-    return 0;
-  ifr.ifr_data = (void*)&val;
-  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+  if (ethtool(fd, ifindex, &info) < 0 || strcmp(info.driver, "veth") ||
+      ethtool(fd, ifindex, &val) < 0)
     return 0;
   return val.data != 0;
 }
@@ -76,13 +82,8 @@ static int veth_partial_csum(int fd, int ifindex)
 static int one_tx_queue(int fd, int ifindex)
 {
   struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-  struct ifreq ifr;
 
-  memset(&ifr, 0, sizeof(ifr));
-  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
-    return 0;
-  ifr.ifr_data = (void*)&ch;
-  if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+  if (ethtool(fd, ifindex, &ch) < 0)
     return 0;
   return ch.tx_count + ch.combined_count == 1;
 }

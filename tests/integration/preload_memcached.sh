@@ -32,23 +32,34 @@ for ((i = 0; i < 100; i++)); do
 done
 ns_a ss -ltn | grep -q "$IP_A:$P " || fail "memcached does not listen"
 
+# mc FROM OP PREFIX SEED: memcache_client.py OP (set or get) of 8
+# connections x 40 keys named PREFIX, values from SEED, from NS_B through
+# the interface (FROM=veth) or from NS_A through loopback (FROM=lo); its
+# byte count in MC_BYTES.
+mc()
+{
+	local ns=ns_b dst=$IP_A out
+
+	if [[ $1 == lo ]]; then
+		ns=ns_a
+		dst=127.0.0.1
+	fi
+	out=$($ns timeout 60 python3 "$MC" "$2" --dst "$dst" --port "$P" \
+		--prefix "$3" --conns 8 --keys 40 --seed "$4") ||
+		fail "$2 through $1: $out"
+	log "$2 through $1: $out"
+	MC_BYTES=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' <<<"$out")
+}
+
 log "---- stores through the interface and through loopback"
-out=$(ns_b timeout 60 python3 "$MC" set --dst "$IP_A" --port "$P" \
-	--prefix veth --conns 8 --keys 40 --seed 7) || fail "set from NS_B: $out"
-log "NS_B: $out"
-in_bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' <<<"$out")
-out=$(ns_a timeout 60 python3 "$MC" set --dst 127.0.0.1 --port "$P" \
-	--prefix lo --conns 8 --keys 40 --seed 8) || fail "set from loopback: $out"
-log "loopback: $out"
+mc veth set veth 7
+in_bytes=$MC_BYTES
+mc lo set lo 8
 
 log "---- each reads the other's keys back"
-out=$(ns_b timeout 60 python3 "$MC" get --dst "$IP_A" --port "$P" \
-	--prefix lo --conns 8 --keys 40 --seed 8) || fail "get from NS_B: $out"
-log "NS_B: $out"
-out_bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' <<<"$out")
-out=$(ns_a timeout 60 python3 "$MC" get --dst 127.0.0.1 --port "$P" \
-	--prefix veth --conns 8 --keys 40 --seed 7) || fail "get from loopback: $out"
-log "loopback: $out"
+mc veth get lo 8
+out_bytes=$MC_BYTES
+mc lo get veth 7
 
 log "---- memcaslap, 32 connections, 3 s"
 ns_b timeout 30 memcaslap -s "$IP_A:$P" -T 2 -c 32 -t 3s --verify=0.2 \
