@@ -686,6 +686,14 @@ int anyload_tcp_getpeername(struct anyload_stack* st, int sd,
  * the kernel's does. Returns the mask (>= 0) or -EBADF. */
 int anyload_tcp_poll(const struct anyload_stack* st, int sd);
 
+/* anyload_tcp_rx_events: a count that moves whenever something arrives
+ * for the socket's reader: in-order data bytes, the peer's FIN or RST, a
+ * pending error, a connection queued for accept (a listener). The
+ * kernel wakes an epoll waiter at each such arrival, so that EPOLLET
+ * reports POLLIN again although the program never read to EAGAIN: this
+ * count lets a caller do the same. 0 for a bad sd. */
+uint64_t anyload_tcp_rx_events(const struct anyload_stack* st, int sd);
+
 /* anyload_tcp_state: the socket's state (TCP_ESTABLISHED ...,
  * TCP_CLOSE for a fresh socket), or -EBADF. */
 int anyload_tcp_state(const struct anyload_stack* st, int sd);

@@ -841,13 +841,25 @@ short pl_tcp_ready(struct pl_obj* o)
 uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
 {
   struct pl_obj* o = pl_fds[it->fd];
+  struct anyload_stack* st = pl_stack_if_up();
   uint32_t fresh;
+  uint64_t rx;
 
   if (!o || o->kind != PL_TCP)
     return r;
   if (it->et_gen != o->et_gen) {
     it->et_gen = o->et_gen;
     it->et_mask = 0;
+  }
+  /* Something arrived since the last report (data, FIN, RST, a
+   * connection to accept): POLLIN is an edge again, as the kernel's
+   * wake-up per arrival makes it, also for a program that read less than
+   * there was and never met EAGAIN (nginx reads once when recv returns
+   * less than its buffer, then waits for the next event). */
+  rx = st && o->sd >= 0 ? anyload_tcp_rx_events(st, o->sd) : 0;
+  if (rx != it->et_rx) {
+    it->et_rx = rx;
+    it->et_mask &= ~(uint32_t)(POLLIN | POLLRDNORM | POLLRDHUP);
   }
   it->et_mask &= r;            /* a bit that fell may rise again */
   fresh = r & ~it->et_mask;

@@ -70,6 +70,7 @@ struct pl_ep_item {
   int                no_kernel; /* not in the kernel set (fd_tcp.c) */
   uint32_t           et_mask;   /* EPOLLET of TCP: reported since et_gen */
   uint32_t           et_gen;
+  uint64_t           et_rx;     /* EPOLLET of TCP: arrivals at the last look */
 };
 
 struct pl_obj {

@@ -115,7 +115,8 @@ void pl_tcp_exit_drain(void);                     /* under the lock */
 
 /* pl_tcp_edge: EPOLLET for the stack readiness r of a TCP member: the
  * bits not reported since the program last met EAGAIN on it (and those
- * that fell and rose again); r unchanged for other members. */
+ * that fell and rose again), and POLLIN again after each new arrival
+ * (anyload_tcp_rx_events); r unchanged for other members. */
 uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r);
 
 /* fd_epoll.c: fd became a stack connection: out of the kernel sets;

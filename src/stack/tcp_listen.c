@@ -209,6 +209,7 @@ static void acceptq_push(struct anyload_stack* st, struct st_tcp* l,
     st->tcps[l->acceptq_tail].q_next = me;
   l->acceptq_tail = me;
   l->acceptq_n++;
+  ST_TCP_INC(l, accept_queued);
   c->in_queue = 2;
   c->parent = tcp__index(st, l);
 }

@@ -1178,6 +1178,18 @@ int anyload_tcp_getpeername(struct anyload_stack* st, int sd,
   return st__put_addr(addr, len, c->raddr_be32, c->rport_be16);
 }
 
+uint64_t anyload_tcp_rx_events(const struct anyload_stack* st, int sd)
+{
+  const struct st_tcp* c = tcp__get(st, sd);
+
+  if (!c)
+    return 0;
+  return c->stats[ST_TCP_SOCK_STAT_rx_bytes] +
+         c->stats[ST_TCP_SOCK_STAT_rx_fin] +
+         c->stats[ST_TCP_SOCK_STAT_rx_rst] +
+         c->stats[ST_TCP_SOCK_STAT_accept_queued] + c->err;
+}
+
 int anyload_tcp_poll(const struct anyload_stack* st, int sd)
 {
   const struct st_tcp* c = tcp__get(st, sd);
