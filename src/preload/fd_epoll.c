@@ -24,7 +24,8 @@
  * rx_datagrams count moved since the last look), after ADD or MOD if it
  * is ready then, and when POLLOUT comes back; not while datagrams merely
  * stay queued; a TCP member (fd_tcp.c, pl_tcp_edge) once per readiness
- * bit until the program meets EAGAIN on it. Deviations: a nested epoll
+ * bit until the program meets EAGAIN on it, and POLLIN again at each new
+ * arrival (data, FIN, a connection to accept). Deviations: a nested epoll
  * member is level-triggered; an fd closed while registered is forgotten
  * by every set (the kernel does the same when its last reference goes).
  * An accelerated TCP connection is not in the kernel set at all (its
