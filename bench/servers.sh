@@ -79,6 +79,8 @@ fi
 source "$REPO/tests/harness/netns.sh"
 # shellcheck source=tests/harness/efvi_test.sh
 source "$REPO/tests/harness/efvi_test.sh"
+# shellcheck source=tests/harness/nginx.sh
+source "$REPO/tests/harness/nginx.sh"
 
 START_TIME=$(date +%s)
 itest_init
@@ -157,30 +159,8 @@ nginx_conf()
 	local port=$1 d=$TMPD/nginx conf
 
 	conf=$d/nginx-$port.conf
-	cat >"$conf" <<-EOF
-		master_process off;
-		daemon off;
-		worker_processes 1;
-		user nobody nogroup;
-		pid $d/nginx-$port.pid;
-		error_log stderr warn;
-		events { worker_connections 1024; }
-		http {
-		    access_log off;
-		    client_body_temp_path $d/tmp/body;
-		    proxy_temp_path $d/tmp/proxy;
-		    fastcgi_temp_path $d/tmp/fastcgi;
-		    uwsgi_temp_path $d/tmp/uwsgi;
-		    scgi_temp_path $d/tmp/scgi;
-		    sendfile on;
-		    tcp_nopush on;
-		    keepalive_timeout 30;
-		    server {
-		        listen $IP_A:$port;
-		        root $d/www;
-		    }
-		}
-	EOF
+	nginx_conf_write "$conf" "$d" off off 1 "$d/nginx-$port.pid" \
+		"stderr warn" "$IP_A:$port"
 	echo "$conf"
 }
 

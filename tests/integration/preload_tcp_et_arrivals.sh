@@ -15,6 +15,7 @@
 # stalled after a few hundred before the fix).
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
+source "$(dirname "$0")/../harness/nginx.sh"
 
 preload_test_init
 require_cmd nginx wrk
@@ -60,24 +61,7 @@ D=$TMPD/ng
 mkdir -p "$D/www" "$D/tmp"
 head -c 1024 /dev/urandom >"$D/www/small.bin"
 chmod -R a+rX "$D"
-cat >"$D/nginx.conf" <<EOF
-master_process off;
-daemon off;
-worker_processes 1;
-pid $D/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $D/tmp/body;
-    proxy_temp_path $D/tmp/proxy;
-    fastcgi_temp_path $D/tmp/fastcgi;
-    uwsgi_temp_path $D/tmp/uwsgi;
-    scgi_temp_path $D/tmp/scgi;
-    keepalive_timeout 30;
-    server { listen 8090; root $D/www; }
-}
-EOF
+nginx_conf_write "$D/nginx.conf" "$D" off off 1 "$D/nginx.pid" "stderr warn" 8090
 bg_start ng "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 "$AL" --interface="$IF_A" \
 	nginx -p "$D" -c "$D/nginx.conf" -e stderr
 for ((i = 0; i < 100; i++)); do

@@ -18,6 +18,7 @@
 # is stopped by its pid in the trap.
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
+source "$(dirname "$0")/../harness/nginx.sh"
 
 preload_test_init
 require_cmd nginx curl wrk redis-server redis-benchmark
@@ -54,30 +55,8 @@ nginx_conf()
 	mkdir -p "$d/www" "$d/tmp"
 	head -c 1048576 /dev/urandom >"$d/www/f.bin"
 	chmod -R a+rX "$d"
-	cat >"$d/nginx.conf" <<-EOF
-		master_process $2;
-		daemon $3;
-		worker_processes 2;
-		user nobody nogroup;
-		pid $d/nginx.pid;
-		error_log $d/error.log info;
-		events { worker_connections 256; }
-		http {
-		    access_log off;
-		    client_body_temp_path $d/tmp/body;
-		    proxy_temp_path $d/tmp/proxy;
-		    fastcgi_temp_path $d/tmp/fastcgi;
-		    uwsgi_temp_path $d/tmp/uwsgi;
-		    scgi_temp_path $d/tmp/scgi;
-		    sendfile on;
-		    tcp_nopush on;
-		    keepalive_timeout 30;
-		    server {
-		        listen 8080;
-		        root $d/www;
-		    }
-		}
-	EOF
+	nginx_conf_write "$d/nginx.conf" "$d" "$2" "$3" 2 "$d/nginx.pid" \
+		"$d/error.log info" 8080
 }
 
 wait_port()
