@@ -459,9 +459,6 @@ static int afpacket_transmitv(ef_vi* vi, const ef_iovec* iov, int iovcnt,
   return rc;
 }
 
-/* Super-frames go through a second packet socket (gso_tx.c), after every
- * frame posted before: a push sends them at once, unless the kernel said
- * "later" (-EAGAIN then). */
 /* tx_on_wire: every frame handed to the kernel has left the device: the
  * socket's send-buffer charge (SIOCOUTQ) falls to 0 when the driver frees
  * the last one. */
@@ -477,7 +474,8 @@ static int tx_on_wire(const struct afpacket_vi* v)
  * frames sent before wait in it ahead of the super-frame; with several,
  * the kernel may put the two on different queues, so the frames must have
  * left the device first (a few looks, then -EAGAIN: the caller sends the
- * segments through the ring instead). */
+ * segments through the ring instead). Frames posted before are pushed
+ * first; -EAGAIN too when the kernel said "later" to some of them. */
 static int afpacket_transmitv_gso(ef_vi* vi, const struct iovec* iov, int n,
                                   unsigned gso_size)
 {
