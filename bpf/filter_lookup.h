@@ -7,7 +7,8 @@
  *
  * al_classify() parses the frame and finds the filter that claims it, most
  * specific first: IPv4/IPv6 full 5-tuple, local 3-tuple (exact address,
- * then any address), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
+ * then any address; a later IPv4 fragment: the filter of its datagram's
+ * first fragment, al_frags), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
  * unicast/multicast-all and unicast-mismatch. The first *valid* entry wins
  * (array maps hold empty entries). When nothing claims the frame, a
  * block-kernel filter (if any) is reported instead.
@@ -83,6 +84,19 @@ struct {
   __type(key, __u32);
   __type(value, struct al_filter_val);
 } al_ipproto SEC(".maps");
+
+/* The filter that claimed each fragmented datagram's first fragment, so
+ * that its later fragments (which carry no ports) follow it, to be
+ * reassembled by the owner; without this they would go to the kernel, and
+ * the datagram would be lost to both. An LRU map: a datagram whose last
+ * fragment never comes costs an entry until newer ones push it out. A
+ * later fragment that overtakes the first is not followed. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, AL_MAX_FRAG_DATAGRAMS);
+  __type(key, struct al_frag_key);
+  __type(value, struct al_filter_val);
+} al_frags SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -161,9 +175,18 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
   *have_proto = 1;
   if (ip.protocol != IPPROTO_UDP && ip.protocol != IPPROTO_TCP)
     return 0;
-  /* Only unfragmented datagrams and first fragments carry ports. */
-  if (ip.frag_off & bpf_htons(0x1fff))
-    return 0;
+  /* Only unfragmented datagrams and first fragments carry ports; a later
+   * fragment goes where its datagram's first went (al_frags). */
+  struct al_frag_key gk = {
+    .saddr_be32 = ip.saddr, .daddr_be32 = ip.daddr, .id_be16 = ip.id,
+    .proto = ip.protocol,
+  };
+  if (ip.frag_off & bpf_htons(0x1fff)) {
+    v = al_valid(bpf_map_lookup_elem(&al_frags, &gk));
+    if (v)
+      al_count(AL_STAT_FRAG_FOLLOWED);
+    return v;
+  }
   ihl = ip.ihl * 4;
   if (ihl < sizeof(ip))
     return 0;
@@ -175,16 +198,21 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
     .lport_be16 = ports[1], .rport_be16 = ports[0], .proto = ip.protocol,
   };
   v = bpf_map_lookup_elem(&al_ip4_full, &fk);
-  if (v)
-    return v;
-  struct al_ip4_local_key lk = {
-    .laddr_be32 = ip.daddr, .lport_be16 = ports[1], .proto = ip.protocol,
-  };
-  v = bpf_map_lookup_elem(&al_ip4_local, &lk);
-  if (v)
-    return v;
-  lk.laddr_be32 = 0;
-  return bpf_map_lookup_elem(&al_ip4_local, &lk);
+  if (!v) {
+    struct al_ip4_local_key lk = {
+      .laddr_be32 = ip.daddr, .lport_be16 = ports[1], .proto = ip.protocol,
+    };
+    v = bpf_map_lookup_elem(&al_ip4_local, &lk);
+    if (!v) {
+      lk.laddr_be32 = 0;
+      v = bpf_map_lookup_elem(&al_ip4_local, &lk);
+    }
+  }
+  /* A first fragment (MF set) that a filter claims: remember the filter
+   * for the rest of its datagram. */
+  if (al_valid(v) && (ip.frag_off & bpf_htons(0x2000)))
+    bpf_map_update_elem(&al_frags, &gk, v, BPF_ANY);
+  return v;
 }
 
 /* IPv6 at frame offset off; extension headers are not walked (such frames

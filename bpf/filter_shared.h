@@ -20,7 +20,7 @@
 
 /* Bumped whenever a map layout changes: a program of another layout on
  * the interface is treated as foreign. */
-#define AL_LAYOUT_VERSION  1
+#define AL_LAYOUT_VERSION  2
 
 /* Array maps start zeroed, so an entry is in use only when `valid` is 1. */
 struct al_filter_val {
@@ -28,6 +28,18 @@ struct al_filter_val {
   __u16 queue;    /* interface RX queue the owning socket is bound to */
   __u16 valid;
 };
+
+/* A fragmented IPv4 datagram (RFC 791 §3.2: source, destination,
+ * identification and protocol name it), in al_frags. */
+struct al_frag_key {
+  __u32 saddr_be32;
+  __u32 daddr_be32;
+  __u16 id_be16;
+  __u8  proto;
+  __u8  pad;
+};
+
+#define AL_MAX_FRAG_DATAGRAMS 4096  /* datagrams followed at once (LRU) */
 
 struct al_ip4_full_key {
   __u32 laddr_be32;
@@ -120,6 +132,7 @@ enum al_stat {
   AL_STAT_NO_SOCKET,      /* matched, socket gone (owner died): kernel */
   AL_STAT_BLOCKED,        /* dropped by a block-kernel filter */
   AL_STAT_MALFORMED,      /* headers too short to parse: kernel */
+  AL_STAT_FRAG_FOLLOWED,  /* non-first fragment steered as its first was */
   AL_STAT_MAX,
 };
 

@@ -41,15 +41,16 @@
  * frames that the NIC hashes to other queues go to the kernel (AF_XDP
  * delivers to the arrival queue only), so such an interface needs one
  * queue, or RSS/ntuple rules that send the stack's flows to queue 0.
- * Two settings widen what the stack claims, because the VI's filters see
- * ports only in unfragmented datagrams and first fragments:
+ * The VI's filters see ports only in unfragmented datagrams and first
+ * fragments; a filter that claims a first fragment also gets the later
+ * fragments of its datagram that come after it (the VI remembers the
+ * last few thousand such datagrams), so UDP datagrams and TCP segments
+ * larger than the MTU are reassembled. A later fragment that overtakes
+ * its first goes to the kernel, and the datagram is lost (a TCP segment
+ * comes again). Two settings widen what the stack claims:
  *   ANYLOAD_STACK_F_RX_FRAGMENTS claims all UDP that no other filter
- *     claims, so that non-first fragments reach the stack and datagrams
- *     larger than the MTU can be reassembled. Without it, such datagrams
- *     are lost (their first fragment reaches the stack, which drops it at
- *     once and counts it as rx_drop_ip_frag_unclaimed, the others the
- *     kernel), and the kernel's own UDP on the interface keeps working;
- *     with it, UDP for the kernel's sockets on this interface is dropped.
+ *     claims, so that every UDP fragment reaches the stack, in any order;
+ *     then UDP for the kernel's sockets on this interface is dropped.
  *   ANYLOAD_STACK_F_RX_ICMP claims ICMP, so that port unreachable,
  *     fragmentation needed and time exceeded reach the sockets; the stack
  *     answers echo requests to its address itself, other ICMP is dropped.
@@ -535,8 +536,8 @@ int anyload_udp_stats(const struct anyload_stack* st, int sd, uint64_t* out,
  * application reads per round trip (autotuning, as Linux's, up to 4 and
  * 6 MiB) unless SO_SNDBUF / SO_RCVBUF were set, and the window scale in
  * the SYN is that of SO_RCVBUF if set before connect/listen, else that
- * of 6 MiB; fragmented TCP segments are dropped (counted as
- * rx_drop_tcp_frag); SYN cookie connections have window scale and SACK
+ * of 6 MiB; fragmented TCP segments are reassembled (ip.c; counted as
+ * tcp_rx_reassembled); SYN cookie connections have window scale and SACK
  * only when the SYN had timestamps (their options ride in the SYN-ACK's
  * TSval, as Linux's cookies). ISNs and SYN cookies are keyed by
  * anyload_stack_config.seed: give a random seed for unpredictable ones. */

@@ -167,6 +167,11 @@ extern int ef_filter_spec_set_user_flag(ef_filter_spec* filter_spec,
  * Where several filters match a frame, the most specific wins: full
  * 5-tuple, then local 3-tuple (exact address, then any address), then
  * MAC (+VLAN), then EtherType / IP protocol, then unicast/multicast-all.
+ * Ports are seen in unfragmented IPv4 datagrams and first fragments only;
+ * an ip4 filter that claims a first fragment also claims the later
+ * fragments of its datagram (same source, destination, identification
+ * and protocol) that arrive after it, so that the VI can reassemble them
+ * (an anyload extension: on Solarflare's NICs they go to the kernel).
  * Returns 0 or -EEXIST (this VI already holds the same filter), -EBUSY
  * (another live VI holds it), -EINVAL (empty or malformed spec),
  * -EOPNOTSUPP (a filter type AF_XDP can't implement: sniff, user marks),

@@ -29,11 +29,14 @@
  *     fragment is dropped (default 30 s as Linux; RFC 1122 §3.3.2 asks
  *     for 60 to 120 s: a deviation in favour of memory). The stack sends
  *     no ICMP time exceeded for it (it sends no ICMP errors at all).
- * Only UDP is reassembled; fragmented ICMP and TCP are dropped (TCP is
- * sent with DF and an MSS that fits, by us and by every modern stack). Fragments are
- * only taken in with ANYLOAD_STACK_F_RX_FRAGMENTS (or from our own
- * multicast loop): without it the VI's filters give us first fragments
- * only, and they are dropped at once and counted.
+ * UDP and TCP are reassembled; fragmented ICMP is dropped. TCP is sent
+ * with DF and an MSS that fits, by us and by every modern stack, but a
+ * sender with path MTU discovery off (DF clear) behind a router with a
+ * smaller MTU arrives in fragments, and the kernel takes those in: so do
+ * we, or such a connection would stall. The VI gives us a datagram's
+ * later fragments (which carry no ports) when its filter took the first
+ * (al_frags in bpf/filter_lookup.h); with ANYLOAD_STACK_F_RX_FRAGMENTS,
+ * every UDP fragment that no other filter claims.
  */
 #include "stack/stack_int.h"
 
@@ -150,22 +153,8 @@ void st__rx_frame(struct anyload_stack* st, uint32_t i, unsigned len,
     goto drop;
   }
   if (st_ipv4_is_frag(&ip)) {
-    if (ip.proto == ST_IPPROTO_TCP) {
-      /* We send TCP with DF and an MSS that fits; a fragmented segment
-       * is rare enough (a middlebox) to leave to the retransmission. */
-      ST_INC(st, rx_drop_tcp_frag);
-      goto drop;
-    }
-    if (ip.proto != ST_IPPROTO_UDP) {
+    if (ip.proto == ST_IPPROTO_ICMP) {
       ST_INC(st, rx_drop_ip_proto);
-      goto drop;
-    }
-    /* Without the UDP-all filter only first fragments (which carry the
-     * ports) reach us: the datagram cannot complete, and holding the
-     * fragment until the timeout would only tie up a buffer. Our own
-     * looped multicast is whole. */
-    if (!(st->cfg.flags & ANYLOAD_STACK_F_RX_FRAGMENTS) && !p->looped) {
-      ST_INC(st, rx_drop_ip_frag_unclaimed);
       goto drop;
     }
     i = st__reasm_in(st, i, &ip, now);
@@ -191,8 +180,14 @@ int st__reasm_init(struct anyload_stack* st)
   unsigned k;
 
   st->reasm = calloc(st->cfg.reasm_max_datagrams, sizeof(*st->reasm));
-  if (!st->reasm)
+  st->tcp_lin = malloc(ST_IPV4_MAX_LEN);
+  if (!st->reasm || !st->tcp_lin) {
+    free(st->reasm);
+    free(st->tcp_lin);
+    st->reasm = NULL;
+    st->tcp_lin = NULL;
     return -ENOMEM;
+  }
   for (k = 0; k < st->cfg.reasm_max_datagrams; k++)
     st->reasm[k].timer.kind = ST_TIMER_REASM;
   st->n_reasm = 0;
@@ -229,6 +224,8 @@ void st__reasm_fini(struct anyload_stack* st)
       reasm_free(st, &st->reasm[k]);
   free(st->reasm);
   st->reasm = NULL;
+  free(st->tcp_lin);
+  st->tcp_lin = NULL;
 }
 
 void st__reasm_timeout(struct anyload_stack* st, struct st_timer* t)

@@ -307,6 +307,9 @@ struct anyload_stack {
   struct st_reasm* reasm;
   unsigned n_reasm;
   unsigned reasm_bufs;
+  /* A reassembled TCP segment in one piece (tcp_in.c reads it so):
+   * ST_IPV4_MAX_LEN bytes, with the reassembly table. */
+  uint8_t* tcp_lin;
   /* Next hops. */
   struct st_nwait* nwait;
   unsigned n_nwait;

@@ -444,18 +444,45 @@ static int tw_newer_syn(const struct st_tcp* c, const struct st_tcp_repr* h)
   return tcp_seq_gt(h->seq, c->rcv_nxt);
 }
 
+/* linearize: copy the reassembled segment of chain i into st->tcp_lin
+ * (ST_IPV4_MAX_LEN bytes, which ip.c's bound on a datagram's end
+ * respects; checked here too, so that the copy's safety does not rest on
+ * another file). Returns its length, 0 if it would not fit. */
+static uint32_t linearize(struct anyload_stack* st, uint32_t i)
+{
+  uint32_t len = 0, k;
+
+  for (k = i; k != ST_PKT_NONE; k = st->pkts[k].chain) {
+    const struct st_pkt* f = &st->pkts[k];
+    if (len + f->dlen > ST_IPV4_MAX_LEN)
+      return 0;
+    memcpy(st->tcp_lin + len, st__pkt_data(st, k) + f->off, f->dlen);
+    len += f->dlen;
+  }
+  return len;
+}
+
 void st__tcp_rx(struct anyload_stack* st, uint32_t i,
                 const struct st_ipv4_repr* ip, int64_t now)
 {
   struct st_pkt* p = &st->pkts[i];
   uint8_t* frame = st__pkt_data(st, i);
   const uint8_t* th = frame + p->off;
+  uint32_t tlen = p->dlen;
+  int reassembled = p->chain != ST_PKT_NONE;
   struct st_tcp_seg sg;
   struct st_tcp* c;
   int rc;
 
   ST_INC(st, rx_tcp_segs);
-  rc = st_tcp_parse(th, p->dlen, &sg.h);
+  if (reassembled) {
+    /* Fragments reassembled by ip.c: read as one segment, its checksum
+     * always checked (no device checks a fragmented segment's). */
+    ST_INC(st, tcp_rx_reassembled);
+    tlen = linearize(st, i);
+    th = st->tcp_lin;
+  }
+  rc = st_tcp_parse(th, tlen, &sg.h);
   if (rc == ST_TCP_E_TRUNC) {
     ST_INC(st, rx_drop_tcp_trunc);
     goto out;
@@ -464,9 +491,9 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
     ST_INC(st, rx_drop_tcp_doff);
     goto out;
   }
-  if (!(st->cfg.flags & (ANYLOAD_STACK_F_TRUST_RX_CSUM |
-                         ANYLOAD_STACK_F_VI_CSUM)) &&
-      !st_tcp_csum_ok(ip->src_be32, ip->dst_be32, th, p->dlen)) {
+  if ((reassembled || !(st->cfg.flags & (ANYLOAD_STACK_F_TRUST_RX_CSUM |
+                                         ANYLOAD_STACK_F_VI_CSUM))) &&
+      !st_tcp_csum_ok(ip->src_be32, ip->dst_be32, th, tlen)) {
     ST_INC(st, rx_drop_tcp_csum);
     goto out;
   }
@@ -480,7 +507,7 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
   sg.saddr_be32 = ip->src_be32;
   sg.daddr_be32 = ip->dst_be32;
   sg.data = th + sg.h.hlen;
-  sg.len = p->dlen - sg.h.hlen;
+  sg.len = tlen - sg.h.hlen;
   sg.ip_tos = ip->tos;
   sg.src_mac = frame + ST_ETH_OFF_SRC;
   memset(&sg.tw, 0, sizeof(sg.tw));
@@ -518,7 +545,7 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
     }
   }
 out:
-  st__pkt_free(st, i);
+  st__pkt_free_chain(st, i);
 }
 
 void st__tcp_icmp_err(struct anyload_stack* st, uint32_t laddr_be32,

@@ -654,7 +654,7 @@ static const char* const stat_names[] = {
   "xsk_rx_ring_full", "xsk_rx_fill_ring_empty", "xsk_tx_ring_empty",
   VI_SWQ_COUNTER_NAMES,
   "xdp_rx", "xdp_redirected", "xdp_passed", "xdp_wrong_queue",
-  "xdp_no_socket", "xdp_blocked", "xdp_malformed",
+  "xdp_no_socket", "xdp_blocked", "xdp_malformed", "xdp_frag_followed",
 };
 #define N_STATS ((int)(sizeof(stat_names) / sizeof(stat_names[0])))
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==

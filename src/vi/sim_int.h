@@ -77,6 +77,18 @@ struct sim_dir {
 
 /* One end of a link: a named interface. name, ifindex, mac, mtu, link and
  * end never change while the link exists. */
+/* A fragmented IPv4 datagram whose first fragment a port filter gave to
+ * vi: its later fragments follow (sim_vi.c, as al_frags in the XDP
+ * program). */
+#define SIM_FRAG_FOLLOW 64
+struct sim_frag_follow {
+  struct sim_vi* vi;                   /* NULL: entry unused */
+  uint64_t       stamp;                /* for least-recently-used reuse */
+  uint8_t        saddr[4], daddr[4];
+  uint16_t       id_be16;
+  uint8_t        proto;
+};
+
 struct sim_if {
   char             name[IF_NAMESIZE];
   int              ifindex;
@@ -87,6 +99,8 @@ struct sim_if {
   int              end;                /* 0 or 1: ifs[end] == this */
   struct sim_vi*   vis;                /* attached VIs, oldest first */
   unsigned         next_vi_id;
+  struct sim_frag_follow frags[SIM_FRAG_FOLLOW];
+  uint64_t         frag_clock;
 };
 
 struct sim_link {

@@ -20,7 +20,9 @@
  * Filters on a sim interface work as the XDP program does on a real one
  * (bpf/anyload_xdp.bpf.c), most specific first: full 5-tuple, local
  * 3-tuple (exact address, then any address), MAC (+VLAN), EtherType, IP
- * protocol, unicast/multicast-all, unicast-mismatch. There is no kernel:
+ * protocol, unicast/multicast-all, unicast-mismatch; a later IPv4 fragment
+ * goes where a port filter sent its datagram's first fragment (the last
+ * SIM_FRAG_FOLLOW datagrams are remembered). There is no kernel:
  * the frames no filter claims go to the oldest VI of the interface that has
  * no filters at all (it stands in for the kernel's stack; a block-kernel
  * filter drops them instead), and when there is no such VI they are
@@ -112,6 +114,9 @@ struct sim_pkt {
   int      ipv;              /* 4 or 6 with ports, else 0 */
   uint8_t  daddr[16], saddr[16];
   uint16_t sport_be16, dport_be16;
+  int      frag_first;       /* IPv4 UDP/TCP first fragment (MF set) */
+  int      frag_later;       /* IPv4 UDP/TCP fragment past offset 0 */
+  uint16_t ip_id_be16;       /* with frag_first or frag_later */
 };
 
 static inline uint16_t rd_be16(const uint8_t* p)
@@ -144,10 +149,19 @@ static int pkt_parse(const uint8_t* f, uint32_t len, struct sim_pkt* p)
     const uint8_t* ip = f + l3;
     uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
 
+    uint16_t frag = rd_be16(ip + 6);
+
     p->have_proto = 1;
     p->proto = ip[9];
+    if ((p->proto == 17 || p->proto == 6) && (frag & 0x3fff)) {
+      memcpy(&p->ip_id_be16, ip + 4, 2);
+      memcpy(p->saddr, ip + 12, 4);
+      memcpy(p->daddr, ip + 16, 4);
+      p->frag_later = (frag & 0x1fff) != 0;
+      p->frag_first = !p->frag_later;
+    }
     /* Ports: UDP and TCP, unfragmented or first fragment only. */
-    if ((p->proto == 17 || p->proto == 6) && !(rd_be16(ip + 6) & 0x1fff) &&
+    if ((p->proto == 17 || p->proto == 6) && !(frag & 0x1fff) &&
         ihl >= 20 && len - l3 >= ihl + 4) {
       p->ipv = 4;
       memcpy(p->saddr, ip + 12, 4);
@@ -237,9 +251,44 @@ static int filter_rank(const struct sim_filter* f, const struct sim_pkt* p,
   }
 }
 
+/* frag_follow: the entry of p's datagram in ifp's table, or NULL. */
+static struct sim_frag_follow* frag_follow(struct sim_if* ifp,
+                                           const struct sim_pkt* p)
+{
+  unsigned i;
+
+  for (i = 0; i < SIM_FRAG_FOLLOW; i++) {
+    struct sim_frag_follow* e = &ifp->frags[i];
+    if (e->vi && e->id_be16 == p->ip_id_be16 && e->proto == p->proto &&
+        !memcmp(e->saddr, p->saddr, 4) && !memcmp(e->daddr, p->daddr, 4))
+      return e;
+  }
+  return NULL;
+}
+
+/* frag_remember: p, a first fragment, went to v by a port filter. */
+static void frag_remember(struct sim_if* ifp, const struct sim_pkt* p,
+                          struct sim_vi* v)
+{
+  struct sim_frag_follow* e = frag_follow(ifp, p);
+  unsigned i;
+
+  if (!e) {
+    e = &ifp->frags[0];
+    for (i = 1; i < SIM_FRAG_FOLLOW && e->vi; i++)
+      if (!ifp->frags[i].vi || ifp->frags[i].stamp < e->stamp)
+        e = &ifp->frags[i];
+  }
+  e->vi = v;
+  e->stamp = ++ifp->frag_clock;
+  e->id_be16 = p->ip_id_be16;
+  e->proto = p->proto;
+  memcpy(e->saddr, p->saddr, 4);
+  memcpy(e->daddr, p->daddr, 4);
+}
+
 /* steer: the VI of ifp that gets frame f, or NULL (unclaimed). */
-static struct sim_vi* steer(const struct sim_if* ifp,
-                            const struct sim_frame* f)
+static struct sim_vi* steer(struct sim_if* ifp, const struct sim_frame* f)
 {
   struct sim_vi *v, *best = NULL;
   struct sim_pkt p;
@@ -249,6 +298,12 @@ static struct sim_vi* steer(const struct sim_if* ifp,
   /* A frame too short to parse goes where unclaimed frames go, as the XDP
    * program passes it to the kernel. */
   if (pkt_parse(f->data, f->len, &p) == 0) {
+    struct sim_frag_follow* e;
+
+    if (p.frag_later && (e = frag_follow(ifp, &p))) {
+      e->stamp = ++ifp->frag_clock;
+      return e->vi;
+    }
     for (v = ifp->vis; v; v = v->next)
       for (i = 0; i < v->filter_hi; i++) {
         int r;
@@ -262,6 +317,8 @@ static struct sim_vi* steer(const struct sim_if* ifp,
           blocked = 1;
         }
       }
+    if (best && p.frag_first && best_rank <= RANK_LOCAL_ANY)
+      frag_remember(ifp, &p, best);
     if (best)
       return best;
     if (blocked)
@@ -733,6 +790,7 @@ static int sim_vi_free(ef_vi* vi)
 {
   struct sim_vi* v = vi_of(vi);
   struct sim_vi** pp;
+  unsigned i;
 
   pthread_mutex_lock(&v->link->lock);
   for (pp = &v->ifp->vis; *pp; pp = &(*pp)->next)
@@ -740,6 +798,9 @@ static int sim_vi_free(ef_vi* vi)
       *pp = v->next;
       break;
     }
+  for (i = 0; i < SIM_FRAG_FOLLOW; i++)
+    if (v->ifp->frags[i].vi == v)
+      v->ifp->frags[i].vi = NULL;
   pthread_mutex_unlock(&v->link->lock);
   (void)epoll_ctl(v->common.dh, EPOLL_CTL_DEL, v->tfd, NULL);
   sim_vi_destroy(v);

@@ -11,7 +11,8 @@
  * up to 256) must name the VI that the sim gives the frame to, or the
  * kernel (a VI without filters stands in for it) when nothing claims the
  * frame or its headers are cut short, or nobody for a block-kernel
- * filter. Adding a filter must succeed or fail alike on both sides (a key
+ * filter. Fragments are followed on both sides (al_frags; the sim's table),
+ * across inputs. Adding a filter must succeed or fail alike on both sides (a key
  * held by another VI: -EBUSY; by the same VI: -EEXIST; types the
  * programs cannot do: -EOPNOTSUPP). Sanitizers watch the BPF code for
  * what the verifier cannot see (undefined shifts, ...).
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "vi/sim_int.h"
 #include "vi/vi_int.h"
 #include "../../bpf/filter_shared.h"
 
@@ -60,6 +62,8 @@ struct fz_ctx {
 };
 
 static void* bpf_map_lookup_elem(void* map, const void* key);
+static long bpf_map_update_elem(void* map, const void* key, const void* val,
+                                __u64 flags);
 
 /* As bpf/anyload_xdp.bpf.c: bytes at off, if the frame holds them. */
 static __always_inline int al_load(struct fz_ctx* ctx, __u32 off, void* to,
@@ -125,6 +129,55 @@ static struct al_filter_val* hash_find(struct fz_hash* h, const void* key)
   return NULL;
 }
 
+/* al_frags as the sim keeps its table (vi/sim_vi.c: SIM_FRAG_FOLLOW
+ * entries, the least recently used one reused), so that both forget the
+ * same datagrams; the kernel's LRU map only forgets less exactly. Kept
+ * across inputs, as the sim's is (its VIs live on). */
+static struct {
+  int used;
+  uint64_t stamp;
+  struct al_frag_key key;
+  struct al_filter_val val;
+} frags[SIM_FRAG_FOLLOW];
+static uint64_t frag_clock;
+
+static void* frag_lookup(const struct al_frag_key* k)
+{
+  unsigned i;
+
+  for (i = 0; i < SIM_FRAG_FOLLOW; i++)
+    if (frags[i].used && !memcmp(&frags[i].key, k, sizeof(*k))) {
+      frags[i].stamp = ++frag_clock;
+      return &frags[i].val;
+    }
+  return NULL;
+}
+
+static long bpf_map_update_elem(void* map, const void* key, const void* val,
+                                __u64 flags)
+{
+  unsigned i, e = 0;
+
+  (void)flags;
+  if (map != &al_frags)
+    fail("update of a map other than al_frags");
+  for (i = 0; i < SIM_FRAG_FOLLOW; i++)
+    if (frags[i].used && !memcmp(&frags[i].key, key, sizeof(frags[i].key)))
+      break;
+  if (i < SIM_FRAG_FOLLOW) {
+    e = i;
+  } else {
+    for (i = 1; i < SIM_FRAG_FOLLOW && frags[e].used; i++)
+      if (!frags[i].used || frags[i].stamp < frags[e].stamp)
+        e = i;
+  }
+  frags[e].used = 1;
+  frags[e].stamp = ++frag_clock;
+  memcpy(&frags[e].key, key, sizeof(frags[e].key));
+  memcpy(&frags[e].val, val, sizeof(frags[e].val));
+  return 0;
+}
+
 static void* bpf_map_lookup_elem(void* map, const void* key)
 {
   struct fz_hash* h = hash_of(map);
@@ -132,6 +185,8 @@ static void* bpf_map_lookup_elem(void* map, const void* key)
 
   if (h)
     return hash_find(h, key);
+  if (map == &al_frags)
+    return frag_lookup(key);
   memcpy(&i, key, sizeof(i));
   if (map == &al_ipproto)
     return i < 256 ? &ipproto_map[i] : NULL;

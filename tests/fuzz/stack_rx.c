@@ -291,8 +291,7 @@ static void check_counters(void)
   l3 = S(rx_drop_multibuf) + S(rx_drop_eth_trunc) + S(rx_drop_not_ip) +
        S(rx_drop_ip_trunc) + S(rx_drop_ip_version) + S(rx_drop_ip_ihl) +
        S(rx_drop_ip_len) + S(rx_drop_ip_csum) + S(rx_drop_ip_frag) +
-       S(rx_drop_ip_src) + S(rx_drop_ip_dst) + S(rx_drop_ip_proto) +
-       S(rx_drop_ip_frag_unclaimed) + S(rx_drop_tcp_frag);
+       S(rx_drop_ip_src) + S(rx_drop_ip_dst) + S(rx_drop_ip_proto);
   udp = S(rx_drop_udp_trunc) + S(rx_drop_udp_len) + S(rx_drop_udp_csum) +
         S(rx_drop_udp_no_sock) + S(rx_drop_rcvbuf) + S(rx_drop_pool_low) +
         S(rx_udp_datagrams);

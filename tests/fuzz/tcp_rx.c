@@ -345,7 +345,6 @@ static void check_counters(void)
                      S(rx_drop_ip_len) + S(rx_drop_ip_csum) +
                      S(rx_drop_ip_frag) + S(rx_drop_ip_src) +
                      S(rx_drop_ip_dst) + S(rx_drop_ip_proto) +
-                     S(rx_drop_ip_frag_unclaimed) + S(rx_drop_tcp_frag) +
                      S(rx_tcp_segs) + S(rx_icmp) + S(reasm_frags) +
                      S(rx_drop_udp_trunc) + S(rx_drop_udp_len) +
                      S(rx_drop_udp_csum) + S(rx_drop_udp_no_sock) +

@@ -421,14 +421,13 @@ static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
   return st_ipv4_build(f, &ip);
 }
 
-/* tw_peer_queue: the peer sends s; it reaches A's VI (a perfect link
- * steers it at once) but no stack is polled. */
-static __attribute__((unused)) void tw_peer_queue(struct tw* w, const struct tw_seg* s)
+/* tw_seg_build: s as a TCP segment (header, options, data, checksum)
+ * at th; returns its length. */
+static __attribute__((unused)) unsigned tw_seg_build(const struct tw_seg* s,
+                                                     uint8_t* th)
 {
-  unsigned b;
-  uint8_t* f = sim_raw_tx_buf(w->raw, &b);
   struct st_tcp_repr h;
-  uint8_t *p, *th;
+  uint8_t* p;
   unsigned tlen, j;
 
   memset(&h, 0, sizeof(h));
@@ -451,7 +450,6 @@ static __attribute__((unused)) void tw_peer_queue(struct tw* w, const struct tw_
     h.sack[j][1] = s->sack[j][1];
   }
   tlen = ST_TCP_HLEN + st_tcp_opts_len(&h) + s->len;
-  th = tw_peer_headers(f, ST_IPPROTO_TCP, tlen, w->ip_id++, 1);
   p = st_tcp_build(th, &h);
   if (s->len)
     memcpy(p, s->data, s->len);
@@ -459,7 +457,74 @@ static __attribute__((unused)) void tw_peer_queue(struct tw* w, const struct tw_
                                                       inet_addr(TW_IP_A),
                                                       (uint16_t)tlen),
                                     th, tlen));
+  return tlen;
+}
+
+/* tw_peer_queue: the peer sends s; it reaches A's VI (a perfect link
+ * steers it at once) but no stack is polled. */
+static __attribute__((unused)) void tw_peer_queue(struct tw* w, const struct tw_seg* s)
+{
+  static uint8_t seg[65536];
+  unsigned b, tlen;
+  uint8_t* f = sim_raw_tx_buf(w->raw, &b);
+
+  CHECK(s->len, <=, 65535 - ST_IPV4_HLEN - 60);
+  tlen = tw_seg_build(s, seg);
+  CHECK(tlen, <=, SIM_RAW_BUF - ST_ETH_HLEN - ST_IPV4_HLEN);
+  memcpy(tw_peer_headers(f, ST_IPPROTO_TCP, tlen, w->ip_id++, 1), seg, tlen);
   sim_raw_tx(w->raw, b, ST_ETH_HLEN + ST_IPV4_HLEN + tlen);
+}
+
+/* tw_peer_send_frags: the peer sends s as a router with a small MTU
+ * would pass it on from a sender without path MTU discovery: in IPv4
+ * fragments (DF clear, one identification) carrying fsize bytes of the
+ * segment each (a multiple of 8; the last carries the rest). order lists
+ * the fragments to send by index, in sending order (a fragment may be
+ * left out or repeated); NULL sends them all in order. flip >= 0 flips
+ * the bits of the segment's byte at that offset after the checksum.
+ * Every stack polls afterwards. Returns the number of fragments. */
+static __attribute__((unused)) unsigned tw_peer_send_frags(
+  struct tw* w, const struct tw_seg* s, unsigned fsize, const int* order,
+  unsigned n_order, int flip)
+{
+  static uint8_t seg[65536];
+  unsigned tlen, n, k;
+  uint16_t id = w->ip_id++;
+
+  CHECK(s->len, <=, 65535 - ST_IPV4_HLEN - 60);
+  tlen = tw_seg_build(s, seg);
+  n = (tlen + fsize - 1) / fsize;
+  CHECK(fsize % 8, ==, 0);
+  CHECK(fsize, <=, SIM_RAW_BUF - ST_ETH_HLEN - ST_IPV4_HLEN);
+  if (flip >= 0)
+    seg[flip] ^= 0xff;
+  if (!order)
+    n_order = n;
+  for (k = 0; k < n_order; k++) {
+    unsigned i = order ? (unsigned)order[k] : k, b, off = i * fsize;
+    unsigned len = tlen - off < fsize ? tlen - off : fsize;
+    uint8_t* f = sim_raw_tx_buf(w->raw, &b);
+    struct st_eth_repr eth;
+    struct st_ipv4_repr ip;
+
+    CHECK(i, <, n);
+    memcpy(eth.dst, tw_mac_a, 6);
+    memcpy(eth.src, tw_mac_b, 6);
+    eth.type = ST_ETHERTYPE_IPV4;
+    memset(&ip, 0, sizeof(ip));
+    ip.src_be32 = inet_addr(TW_IP_B);
+    ip.dst_be32 = inet_addr(TW_IP_A);
+    ip.tot_len = (uint16_t)(ST_IPV4_HLEN + len);
+    ip.id = id;
+    ip.ttl = 64;
+    ip.proto = ST_IPPROTO_TCP;
+    ip.frag_off = (uint16_t)off;
+    ip.mf = i + 1 < n;
+    memcpy(st_ipv4_build(st_eth_build(f, &eth), &ip), seg + off, len);
+    sim_raw_tx(w->raw, b, ST_ETH_HLEN + ST_IPV4_HLEN + len);
+  }
+  tw_poll_all(w);
+  return n;
 }
 
 /* tw_peer_send: the peer sends s, and every stack takes it. */

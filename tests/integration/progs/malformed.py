@@ -76,7 +76,7 @@ PROBE_PORT = 40001
 RX_COUNTERS = """rx_frames rx_drop_vi_discard rx_drop_no_desc rx_drop_multibuf
 rx_drop_eth_trunc rx_drop_not_ip rx_drop_ip_trunc rx_drop_ip_version
 rx_drop_ip_ihl rx_drop_ip_len rx_drop_ip_csum rx_drop_ip_frag rx_drop_ip_src
-rx_drop_ip_dst rx_drop_ip_proto rx_drop_ip_frag_unclaimed reasm_frags
+rx_drop_ip_dst rx_drop_ip_proto reasm_frags
 reasm_done reasm_drop_dup reasm_drop_overlap reasm_drop_bad
 reasm_drop_timeout reasm_drop_evicted reasm_drop_nomem rx_udp_datagrams
 rx_udp_zero_csum rx_drop_udp_trunc rx_drop_udp_len rx_drop_udp_csum
@@ -85,10 +85,11 @@ rx_drop_icmp_trunc rx_drop_icmp_csum rx_drop_icmp_quote rx_drop_icmp_type
 rx_drop_icmp_no_sock icmp_err_hard icmp_err_soft icmp_err_unconnected
 icmp_pmtu_learnt icmp_pmtu_ignored icmp_echo_replies""".split()
 
+REASM_DROPS_LATER = ("reasm_drop_evicted", "reasm_drop_timeout")
+
 L3_DROPS = """rx_drop_multibuf rx_drop_eth_trunc rx_drop_not_ip rx_drop_ip_trunc
 rx_drop_ip_version rx_drop_ip_ihl rx_drop_ip_len rx_drop_ip_csum
-rx_drop_ip_frag rx_drop_ip_src rx_drop_ip_dst rx_drop_ip_proto
-rx_drop_ip_frag_unclaimed""".split()
+rx_drop_ip_frag rx_drop_ip_src rx_drop_ip_dst rx_drop_ip_proto""".split()
 UDP_OUTCOMES = """rx_drop_udp_trunc rx_drop_udp_len rx_drop_udp_csum
 rx_drop_udp_no_sock rx_drop_rcvbuf rx_drop_pool_low
 rx_udp_datagrams""".split()
@@ -132,11 +133,18 @@ class Model:
     """The stack's receive path for a frame that is not a fragment, as
     src/stack/ip.c, udp_rx.c and icmp.c do it, behind the XDP filter of
     bpf/filter_lookup.h with the stack's filters: the socket's
-    ip4_local 0.0.0.0:port, ipproto 17 with -F, ipproto 1 with -I."""
+    ip4_local 0.0.0.0:port, ipproto 17 with -F, ipproto 1 with -I; and
+    the filter's memory of the datagrams whose first fragment it claimed
+    (al_frags), whose later fragments follow."""
 
     def __init__(self, a):
         self.port = a.port
         self.frags = a.frags
+        self.followed = set()
+        # First fragments taken in whose datagram never completes (the
+        # memory bound or the timeout drops them, or they are in progress
+        # at the end).
+        self.incomplete = 0
         self.icmp = a.icmp
         self.local = ip4(a.dst)
         self.mac = bytes.fromhex(a.dst_mac.replace(":", ""))
@@ -162,10 +170,15 @@ class Model:
         ip = f[l3:]
         proto, ihl = ip[9], (ip[0] & 0xf) * 4
         frag = struct.unpack("!H", ip[6:8])[0]
+        datagram = (ip[12:16], ip[16:20], ip[4:6], proto)
+        if proto in (6, 17) and frag & 0x1fff and datagram in self.followed:
+            return True
         if (proto in (6, 17) and not frag & 0x1fff and ihl >= 20 and
                 l3 + ihl <= 256 and len(f) >= l3 + ihl + 4):
             dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
             if proto == 17 and dport == self.port:
+                if frag & 0x2000:
+                    self.followed.add(datagram)
                 return True
         return (proto == 17 and self.frags) or (proto == 1 and self.icmp)
 
@@ -212,8 +225,11 @@ class Model:
         if mf or off:
             if proto != 17:
                 return c + ["rx_drop_ip_proto"], None, False
-            if not self.frags:
-                return c + ["rx_drop_ip_frag_unclaimed"], None, False
+            if not off and not self.frags:
+                # Alone: the later fragments of the random batch, unique
+                # identifications, never follow a first one.
+                self.incomplete += 1
+                return c + ["reasm_frags"], None, False
             raise Fail("model: a fragment needs explicit expectations")
         body = ip[hl:tot]
         if proto == 17:
@@ -450,18 +466,22 @@ def b_fragments(fr, a):
         if claimed:
             frames += 1
 
-    # Without -F the filter sees ports in first fragments only: the stack
-    # drops those at once; the others are the kernel's.
-    def first(f):
-        send(f, True)
-        if not a.frags:
-            add("rx_drop_ip_frag_unclaimed")
-        else:
-            add("reasm_frags")
+    # The filter sees ports in first fragments only, and remembers the
+    # datagram of one it claims: later fragments that come after it follow
+    # it; those before it are the kernel's (with -F: the stack's anyway).
+    claimed = set()
 
-    def later(f):
-        send(f, a.frags)
-        if a.frags:
+    def first(f, ident):
+        send(f, True)
+        claimed.add(ident)
+        add("reasm_frags")
+
+    def followed(ident):
+        return a.frags or ident in claimed
+
+    def later(f, ident):
+        send(f, followed(ident))
+        if followed(ident):
             add("reasm_frags")
 
     # Tiny: 8-byte fragments, the UDP header alone in the first.
@@ -470,12 +490,12 @@ def b_fragments(fr, a):
     u = fr.udp_datagram(pay, ident)
     for off in range(0, len(u), 8):
         f = fr.frag(ident, off, u[off:off + 8], off + 8 < len(u))
-        first(f) if off == 0 else later(f)
-    if a.frags:
-        add("reasm_done")
-        add("rx_udp_datagrams")
-        echoes.append(pay)
-    # Reversed order and a duplicate.
+        first(f, ident) if off == 0 else later(f, ident)
+    add("reasm_done")
+    add("rx_udp_datagrams")
+    echoes.append(pay)
+    # Reversed order and a duplicate: without -F only the first fragment,
+    # sent last, reaches the stack, and waits for the others in vain.
     pay = b"reversed-and-duplicated-fragments-" * 3
     ident = fr.next_id()
     u = fr.udp_datagram(pay, ident)
@@ -483,33 +503,34 @@ def b_fragments(fr, a):
              for off in range(0, len(u), 32)]
     for off, chunk, mf in reversed(parts):
         f = fr.frag(ident, off, chunk, mf)
-        first(f) if off == 0 else later(f)
+        first(f, ident) if off == 0 else later(f, ident)
         if off == 32:
-            later(f)
+            later(f, ident)
             if a.frags:
                 add("reasm_drop_dup")
+    incomplete = 0
     if a.frags:
         add("reasm_done")
         add("rx_udp_datagrams")
         echoes.append(pay)
+    else:
+        incomplete += 1
     # Overlap: the second fragment starts inside the first.
     ident = fr.next_id()
     u = fr.udp_datagram(b"o" * 48, ident)
-    first(fr.frag(ident, 0, u[:24], True))
-    later(fr.frag(ident, 16, u[16:40], True))
-    if a.frags:
-        add("reasm_drop_overlap")
+    first(fr.frag(ident, 0, u[:24], True), ident)
+    later(fr.frag(ident, 16, u[16:40], True), ident)
+    add("reasm_drop_overlap")
     # Two last fragments with different ends; a fragment past the end.
     ident = fr.next_id()
     u = fr.udp_datagram(b"e" * 56, ident)
-    first(fr.frag(ident, 0, u[:16], True))
-    later(fr.frag(ident, 32, u[32:40], False))
-    later(fr.frag(ident, 16, u[16:24], False))
-    if a.frags:
-        add("reasm_drop_bad")
+    first(fr.frag(ident, 0, u[:16], True), ident)
+    later(fr.frag(ident, 32, u[32:40], False), ident)
+    later(fr.frag(ident, 16, u[16:24], False), ident)
+    add("reasm_drop_bad")
     ident = fr.next_id()
-    later(fr.frag(ident, 16, u[16:24], False))
-    later(fr.frag(ident, 24, u[24:32], True))
+    later(fr.frag(ident, 16, u[16:24], False), ident)
+    later(fr.frag(ident, 24, u[24:32], True), ident)
     if a.frags:
         add("reasm_drop_bad")
     # Oversized: ending past 65535; MF with a length not a multiple of 8,
@@ -519,18 +540,23 @@ def b_fragments(fr, a):
     send(fr.frag(ident, 8189 * 8, b"z" * 40, False), a.frags)
     if a.frags:
         add("rx_drop_ip_frag")
+    # The filter claims (and remembers) this first fragment, which the
+    # stack then refuses: the next one follows it all the same.
     send(fr.frag(ident, 0, u[:13], True), True)
+    claimed.add(ident)
     add("rx_drop_ip_frag")
-    send(fr.frag(ident, 64, b"", True), a.frags)
-    if a.frags:
-        add("rx_drop_ip_frag")
+    send(fr.frag(ident, 64, b"", True), True)
+    add("rx_drop_ip_frag")
     # A lone first and a lone middle fragment: the timeout (or, below,
     # the memory bound) drops them.
     ident = fr.next_id()
     u = fr.udp_datagram(b"lone" * 16, ident)
-    first(fr.frag(ident, 0, u[:32], True))
+    first(fr.frag(ident, 0, u[:32], True), ident)
+    incomplete += 1
     ident = fr.next_id()
-    later(fr.frag(ident, 32, u[32:48], True))
+    later(fr.frag(ident, 32, u[32:48], True), ident)
+    if followed(ident):
+        incomplete += 1
     # Fragmented ICMP: dropped by the stack when it claims ICMP.
     ident = fr.next_id()
     m = bytes(ICMP(type=8, id=9, seq=9) / Raw(b"p" * 40))
@@ -544,12 +570,13 @@ def b_fragments(fr, a):
     for k in range(70):
         ident = fr.next_id()
         u = fr.udp_datagram(b"m" * 40, ident)
-        first(fr.frag(ident, 0, u[:24], True))
-    if a.frags:
-        sums.append((("reasm_drop_evicted", "reasm_drop_timeout"), 72))
+        first(fr.frag(ident, 0, u[:24], True), ident)
+        incomplete += 1
+    sums.append((("reasm_drop_evicted", "reasm_drop_timeout"), incomplete))
     exp["rx_frames"] = frames
+    # Fragments reach the stack with or without -F: wait for the timeout.
     return items, {"counters": exp, "echo": echoes, "sum": sums,
-                   "wait_reasm": a.frags}
+                   "wait_reasm": True, "incomplete": incomplete}
 
 
 def b_icmp(fr, a):
@@ -659,6 +686,9 @@ def b_random(fr, a):
             # UDP to the port from our peer, random lengths and payload.
             hdr = bytearray(udp_hdr)
             hdr[2:4] = struct.pack("!H", rnd.randrange(20, 28 + n + 16))
+            # An identification of its own: no fragment here belongs to
+            # another's datagram.
+            hdr[4:6] = struct.pack("!H", fr.next_id())
             hdr[6:8] = bytes([rnd.choice((0, 0x20, 0x40)), rnd.randrange(4)])
             hdr[24:26] = struct.pack("!H", rnd.randrange(65536))
             hdr[26:28] = rnd.choice((b"\0\0", os.urandom(2)))
@@ -666,7 +696,9 @@ def b_random(fr, a):
             hdr[10:12] = struct.pack("!H", csum16(bytes(hdr[:20])))
             f = eth + b"\x08\x00" + bytes(hdr) + body
         items.append((f[:1514], "random"))
-    return items, {"wait_reasm": a.frags}
+    # A UDP first fragment to the port makes later ones of its datagram
+    # follow it, with or without -F.
+    return items, {"wait_reasm": True}
 
 
 BATCHES = [("checksums", b_checksums), ("truncation", b_truncation),
@@ -846,7 +878,10 @@ def run_blind(a, wire):
     back byte for byte (and nothing else), and the probe is answered. The
     model's counters summed over every batch (the random one too: without
     fragments or ICMP claimed it is exact) and the probes are printed as
-    EXPECT for the caller to compare with the exit counters."""
+    EXPECT for the caller to compare with the exit counters, except the
+    drops of incomplete datagrams, whose count is printed as INCOMPLETE
+    (timing decides which drop takes each, or whether it is still in
+    progress at the exit)."""
     model = Model(a)
     fr = Frames(a)
     rss0 = rss_kb(a.pid)
@@ -872,6 +907,7 @@ def run_blind(a, wire):
                 echoes.append(echo)
         for k, v in extra.get("counters", {}).items():
             add(k, v)
+        model.incomplete += extra.get("incomplete", 0)
         stack_frames += extra.get("counters", {}).get("rx_frames", 0)
         sent = wire.send([f for f, _ in items])
         got = wire.drain_echoes(0.3)
@@ -893,8 +929,13 @@ def run_blind(a, wire):
     add("rx_udp_datagrams", wire.n_probe)
     print("TOTAL sent=%d stack=%d probes=%d" %
           (total_sent, total_stack, wire.n_probe), flush=True)
+    # Incomplete datagrams: the memory bound (at most reasm_max_datagrams
+    # in progress) or the timeout drops them, or they are still in
+    # progress at the exit; which, the timing decides.
     print("EXPECT " + " ".join("%s=%d" % (k, total.get(k, 0))
-                               for k in RX_COUNTERS), flush=True)
+                               for k in RX_COUNTERS
+                               if k not in REASM_DROPS_LATER), flush=True)
+    print("INCOMPLETE %d" % model.incomplete, flush=True)
 
 
 def vlan_cut(f):

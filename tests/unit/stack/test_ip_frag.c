@@ -9,8 +9,8 @@
  * byte; exact duplicates are dropped alone; overlapping fragments, a
  * fragment past the end, two different ends, and a fragment ending past
  * 65535 drop the datagram; the timeout frees every buffer; the memory
- * bound evicts the oldest datagram; fragmented ICMP is refused, and so
- * are fragments when the stack does not claim them all; a
+ * bound evicts the oldest datagram; fragmented ICMP is refused, UDP and
+ * TCP fragments are taken in with or without the claim-all flag; a
  * fragment count and size follow RFC 791 §3.2. Every test ends with the
  * pool full and no timer armed.
  */
@@ -386,25 +386,29 @@ static void test_ip_reasm_memory_bound(void)
   fx_free(st, 1);
 }
 
-static void test_ip_frag_unclaimed(void)
+static void test_ip_frag_any_flags(void)
 {
   struct anyload_stack* st = fx_new(8, 64);
   unsigned len;
   uint32_t i;
 
-  /* Without ANYLOAD_STACK_F_RX_FRAGMENTS a fragment is dropped at once. */
+  /* Without ANYLOAD_STACK_F_RX_FRAGMENTS fragments are reassembled too:
+   * the VI gives us a datagram's later fragments when it gave us the
+   * first; TCP as UDP, ICMP not. */
   st->cfg.flags = 0;
   i = mk_frag(st, 80, 0, 800, 1, ST_IPPROTO_UDP, &len);
   st__rx_frame(st, i, len, 0);
-  CHECK(stat(st, "rx_drop_ip_frag_unclaimed"), ==, 1);
-  CHECK(st->n_reasm, ==, 0);
-  /* ...unless it is a copy of our own multicast. */
-  i = mk_frag(st, 81, 0, 800, 1, ST_IPPROTO_UDP, &len);
-  st->pkts[i].looped = 1;
-  st__rx_frame(st, i, len, 0);
-  CHECK(stat(st, "rx_drop_ip_frag_unclaimed"), ==, 1);
   CHECK(st->n_reasm, ==, 1);
+  i = mk_frag(st, 81, 0, 800, 1, ST_IPPROTO_TCP, &len);
+  st__rx_frame(st, i, len, 0);
+  CHECK(st->n_reasm, ==, 2);
+  i = mk_frag(st, 82, 0, 800, 1, ST_IPPROTO_ICMP, &len);
+  st__rx_frame(st, i, len, 0);
+  CHECK(st->n_reasm, ==, 2);
+  CHECK(stat(st, "rx_drop_ip_proto"), ==, 1);
+  CHECK(stat(st, "reasm_frags"), ==, 2);
   st__timer_run(st, 31 * SEC);
+  CHECK(stat(st, "reasm_drop_timeout"), ==, 2);
   fx_free(st, 1);
 }
 
@@ -427,7 +431,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_ip_reasm_overlap_bad_oversize),
   UNIT_TEST(test_ip_reasm_timeout),
   UNIT_TEST(test_ip_reasm_memory_bound),
-  UNIT_TEST(test_ip_frag_unclaimed),
+  UNIT_TEST(test_ip_frag_any_flags),
   UNIT_TEST(test_ip_frag_sizes),
 };
 UNIT_TEST_MAIN(tests)

@@ -1104,8 +1104,9 @@ static void test_udp_sim_multicast(void)
   CHECK_STR(recv_str(a, a2, NULL), ==, "E11");
 
   /* A datagram larger than the MTU: fragments loop back whole to A's
-   * member (reassembled although A does not claim fragments), while B,
-   * which does not claim them either, drops the first one at once. */
+   * member (reassembled although A does not claim fragments), and reach
+   * B's members whole: the VI gives B the later fragments (which carry no
+   * ports) because its filter took the first. */
   {
     char big[3000], in[3100];
     int flags = 0;
@@ -1117,8 +1118,15 @@ static void test_udp_sim_multicast(void)
     run(&w, 1 * MS);
     CHECK(anyload_udp_recvfrom(a, a2, in, sizeof(in), &flags, NULL), ==, 3000);
     CHECK_MEM(in, big, 3000);
-    CHECK_STR(recv_str(b, s1, NULL), ==, "E11");
-    CHECK(stat(b, "rx_drop_ip_frag_unclaimed"), ==, 1);
+    memset(in, 0, sizeof(in));
+    CHECK(anyload_udp_recvfrom(b, s1, in, sizeof(in), &flags, NULL), ==,
+          3000);
+    CHECK_MEM(in, big, 3000);
+    memset(in, 0, sizeof(in));
+    CHECK(anyload_udp_recvfrom(b, s3, in, sizeof(in), &flags, NULL), ==,
+          3000);
+    CHECK_MEM(in, big, 3000);
+    CHECK(stat(b, "reasm_done"), ==, 1);
     CHECK(b->n_reasm, ==, 0);
     CHECK(anyload_udp_setsockopt(a, sa, IPPROTO_IP, IP_MULTICAST_LOOP, &off,
                                  sizeof(off)), ==, 0);
