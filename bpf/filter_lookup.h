@@ -8,7 +8,8 @@
  * al_classify() parses the frame and finds the filter that claims it, most
  * specific first: IPv4/IPv6 full 5-tuple, local 3-tuple (exact address,
  * then any address; a later IPv4 fragment: the filter of its datagram's
- * first fragment, al_frags), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
+ * first fragment, al_frags; an ICMPv4 error: the filter of the flow it
+ * quotes), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
  * unicast/multicast-all and unicast-mismatch. The first *valid* entry wins
  * (array maps hold empty entries). When nothing claims the frame, a
  * block-kernel filter (if any) is reported instead.
@@ -159,6 +160,64 @@ static __always_inline int al_same_mac(const __u8 *a, const __u8 *b)
          a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
 }
 
+/* The filter that claims local address laddr, local port lport and the
+ * remote end (raddr, rport) of protocol proto: full, then local (exact
+ * address, then any address). */
+static __always_inline const struct al_filter_val *
+al_match_ip4_flow(__u32 laddr, __u16 lport, __u32 raddr, __u16 rport,
+                  __u8 proto)
+{
+  const struct al_filter_val *v;
+  struct al_ip4_full_key fk = {
+    .laddr_be32 = laddr, .raddr_be32 = raddr,
+    .lport_be16 = lport, .rport_be16 = rport, .proto = proto,
+  };
+  v = bpf_map_lookup_elem(&al_ip4_full, &fk);
+  if (v)
+    return v;
+  struct al_ip4_local_key lk = {
+    .laddr_be32 = laddr, .lport_be16 = lport, .proto = proto,
+  };
+  v = bpf_map_lookup_elem(&al_ip4_local, &lk);
+  if (v)
+    return v;
+  lk.laddr_be32 = 0;
+  return bpf_map_lookup_elem(&al_ip4_local, &lk);
+}
+
+/* An ICMP error (destination unreachable, time exceeded, parameter
+ * problem) at frame offset off goes where the flow of the datagram it
+ * quotes goes: the quoted header is one that the filter's owner sent, its
+ * source the local end. Without this the kernel would get the errors
+ * about the owner's flows: a "fragmentation needed" lost so makes a path
+ * MTU black hole, where every full-sized TCP segment is dropped for good. */
+static __always_inline const struct al_filter_val *
+al_match_icmp4_err(AL_CTX *ctx, __u32 off)
+{
+  struct iphdr q;
+  __u16 ports[2];
+  __u8 type;
+  __u32 qihl;
+
+  if (al_load(ctx, off, &type, 1) < 0)
+    return 0;
+  if (type != 3 && type != 11 && type != 12)
+    return 0;
+  if (al_load(ctx, off + 8, &q, sizeof(q)) < 0)
+    return 0;
+  if (q.protocol != IPPROTO_UDP && q.protocol != IPPROTO_TCP)
+    return 0;
+  if (q.frag_off & bpf_htons(0x1fff))
+    return 0;
+  qihl = q.ihl * 4;
+  if (qihl < sizeof(q))
+    return 0;
+  if (al_load(ctx, off + 8 + qihl, ports, sizeof(ports)) < 0)
+    return 0;
+  return al_match_ip4_flow(q.saddr, ports[0], q.daddr, ports[1],
+                           q.protocol);
+}
+
 /* IPv4 at frame offset off: the full, then the local filters. Sets
  * *proto_out when the IP header is there. */
 static __always_inline const struct al_filter_val *
@@ -173,6 +232,12 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
     return 0;
   *proto_out = ip.protocol;
   *have_proto = 1;
+  if (ip.protocol == IPPROTO_ICMP) {
+    ihl = ip.ihl * 4;
+    if ((ip.frag_off & bpf_htons(0x3fff)) || ihl < sizeof(ip))
+      return 0;
+    return al_match_icmp4_err(ctx, off + ihl);
+  }
   if (ip.protocol != IPPROTO_UDP && ip.protocol != IPPROTO_TCP)
     return 0;
   /* Only unfragmented datagrams and first fragments carry ports; a later
@@ -193,21 +258,8 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
   if (al_load(ctx, off + ihl, ports, sizeof(ports)) < 0)
     return 0;
 
-  struct al_ip4_full_key fk = {
-    .laddr_be32 = ip.daddr, .raddr_be32 = ip.saddr,
-    .lport_be16 = ports[1], .rport_be16 = ports[0], .proto = ip.protocol,
-  };
-  v = bpf_map_lookup_elem(&al_ip4_full, &fk);
-  if (!v) {
-    struct al_ip4_local_key lk = {
-      .laddr_be32 = ip.daddr, .lport_be16 = ports[1], .proto = ip.protocol,
-    };
-    v = bpf_map_lookup_elem(&al_ip4_local, &lk);
-    if (!v) {
-      lk.laddr_be32 = 0;
-      v = bpf_map_lookup_elem(&al_ip4_local, &lk);
-    }
-  }
+  v = al_match_ip4_flow(ip.daddr, ports[1], ip.saddr, ports[0],
+                        ip.protocol);
   /* A first fragment (MF set) that a filter claims: remember the filter
    * for the rest of its datagram. */
   if (al_valid(v) && (ip.frag_off & bpf_htons(0x2000)))

@@ -22,7 +22,8 @@
  * 3-tuple (exact address, then any address), MAC (+VLAN), EtherType, IP
  * protocol, unicast/multicast-all, unicast-mismatch; a later IPv4 fragment
  * goes where a port filter sent its datagram's first fragment (the last
- * SIM_FRAG_FOLLOW datagrams are remembered). There is no kernel:
+ * SIM_FRAG_FOLLOW datagrams are remembered); an ICMPv4 error goes where
+ * the flow of the datagram it quotes goes. There is no kernel:
  * the frames no filter claims go to the oldest VI of the interface that has
  * no filters at all (it stands in for the kernel's stack; a block-kernel
  * filter drops them instead), and when there is no such VI they are
@@ -111,6 +112,7 @@ struct sim_pkt {
   uint16_t ethertype_be16;
   int      have_proto;
   uint8_t  proto;
+  uint8_t  port_proto;       /* with ipv: UDP or TCP, whose ports these are */
   int      ipv;              /* 4 or 6 with ports, else 0 */
   uint8_t  daddr[16], saddr[16];
   uint16_t sport_be16, dport_be16;
@@ -148,7 +150,6 @@ static int pkt_parse(const uint8_t* f, uint32_t len, struct sim_pkt* p)
   if (et == 0x0800 && len - l3 >= 20) {
     const uint8_t* ip = f + l3;
     uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
-
     uint16_t frag = rd_be16(ip + 6);
 
     p->have_proto = 1;
@@ -164,10 +165,29 @@ static int pkt_parse(const uint8_t* f, uint32_t len, struct sim_pkt* p)
     if ((p->proto == 17 || p->proto == 6) && !(frag & 0x1fff) &&
         ihl >= 20 && len - l3 >= ihl + 4) {
       p->ipv = 4;
+      p->port_proto = p->proto;
       memcpy(p->saddr, ip + 12, 4);
       memcpy(p->daddr, ip + 16, 4);
       memcpy(&p->sport_be16, ip + ihl, 2);
       memcpy(&p->dport_be16, ip + ihl + 2, 2);
+    }
+    /* An ICMP error: the flow of the datagram it quotes, ours as the
+     * local end (as al_match_icmp4_err in bpf/filter_lookup.h). */
+    if (p->proto == 1 && !(frag & 0x3fff) && ihl >= 20 &&
+        len - l3 >= ihl + 8 + 20 &&
+        (ip[ihl] == 3 || ip[ihl] == 11 || ip[ihl] == 12)) {
+      const uint8_t* q = ip + ihl + 8;
+      uint32_t qihl = (uint32_t)(q[0] & 0xf) * 4;
+
+      if ((q[9] == 17 || q[9] == 6) && !(rd_be16(q + 6) & 0x1fff) &&
+          qihl >= 20 && len - l3 >= ihl + 8 + qihl + 4) {
+        p->ipv = 4;
+        p->port_proto = q[9];
+        memcpy(p->daddr, q + 12, 4);
+        memcpy(p->saddr, q + 16, 4);
+        memcpy(&p->dport_be16, q + qihl, 2);
+        memcpy(&p->sport_be16, q + qihl + 2, 2);
+      }
     }
   } else if (et == 0x86dd && len - l3 >= 40) {
     const uint8_t* ip6 = f + l3;
@@ -177,6 +197,7 @@ static int pkt_parse(const uint8_t* f, uint32_t len, struct sim_pkt* p)
     /* Extension headers are not walked, as in the XDP program. */
     if ((p->proto == 17 || p->proto == 6) && len - l3 >= 44) {
       p->ipv = 6;
+      p->port_proto = p->proto;
       memcpy(p->saddr, ip6 + 8, 16);
       memcpy(p->daddr, ip6 + 24, 16);
       memcpy(&p->sport_be16, ip6 + 40, 2);
@@ -206,7 +227,7 @@ static int filter_rank(const struct sim_filter* f, const struct sim_pkt* p,
   case VI_FLT_IP4_FULL:
   case VI_FLT_IP6_FULL:
     if (p->ipv != (f->type == VI_FLT_IP4_FULL ? 4 : 6) ||
-        p->proto != f->proto || p->dport_be16 != f->lport_be16 ||
+        p->port_proto != f->proto || p->dport_be16 != f->lport_be16 ||
         p->sport_be16 != f->rport_be16 || memcmp(p->daddr, f->lhost, alen) ||
         memcmp(p->saddr, f->rhost, alen))
       return RANK_NONE;
@@ -214,7 +235,7 @@ static int filter_rank(const struct sim_filter* f, const struct sim_pkt* p,
   case VI_FLT_IP4_LOCAL:
   case VI_FLT_IP6_LOCAL:
     if (p->ipv != (f->type == VI_FLT_IP4_LOCAL ? 4 : 6) ||
-        p->proto != f->proto || p->dport_be16 != f->lport_be16)
+        p->port_proto != f->proto || p->dport_be16 != f->lport_be16)
       return RANK_NONE;
     if (!memcmp(p->daddr, f->lhost, alen))
       return RANK_LOCAL;

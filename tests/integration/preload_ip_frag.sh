@@ -1,8 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# preload_ip_frag: UDP datagrams and TCP segments that arrive in IPv4
-# fragments reach accelerated sockets whole, as they reach the kernel's.
+# preload_ip_frag: a path with a smaller MTU on the way. UDP datagrams
+# and TCP segments that arrive in IPv4 fragments reach accelerated
+# sockets whole, as they reach the kernel's; and an accelerated TCP
+# sender learns the path MTU from the router's "fragmentation needed"
+# (which the filter gives to the stack, as an error about its flow)
+# instead of retransmitting full segments into a black hole.
 #
 # The path: a sender S (the kernel's TCP and UDP, path MTU discovery off
 # with net.ipv4.ip_no_pmtu_disc=1, so DF is clear) -> router R1 -> a link
@@ -18,6 +22,9 @@
 #     two connections of 8 MiB: the SHA-256 of both ends match; the
 #     stack's exit counters show reassembled segments (tcp_rx_reassembled)
 #     and the kernel of A reassembled nothing meanwhile (its ReasmOKs).
+#   - TCP the other way: tcp_hash_peer.py send under anyload in A (DF set,
+#     MSS 1460), recv on S's kernel: the digests match, and the stack
+#     counted the router's errors (tcp_icmp_frag_needed, icmp_pmtu_learnt).
 #   - UDP: progs/udp_echod.py under anyload in A; S sends 100 datagrams of
 #     1480 to 9000 bytes one at a time and gets each back byte for byte
 #     (the stack fragments the echoes at 1500, R2 again at 1000; smaller
@@ -166,6 +173,30 @@ for backend in afxdp afpacket; do
 	done
 	expect_eq "$backend: datagrams reassembled by A's kernel meanwhile" \
 		"$((after - before))" 0
+
+	log "---- TCP from anyload in A to S's kernel: path MTU discovery ($backend)"
+	bg_start "recv-$backend" "$S_NS" python3 "$HASH" recv --port 9450 \
+		--timeout 60
+	bg_wait_line "recv-$backend" '^LISTENING' 15 ||
+		fail "receiver on S not ready: $(cat "$TMPD/recv-$backend.err")"
+	f=$TMPD/send-$backend.err
+	sent=$(ip netns exec "$A_NS" timeout 90 env ANYLOAD_BACKEND="$backend" \
+		ANYLOAD_STATS_AT_EXIT=1 "$AL" --interface="$A_IF" python3 "$HASH" \
+		send --connect "$S_IP" --port 9450 --bytes "$BYTES" --seed 9 \
+		--timeout 30 2>"$f") ||
+		fail "$backend: sender under anyload: $sent $(tail -n 3 "$f")"
+	bg_wait "recv-$backend" 30
+	expect_eq "$backend: receiver's exit status" "$BG_RC" 0
+	got=$(grep '^RESULT' "$TMPD/recv-$backend.out")
+	expect_eq "$backend: SHA-256 received on S" "$(field "$got" sha256)" \
+		"$(field "$sent" sha256)"
+	check_tcp "$f" 0 $((8 << 20))
+	n=$(stack_counter "$f" tcp_icmp_frag_needed)
+	((n >= 1)) || fail "$backend: no fragmentation-needed reached the" \
+		"stack: $(grep 'stack counters' "$f")"
+	expect_eq "$backend: path MTUs learnt" \
+		"$(stack_counter "$f" icmp_pmtu_learnt)" 1
+	log "$backend: $(field "$sent" gbps) Gbit/s, tcp_icmp_frag_needed=$n"
 
 	log "---- UDP datagrams of up to 9000 bytes, echoed ($backend)"
 	udp_run "udp-$backend" env ANYLOAD_BACKEND="$backend" \

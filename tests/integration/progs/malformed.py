@@ -133,9 +133,10 @@ class Model:
     """The stack's receive path for a frame that is not a fragment, as
     src/stack/ip.c, udp_rx.c and icmp.c do it, behind the XDP filter of
     bpf/filter_lookup.h with the stack's filters: the socket's
-    ip4_local 0.0.0.0:port, ipproto 17 with -F, ipproto 1 with -I; and
-    the filter's memory of the datagrams whose first fragment it claimed
-    (al_frags), whose later fragments follow."""
+    ip4_local 0.0.0.0:port, ipproto 17 with -F, ipproto 1 with -I; the
+    filter's memory of the datagrams whose first fragment it claimed
+    (al_frags), whose later fragments follow; and the ICMP errors about
+    the socket's flow, which go to it without -I too."""
 
     def __init__(self, a):
         self.port = a.port
@@ -173,6 +174,9 @@ class Model:
         datagram = (ip[12:16], ip[16:20], ip[4:6], proto)
         if proto in (6, 17) and frag & 0x1fff and datagram in self.followed:
             return True
+        if (proto == 1 and not frag & 0x3fff and ihl >= 20 and
+                self.icmp_err_ours(ip[ihl:])):
+            return True
         if (proto in (6, 17) and not frag & 0x1fff and ihl >= 20 and
                 l3 + ihl <= 256 and len(f) >= l3 + ihl + 4):
             dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
@@ -181,6 +185,22 @@ class Model:
                     self.followed.add(datagram)
                 return True
         return (proto == 17 and self.frags) or (proto == 1 and self.icmp)
+
+    def icmp_err_ours(self, m):
+        """Whether ICMP message m is an error that the filter gives to the
+        owner of the flow it quotes (al_match_icmp4_err): the socket's,
+        UDP from its port (the quoted header's version, length and
+        checksum are not looked at)."""
+        if len(m) < 8 + 20 or m[0] not in (3, 11, 12):
+            return False
+        q = m[8:]
+        qihl = (q[0] & 0xf) * 4
+        qfrag = struct.unpack("!H", q[6:8])[0]
+        if (q[9] not in (6, 17) or qfrag & 0x1fff or qihl < 20 or
+                len(q) < qihl + 4):
+            return False
+        sport = struct.unpack("!H", q[qihl:qihl + 2])[0]
+        return q[9] == 17 and sport == self.port
 
     @staticmethod
     def is_frag(f):

@@ -1274,8 +1274,9 @@ static void peer_icmp(struct tw* w, uint8_t type, uint8_t code, uint16_t mtu,
  * connection attempt (ECONNREFUSED); fragmentation needed quoting a
  * sequence in flight lowers the path MTU and the MSS and the data goes
  * again in smaller segments; quotes outside SND.UNA..SND.MAX are
- * ignored. */
-static void test_tcp_icmp(void)
+ * ignored. With flags 0 (the stack does not claim ICMP, as in transparent
+ * mode) the same: the VI gives a stack the errors that quote its flows. */
+static void icmp_case(unsigned flags)
 {
   struct anyload_stack_config base;
   struct tw w;
@@ -1288,7 +1289,7 @@ static void test_tcp_icmp(void)
   int sd, k;
 
   anyload_stack_config_init(&base);
-  base.flags = ANYLOAD_STACK_F_RX_ICMP;
+  base.flags = flags;
   tw_open_cfg(&w, "ic", NULL, TW_PEER, &base);
   a = w.st[0];
   sd = anyload_tcp_open(a);
@@ -1332,6 +1333,16 @@ static void test_tcp_icmp(void)
   CHECK(tw_stat(a, "tcp_icmp_out_of_window"), ==, 2);
   close_abort(&w, c.sd);
   tw_close(&w);
+}
+
+static void test_tcp_icmp(void)
+{
+  icmp_case(ANYLOAD_STACK_F_RX_ICMP);
+}
+
+static void test_tcp_icmp_unclaimed(void)
+{
+  icmp_case(0);
 }
 
 /* Delayed ACKs: after the quick ACKs of the start, every second segment
@@ -2080,6 +2091,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_simultaneous_open),
   UNIT_TEST(test_tcp_loss_mask),
   UNIT_TEST(test_tcp_icmp),
+  UNIT_TEST(test_tcp_icmp_unclaimed),
   UNIT_TEST(test_tcp_delayed_ack),
   UNIT_TEST(test_tcp_bind_rules),
   UNIT_TEST(test_tcp_cork_more),
