@@ -458,10 +458,12 @@ static bool needs_kernel(int lv, int nm)
            nm == SO_TIMESTAMPING || nm == SO_BINDTODEVICE ||
            nm == SO_RXQ_OVFL || nm == SO_ATTACH_FILTER ||
            nm == SO_ATTACH_BPF || nm == SO_REUSEPORT;
+  /* IP_RECVERR: the ICMP errors about an accelerated socket's flow reach
+   * its stack (the filter steers them), which has no error queue. */
   if (lv == IPPROTO_IP)
     return nm == IP_PKTINFO || nm == IP_RECVTTL || nm == IP_RECVTOS ||
            nm == IP_RECVOPTS || nm == IP_RETOPTS || nm == IP_TRANSPARENT ||
-           nm == IP_RECVORIGDSTADDR || nm == IP_HDRINCL;
+           nm == IP_RECVORIGDSTADDR || nm == IP_HDRINCL || nm == IP_RECVERR;
   return lv != SOL_SOCKET && lv != IPPROTO_IP && lv != IPPROTO_UDP;
 }
 

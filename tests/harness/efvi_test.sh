@@ -194,13 +194,19 @@ bg_wait_line()
 
 bg_cmd()
 {
-	local tag=$1 line=$2 seq
+	local tag=$1 line=$2 seq i
 
 	seq=$((BG_SEQ[$tag] + 1))
 	BG_SEQ[$tag]=$seq
 	echo "$line" >&"${BG_FD[$tag]}" || fail "$tag: cannot send '$line'"
 	bg_wait_line "$tag" "^R$seq " 5 ||
 		fail "$tag: no answer to '$line'; stderr: $(tail -3 "$TMPD/$tag.err")"
+	# A whole answer: stdio may write a long one in pieces (the output
+	# ends with a newline once it is all there).
+	for ((i = 0; i < 100; i++)); do
+		[[ -z "$(tail -c 1 "$TMPD/$tag.out")" ]] && break
+		sleep 0.02
+	done
 	BG_REPLY=$(grep -E "^R$seq " "$TMPD/$tag.out" | head -n 1)
 }
 

@@ -31,7 +31,11 @@
 #     echoes would leave whole with DF, as the kernel's do, and take a
 #     path MTU discovery round of their own).
 # First the same TCP transfer to A's kernel proves that the path
-# fragments (A's ReasmOKs grows).
+# fragments (A's ReasmOKs grows). Last, ICMP errors for UDP: a connected
+# socket under anyload sending to a closed port on S gets ECONNREFUSED
+# from recv, through its stack (icmp_err_hard), as on the kernel; one that
+# set IP_RECVERR (the stack has no error queue) stays with the kernel and
+# reads the errors from its error queue, as on the kernel.
 # test-timeout: 240
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
@@ -68,6 +72,9 @@ ip -n "$R2_NS" route add 198.18.2.0/24 via 198.18.1.2
 ip -n "$R1_NS" route add 198.18.0.0/24 via 198.18.1.1
 ip -n "$S_NS" route add 198.18.0.0/24 via 198.18.2.1
 ip netns exec "$S_NS" sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+# S answers every datagram to a closed port (the ICMP test below runs
+# four times in a few seconds; the kernel limits per destination).
+ip netns exec "$S_NS" sysctl -qw net.ipv4.icmp_ratelimit=0
 # reasm_oks: A's kernel's count of reassembled datagrams.
 reasm_oks()
 {
@@ -207,4 +214,55 @@ for backend in afxdp afpacket; do
 	((n >= 100)) || fail "$backend: $n datagrams reassembled by the stack"
 	log "$backend: reasm_done=$n tx_fragmented=$(stack_counter "$f" tx_fragmented)"
 done
+log "---- ICMP port unreachable for accelerated UDP, with and without IP_RECVERR"
+cat >"$TMPD/refused.py" <<'END'
+import socket, sys, time
+recverr = sys.argv[2] == "recverr"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if recverr:
+    s.setsockopt(socket.IPPROTO_IP, 11, 1)   # IP_RECVERR (not in python)
+s.connect((sys.argv[1], 9999))
+# The error queue never blocks; recv waits at most 20 ms at a time.
+s.settimeout(0 if recverr else 0.02)
+got = []
+for k in range(3):
+    s.send(b"anyone?")
+    what = "nothing"
+    for tries in range(50):      # the error queue does not block: 1 s
+        try:
+            if recverr:
+                data, anc, fl, _ = s.recvmsg(100, 512, socket.MSG_ERRQUEUE)
+                what = "errqueue" if anc else "nothing"
+            else:
+                s.recv(100)
+                what = "data"
+            break
+        except ConnectionRefusedError:
+            what = "refused"
+            break
+        except (BlockingIOError, socket.timeout):
+            time.sleep(0.02)
+    got.append(what)
+print(" ".join(got))
+END
+for mode in plain recverr; do
+	f=$TMPD/refused-$mode.err
+	rc=0
+	out=$(ip netns exec "$A_NS" timeout 30 env ANYLOAD_STATS_AT_EXIT=1 \
+		ANYLOAD_LOG=2 "$AL" --interface="$A_IF" python3 \
+		"$TMPD/refused.py" "$S_IP" "$mode" 2>"$f") || rc=$?
+	((rc == 0)) || fail "$mode: exit $rc $out $(grep -v "sockets:" "$f")"
+	kout=$(ip netns exec "$A_NS" timeout 30 python3 "$TMPD/refused.py" \
+		"$S_IP" "$mode")
+	expect_eq "$mode: on the kernel" "$kout" \
+		"$([[ $mode == plain ]] && echo refused refused refused ||
+			echo errqueue errqueue errqueue)"
+	expect_eq "$mode: under anyload as on the kernel" "$out" "$kout"
+done
+grep -q 'sockets: udp_accelerated=1' "$TMPD/refused-plain.err" ||
+	fail "plain: the socket was not accelerated: $(cat "$TMPD/refused-plain.err")"
+expect_eq "plain: errors taken by the stack" \
+	"$(stack_counter "$TMPD/refused-plain.err" icmp_err_hard)" 3
+grep -q 'not accelerated' "$TMPD/refused-recverr.err" ||
+	fail "recverr: no hand-over to the kernel logged: $(cat "$TMPD/refused-recverr.err")"
 echo "preload_ip_frag: PASS"

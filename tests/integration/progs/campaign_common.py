@@ -50,7 +50,9 @@ class Ctl:
         while time.monotonic() < deadline:
             with open(self.out, errors="replace") as f:
                 for ln in f:
-                    if ln.startswith(want):
+                    # Only a whole line: stdio may write a long answer
+                    # in pieces, and a half-read one lacks counters.
+                    if ln.startswith(want) and ln.endswith("\n"):
                         return ln.strip()
             time.sleep(0.02)
         raise Fail("no answer to '%s' in %.0f s" % (line, timeout))
