@@ -11,9 +11,10 @@
  * up to 256) must name the VI that the sim gives the frame to, or the
  * kernel (a VI without filters stands in for it) when nothing claims the
  * frame or its headers are cut short, or nobody for a block-kernel
- * filter. Fragments are followed on both sides (al_frags; the sim's table),
- * across inputs. Adding a filter must succeed or fail alike on both sides (a key
- * held by another VI: -EBUSY; by the same VI: -EEXIST; types the
+ * filter. Later fragments follow their first on both sides (al_frags,
+ * the sim's table; remembered across inputs), and ICMP errors the flow
+ * they quote. Adding a filter must succeed or fail alike on both sides (a
+ * key held by another VI: -EBUSY; by the same VI: -EEXIST; types the
  * programs cannot do: -EOPNOTSUPP). Sanitizers watch the BPF code for
  * what the verifier cannot see (undefined shifts, ...).
  *
