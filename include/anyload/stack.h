@@ -51,11 +51,13 @@
  *   ANYLOAD_STACK_F_RX_FRAGMENTS claims all UDP that no other filter
  *     claims, so that every UDP fragment reaches the stack, in any order;
  *     then UDP for the kernel's sockets on this interface is dropped.
- *   ANYLOAD_STACK_F_RX_ICMP claims ICMP, so that port unreachable,
- *     fragmentation needed and time exceeded reach the sockets; the stack
- *     answers echo requests to its address itself, other ICMP is dropped.
- *     Without it, ICMP stays with the kernel (transparent mode reads the
- *     errors on the kernel socket of each accelerated socket).
+ *   ANYLOAD_STACK_F_RX_ICMP claims all ICMP: the stack answers echo
+ *     requests to its address itself, and drops what is neither an error
+ *     nor an echo request. Without it, ICMP stays with the kernel, except
+ *     the errors (destination unreachable, time exceeded, parameter
+ *     problem) that quote one of the stack's flows: the VI gives those to
+ *     the stack either way, so that port unreachable, fragmentation needed
+ *     (path MTU discovery) and time exceeded reach its sockets.
  *
  * Sockets are small integers (>= 0) local to a stack, not file
  * descriptors. Addresses are struct sockaddr_in, in network order as

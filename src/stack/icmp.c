@@ -7,8 +7,10 @@
  *
  * Layer: stack. RX order: ip.c st__rx_frame -> st__icmp_rx -> (error)
  * wire/icmp.h quote -> st__sock_lookup (sock.c) -> the socket's pending
- * error or counters; (echo) st__ip_build_hdr -> st__vi_send. ICMP reaches
- * the stack only with ANYLOAD_STACK_F_RX_ICMP (see anyload/stack.h).
+ * error or counters; (echo) st__ip_build_hdr -> st__vi_send. The errors
+ * that quote the stack's flows reach it always (the VI steers them by the
+ * quote), the rest of ICMP only with ANYLOAD_STACK_F_RX_ICMP (see
+ * anyload/stack.h).
  *
  * Errors to sockets follow the kernel (Linux __udp4_lib_err), which is
  * how RFC 1122 §4.1.3.3 ("UDP MUST pass to the application layer all
