@@ -395,13 +395,12 @@ static __attribute__((unused)) struct tw_seg tw_seg_init(uint16_t sport, uint16_
   return s;
 }
 
-/* tw_peer_headers: Ethernet and IPv4 headers (B to A, TTL 64, id, DF if
- * df) at f for l4len bytes of protocol proto; returns where those bytes
- * go. */
-static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
-                                                        uint8_t proto,
-                                                        unsigned l4len,
-                                                        uint16_t id, int df)
+/* tw_peer_frag_headers: Ethernet and IPv4 headers (B to A, TTL 64, id)
+ * at f for len bytes of protocol proto, DF if df, at fragment offset
+ * frag_off (bytes) with MF if mf; returns where those bytes go. */
+static __attribute__((unused)) uint8_t* tw_peer_frag_headers(
+  uint8_t* f, uint8_t proto, unsigned len, uint16_t id, int df,
+  unsigned frag_off, int mf)
 {
   struct st_eth_repr eth;
   struct st_ipv4_repr ip;
@@ -413,12 +412,23 @@ static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
   memset(&ip, 0, sizeof(ip));
   ip.src_be32 = inet_addr(TW_IP_B);
   ip.dst_be32 = inet_addr(TW_IP_A);
-  ip.tot_len = (uint16_t)(ST_IPV4_HLEN + l4len);
+  ip.tot_len = (uint16_t)(ST_IPV4_HLEN + len);
   ip.id = id;
   ip.ttl = 64;
   ip.proto = proto;
   ip.df = (uint8_t)df;
+  ip.frag_off = (uint16_t)frag_off;
+  ip.mf = (uint8_t)mf;
   return st_ipv4_build(f, &ip);
+}
+
+/* tw_peer_headers: the same for a whole datagram of l4len bytes. */
+static __attribute__((unused)) uint8_t* tw_peer_headers(uint8_t* f,
+                                                        uint8_t proto,
+                                                        unsigned l4len,
+                                                        uint16_t id, int df)
+{
+  return tw_peer_frag_headers(f, proto, l4len, id, df, 0, 0);
 }
 
 /* tw_seg_build: s as a TCP segment (header, options, data, checksum)
@@ -504,23 +514,10 @@ static __attribute__((unused)) unsigned tw_peer_send_frags(
     unsigned i = order ? (unsigned)order[k] : k, b, off = i * fsize;
     unsigned len = tlen - off < fsize ? tlen - off : fsize;
     uint8_t* f = sim_raw_tx_buf(w->raw, &b);
-    struct st_eth_repr eth;
-    struct st_ipv4_repr ip;
 
     CHECK(i, <, n);
-    memcpy(eth.dst, tw_mac_a, 6);
-    memcpy(eth.src, tw_mac_b, 6);
-    eth.type = ST_ETHERTYPE_IPV4;
-    memset(&ip, 0, sizeof(ip));
-    ip.src_be32 = inet_addr(TW_IP_B);
-    ip.dst_be32 = inet_addr(TW_IP_A);
-    ip.tot_len = (uint16_t)(ST_IPV4_HLEN + len);
-    ip.id = id;
-    ip.ttl = 64;
-    ip.proto = ST_IPPROTO_TCP;
-    ip.frag_off = (uint16_t)off;
-    ip.mf = i + 1 < n;
-    memcpy(st_ipv4_build(st_eth_build(f, &eth), &ip), seg + off, len);
+    memcpy(tw_peer_frag_headers(f, ST_IPPROTO_TCP, len, id, 0, off,
+                                i + 1 < n), seg + off, len);
     sim_raw_tx(w->raw, b, ST_ETH_HLEN + ST_IPV4_HLEN + len);
   }
   tw_poll_all(w);
