@@ -39,6 +39,9 @@ import sys
 import termios
 import time
 
+from line_out import say
+
+
 SEED_REQ, SEED_GREET, SEED_REPLY = 1, 2, 3
 
 
@@ -70,13 +73,12 @@ def handler(s, a, queued, used=None):
     if used:
         used()
     if req != stream(SEED_REQ, a.req):
-        print(f'FAIL request: {len(req)} bytes, wrong content', flush=True)
+        say(f'FAIL request: {len(req)} bytes, wrong content')
         return 1
     if a.mode == 'closewait':
         extra = s.recv(10)
         if extra != b'':
-            print(f'FAIL no end of stream after the request: {extra!r}',
-                  flush=True)
+            say(f'FAIL no end of stream after the request: {extra!r}')
             return 1
     s.sendall(stream(SEED_GREET, a.greet)[queued:])
     s.sendall(stream(SEED_REPLY, a.reply))
@@ -84,7 +86,7 @@ def handler(s, a, queued, used=None):
     while s.recv(65536):
         pass
     s.close()
-    print(f'HANDLED pid={os.getpid()} queued={queued}', flush=True)
+    say(f'HANDLED pid={os.getpid()} queued={queued}')
     return 0
 
 
@@ -131,18 +133,17 @@ def server(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(('0.0.0.0', a.port))
     ls.listen(16)
-    print('READY', flush=True)
+    say('READY')
     deadline = time.monotonic() + a.secs
     kids, bad = [], 0
     sync_used = a.mode in ('fork', 'closewait')
     for i in range(a.conns):
         c, peer = ls.accept()
         if not wait_ready(c, a, deadline):
-            print(f'FAIL conn {i}: request not in: {fionread(c.fileno())}',
-                  flush=True)
+            say(f'FAIL conn {i}: request not in: {fionread(c.fileno())}')
             return 1
         queued = queue_greeting(c, a)
-        print(f'QUEUED conn={i} greeting={queued}', flush=True)
+        say(f'QUEUED conn={i} greeting={queued}')
         if a.mode == 'execself':
             exec_handler(c, a, queued)
         r, w = os.pipe()
@@ -170,9 +171,9 @@ def server(a):
     for pid in kids:
         _, st = os.waitpid(pid, 0)
         if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
-            print(f'FAIL child {pid}: status {st}', flush=True)
+            say(f'FAIL child {pid}: status {st}')
             bad += 1
-    print(f'DONE conns={a.conns} failed={bad}', flush=True)
+    say(f'DONE conns={a.conns} failed={bad}')
     return 1 if bad else 0
 
 
@@ -194,9 +195,9 @@ def client(a):
         s.close()
         sha = hashlib.sha256(got).hexdigest()
         if len(got) != a.greet + a.reply or sha != want:
-            print(f'FAIL conn {i}: {len(got)} bytes, sha {sha}', flush=True)
+            say(f'FAIL conn {i}: {len(got)} bytes, sha {sha}')
             return 1
-        print(f'OK conn={i} bytes={len(got)} sha={sha}', flush=True)
+        say(f'OK conn={i} bytes={len(got)} sha={sha}')
     return 0
 
 

@@ -36,6 +36,9 @@ import socket
 import sys
 import time
 
+from line_out import say
+
+
 
 def server(a):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -48,7 +51,7 @@ def server(a):
     pending = {}            # conn -> bytes to echo back
     conns, echoed, gone = [], 0, 0
     child, status = None, None
-    print('READY', flush=True)
+    say('READY')
     deadline = time.monotonic() + a.secs
     while gone < a.conns + a.new and time.monotonic() < deadline:
         for key, ev in sel.select(0.2):
@@ -91,16 +94,16 @@ def server(a):
                     ls.close()
                 time.sleep(a.child_secs)
                 os._exit(0)
-            print(f'FORKED pid={child}', flush=True)
+            say(f'FORKED pid={child}')
         if child and status is None:
             pid, st = os.waitpid(child, os.WNOHANG)
             if pid:
                 status = os.waitstatus_to_exitcode(st)
-                print(f'CHILD status={status}', flush=True)
+                say(f'CHILD status={status}')
     if child and status is None:
         _, st = os.waitpid(child, 0)
         status = os.waitstatus_to_exitcode(st)
-    print(f'DONE child_status={status} gone={gone}', flush=True)
+    say(f'DONE child_status={status} gone={gone}')
     return 0 if status == 0 and gone == a.conns + a.new else 1
 
 
@@ -140,9 +143,9 @@ def client(a):
             conns += [connect() for _ in range(a.new)]
             cs = conns
         if not echo_round(cs, a.size, 1000 * k):
-            print(f'FAIL round={k}', flush=True)
+            say(f'FAIL round={k}')
             return 1
-        print(f'OK round={k} conns={len(cs)}', flush=True)
+        say(f'OK round={k} conns={len(cs)}')
         time.sleep(pause)
     for s in conns:
         s.close()
@@ -164,7 +167,7 @@ def forkclient(a):
         c2.close()
         os.read(r, 1)          # the parent closed its c1
         ok = echo_blocking(c1, a.size, 1)
-        print('OK child' if ok else 'FAIL child', flush=True)
+        say('OK child' if ok else 'FAIL child')
         c1.close()
         os._exit(0 if ok else 1)
     os.close(r)
@@ -173,7 +176,7 @@ def forkclient(a):
     os.close(w)
     _, st = os.waitpid(pid, 0)
     ok = echo_blocking(c2, a.size, 2)
-    print('OK parent' if ok else 'FAIL parent', flush=True)
+    say('OK parent' if ok else 'FAIL parent')
     c2.close()
     return 0 if ok and os.waitstatus_to_exitcode(st) == 0 else 1
 

@@ -28,9 +28,7 @@ import sys
 import termios
 import time
 
-
-def out(*a):
-    print(*a, flush=True)
+from line_out import say
 
 
 def wait_readable(s, mode, deadline):
@@ -85,12 +83,12 @@ def cmd_server(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", a.port))
     setup(s, a.mode, a.secs)
-    out("READY")
+    say("READY")
     deadline = time.monotonic() + a.secs
     for i in range(a.count):
         data, peer = recv_one(s, a.mode, deadline)
         s.sendto(data, peer)
-    out("DONE n=%d" % a.count)
+    say("DONE n=%d" % a.count)
 
 
 async def async_server(a):
@@ -110,10 +108,10 @@ async def async_server(a):
 
     t, _ = await loop.create_datagram_endpoint(
         P, local_addr=("0.0.0.0", a.port))
-    out("READY")
+    say("READY")
     await asyncio.wait_for(done, a.secs)
     t.close()
-    out("DONE n=%d" % n[0])
+    say("DONE n=%d" % n[0])
 
 
 def cmd_client(a):
@@ -129,7 +127,7 @@ def cmd_client(a):
         data, peer = recv_one(s, a.mode, deadline)
         if data == msg and peer[0] == a.dst:
             ok += 1
-    out("OK n=%d" % ok)
+    say("OK n=%d" % ok)
 
 
 async def async_client(a):
@@ -149,7 +147,7 @@ async def async_client(a):
         data = await asyncio.wait_for(q.get(), a.secs)
         ok += data == msg
     t.close()
-    out("OK n=%d" % ok)
+    say("OK n=%d" % ok)
 
 
 def cmd_local(a):
@@ -159,39 +157,39 @@ def cmd_local(a):
     u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u2.connect(u1.getsockname())
     u2.send(b"one")
-    out("udp recv", u1.recvfrom(100)[0])
+    say("udp recv", u1.recvfrom(100)[0])
     u2.send(b"two")
     spare = socket.socket()
     spare.bind(("127.0.0.1", 0))
     spare.listen(1)
-    out("udp select", select.select([u1, spare], [], [], 2)[0] == [u1])
+    say("udp select", select.select([u1, spare], [], [], 2)[0] == [u1])
     p = select.poll()
     p.register(u1, select.POLLIN)
-    out("udp poll", [ev for _, ev in p.poll(2000)])
+    say("udp poll", [ev for _, ev in p.poll(2000)])
     e = select.epoll()
     e.register(u1.fileno(), select.EPOLLIN)
     e2 = select.epoll()
     e2.register(u1.fileno(), select.EPOLLIN)
     e3 = select.epoll()
     e3.register(e.fileno(), select.EPOLLIN)
-    out("udp epoll", [ev for _, ev in e.poll(2)],
+    say("udp epoll", [ev for _, ev in e.poll(2)],
         [ev for _, ev in e2.poll(2)], [ev for _, ev in e3.poll(2)])
     buf = bytearray(100)
     fcntl.ioctl(u1.fileno(), termios.FIONREAD, buf)
-    out("udp fionread", struct.unpack("i", buf[:4])[0])
-    out("udp recvmsg", u1.recvmsg(100)[0])
+    say("udp fionread", struct.unpack("i", buf[:4])[0])
+    say("udp recvmsg", u1.recvmsg(100)[0])
     u1.setblocking(False)
     try:
         u1.recv(10)
-        out("udp nonblock: got data")
+        say("udp nonblock: got data")
     except BlockingIOError:
-        out("udp nonblock EAGAIN")
+        say("udp nonblock EAGAIN")
     # dup2 over a socket, then use the duplicate.
     d = os.dup(u1.fileno())
     os.dup2(u2.fileno(), d)
     os.write(d, b"three")
     u1.setblocking(True)
-    out("udp via dup2", u1.recv(100))
+    say("udp via dup2", u1.recv(100))
     os.close(d)
     # TCP over loopback.
     ls = socket.socket()
@@ -200,14 +198,14 @@ def cmd_local(a):
     c = socket.create_connection(ls.getsockname())
     sv, _ = ls.accept()
     c.sendall(b"tcp hello")
-    out("tcp", sv.recv(100))
+    say("tcp", sv.recv(100))
     # fork: the child uses the inherited socket, the parent reads.
     pid = os.fork()
     if pid == 0:
         u2.send(b"from child")
         os._exit(0)
     os.waitpid(pid, 0)
-    out("fork", u1.recv(100))
+    say("fork", u1.recv(100))
     # exec: a subprocess that uses the network itself.
     r = subprocess.run([sys.executable, "-c",
                         "import socket,sys;s=socket.socket(socket.AF_INET,"
@@ -215,9 +213,9 @@ def cmd_local(a):
                         "('127.0.0.1',%d));print('child ok')"
                         % u1.getsockname()[1]],
                        capture_output=True, text=True, timeout=20)
-    out("exec", r.stdout.strip(), u1.recv(100))
+    say("exec", r.stdout.strip(), u1.recv(100))
     # The resolver (DNS sockets are glibc's own).
-    out("resolve", socket.getaddrinfo("localhost", 80,
+    say("resolve", socket.getaddrinfo("localhost", 80,
                                       socket.AF_INET)[0][4][0])
 
 

@@ -46,9 +46,7 @@ import sys
 import termios
 import time
 
-
-def out(*a):
-    print(*a, flush=True)
+from line_out import say
 
 
 def data_of(seed, n):
@@ -203,7 +201,7 @@ def cmd_server(a):
     w = Waiter(a.mode, time.monotonic() + a.secs)
     if a.mode != "blocking":
         ls.setblocking(False)
-    out("READY")
+    say("READY")
     for i in range(a.conns):
         while True:
             try:
@@ -211,10 +209,10 @@ def cmd_server(a):
                 break
             except BlockingIOError:
                 w.wait(ls)
-        out("CONN peer=%s" % peer[0])
+        say("CONN peer=%s" % peer[0])
         serve_one(c, a, w)
     w.close()
-    out("DONE conns=%d" % a.conns)
+    say("DONE conns=%d" % a.conns)
 
 
 async def async_server(a):
@@ -234,7 +232,7 @@ async def async_server(a):
             got += len(b)
         if got != want:
             raise RuntimeError("short")
-        out("CONN peer=%s" % wr.get_extra_info("peername")[0])
+        say("CONN peer=%s" % wr.get_extra_info("peername")[0])
         wr.write(h.hexdigest().encode() + data_of(2, a.bytes))
         await wr.drain()
         wr.close()
@@ -244,10 +242,10 @@ async def async_server(a):
             done.set_result(True)
 
     srv = await asyncio.start_server(handle, "0.0.0.0", a.port)
-    out("READY")
+    say("READY")
     await asyncio.wait_for(done, a.secs)
     srv.close()
-    out("DONE conns=%d" % n[0])
+    say("DONE conns=%d" % n[0])
 
 
 def check_features(s, a):
@@ -316,9 +314,9 @@ def report(answer, h, got, data, a):
     mine = hashlib.sha256(data).hexdigest()
     theirs = hashlib.sha256(data_of(2, a.bytes)).hexdigest()
     if answer.decode() == mine and got == a.bytes and h.hexdigest() == theirs:
-        out("OK bytes=%d sha=%s" % (a.bytes, mine[:16]))
+        say("OK bytes=%d sha=%s" % (a.bytes, mine[:16]))
     else:
-        out("BAD answer=%s got=%d" % (answer[:16], got))
+        say("BAD answer=%s got=%d" % (answer[:16], got))
 
 
 async def async_client(a):
@@ -390,7 +388,7 @@ def cmd_forkserver(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", a.port))
     ls.listen(16)
-    out("READY")
+    say("READY")
     c, peer = ls.accept()
     w = Waiter("blocking", time.monotonic() + a.secs)
     pid = os.fork()
@@ -407,15 +405,15 @@ def cmd_forkserver(a):
             except OSError as e:
                 res.append("%s=%s" % (name, errno.errorcode.get(e.errno)))
         c.close()
-        out("CHILD inherited " + " ".join(res))
+        say("CHILD inherited " + " ".join(res))
         c2, _ = ls.accept()
         serve_one(c2, a, w)
-        out("CHILD served")
+        say("CHILD served")
         os._exit(0)
     serve_one(c, a, w)
-    out("PARENT served")
+    say("PARENT served")
     _, st = os.waitpid(pid, 0)
-    out("DONE child=%d" % st)
+    say("DONE child=%d" % st)
 
 
 def cmd_sleepserver(a):
@@ -426,9 +424,9 @@ def cmd_sleepserver(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", a.port))
     ls.listen(4)
-    out("READY")
+    say("READY")
     c, _ = ls.accept()
-    out("SLEEPING")
+    say("SLEEPING")
     time.sleep(a.secs)
     n = 0
     while True:
@@ -436,7 +434,7 @@ def cmd_sleepserver(a):
         if not b:
             break
         n += len(b)
-    out("DONE bytes=%d" % n)
+    say("DONE bytes=%d" % n)
 
 
 def cmd_ackclient(a):
@@ -448,7 +446,7 @@ def cmd_ackclient(a):
     s.sendall(data_of(1, a.bytes))
     time.sleep(1.0)
     info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-    out("UNACKED %d" % struct.unpack_from("I", info, 24)[0])
+    say("UNACKED %d" % struct.unpack_from("I", info, 24)[0])
     s.close()
 
 
@@ -472,5 +470,5 @@ if __name__ == "__main__":
     try:
         main()
     except Exception as e:  # one line the test can show
-        out("ERROR %s: %s" % (type(e).__name__, e))
+        say("ERROR %s: %s" % (type(e).__name__, e))
         sys.exit(1)
