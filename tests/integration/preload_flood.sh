@@ -150,7 +150,7 @@ run()
 	for c in rx_udp_datagrams rx_drop_rcvbuf rx_drop_pool_low \
 		rx_drop_udp_no_sock rx_drop_udp_csum rx_drop_udp_len \
 		rx_drop_udp_trunc rx_drop_not_ip rx_drop_ip_csum rx_drop_ip_len \
-		rx_drop_ip_dst rx_drop_ip_src rx_drop_ip_proto; do
+		rx_drop_ip_dst rx_drop_ip_src rx_drop_ip_proto rx_icmp; do
 		outcomes=$((outcomes + $(counter "$got" "$c")))
 	done
 	expect_eq "($backend) frames received = their outcomes" "$outcomes" \
@@ -159,7 +159,7 @@ run()
 	# frames still in the ring and the kernel's latest drop count before
 	# it prints the counters (anyload_stack_sync).
 	expect_eq "($backend) frames sent = received + ring and veth losses" \
-		"$((FLOOD_SENT + PROBES_SENT))" \
+		"$((FLOOD_SENT + PROBES_SENT + $(counter "$got" rx_icmp)))" \
 		"$((frames + nodesc + vdrops))"
 	expect_eq "($backend) datagrams through the kernel socket" \
 		"$(field "$sockets" rx_kernel)" 0

@@ -17,7 +17,9 @@
  * Each thread sends from source port 41000 + its index, and binds a UDP
  * socket on SRC_IP and that port that it never reads, so that the replies
  * the flood provokes die quietly in its receive queue (no ICMP port
- * unreachable back to the flooded host). Output: one line
+ * unreachable back to the flooded host); it keeps the socket half a
+ * second after the flood, for the replies to the backlog the flooded
+ * host still works through. Output: one line
  *   FLOOD sent=N secs=S pps=P
  * exit status 0, or 1 on an error (message on stderr).
  */
@@ -93,6 +95,7 @@ static void* run(void* arg)
     lens[k] = build(frames[k], sport, ports[k % n_ports], (uint16_t)k);
   }
   flood_blast(&opts, t, frames, lens, NULL, NULL);
+  usleep(500000);
   close(ufd);
   free(mem);
   return NULL;
