@@ -7,9 +7,9 @@
  *
  * al_classify() parses the frame and finds the filter that claims it, most
  * specific first: IPv4/IPv6 full 5-tuple, local 3-tuple (exact address,
- * then any address; a later IPv4 fragment: the filter of its datagram's
- * first fragment, al_frags; an ICMPv4 error: the filter of the flow it
- * quotes), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
+ * then any address; with whole_flow also a later IPv4 fragment, by the
+ * filter of its datagram's first fragment (al_frags), and an ICMPv4
+ * error, by the filter of the flow it quotes), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
  * unicast/multicast-all and unicast-mismatch. The first *valid* entry wins
  * (array maps hold empty entries). When nothing claims the frame, a
  * block-kernel filter (if any) is reported instead.
@@ -86,10 +86,10 @@ struct {
   __type(value, struct al_filter_val);
 } al_ipproto SEC(".maps");
 
-/* The filter that claimed each fragmented datagram's first fragment, so
- * that its later fragments (which carry no ports) follow it, to be
- * reassembled by the owner; without this they would go to the kernel, and
- * the datagram would be lost to both. An LRU map: a datagram whose last
+/* The whole-flow filter that claimed each fragmented datagram's first
+ * fragment, so that its later fragments (which carry no ports) follow it,
+ * to be reassembled by the owner; without this they would go to the
+ * kernel, and the datagram would be lost to both. An LRU map: a datagram whose last
  * fragment never comes costs an entry until newer ones push it out. A
  * later fragment that overtakes the first is not followed. */
 struct {
@@ -185,12 +185,13 @@ al_match_ip4_flow(__u32 laddr, __u16 lport, __u32 raddr, __u16 rport,
   return bpf_map_lookup_elem(&al_ip4_local, &lk);
 }
 
-/* An ICMP error (destination unreachable, time exceeded, parameter
- * problem) at frame offset off goes where the flow of the datagram it
- * quotes goes: the quoted header is one that the filter's owner sent, its
- * source the local end. Without this the kernel would get the errors
- * about the owner's flows: a "fragmentation needed" lost so makes a path
- * MTU black hole, where every full-sized TCP segment is dropped for good. */
+/* The filter of the flow that the ICMP error (destination unreachable,
+ * time exceeded, parameter problem) at frame offset off quotes: the
+ * quoted header is one that the filter's owner sent, its source the local
+ * end. A host stack needs them (its filters are whole_flow): without them
+ * a "fragmentation needed" reaches the kernel, which has no socket for
+ * the flow, and the path MTU stays a black hole where every full-sized
+ * TCP segment is dropped for good. */
 static __always_inline const struct al_filter_val *
 al_match_icmp4_err(AL_CTX *ctx, __u32 off)
 {
@@ -236,7 +237,10 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
     ihl = ip.ihl * 4;
     if ((ip.frag_off & bpf_htons(0x3fff)) || ihl < sizeof(ip))
       return 0;
-    return al_match_icmp4_err(ctx, off + ihl);
+    /* Only to a filter that asked for them; else on to the other
+     * filters (an IP protocol filter, ...) and the kernel. */
+    v = al_valid(al_match_icmp4_err(ctx, off + ihl));
+    return v && v->whole_flow ? v : 0;
   }
   if (ip.protocol != IPPROTO_UDP && ip.protocol != IPPROTO_TCP)
     return 0;
@@ -260,9 +264,9 @@ al_match_ip4(AL_CTX *ctx, __u32 off, __u8 *proto_out, int *have_proto)
 
   v = al_match_ip4_flow(ip.daddr, ports[1], ip.saddr, ports[0],
                         ip.protocol);
-  /* A first fragment (MF set) that a filter claims: remember the filter
-   * for the rest of its datagram. */
-  if (al_valid(v) && (ip.frag_off & bpf_htons(0x2000)))
+  /* A first fragment (MF set) that a whole-flow filter claims: remember
+   * the filter for the rest of its datagram. */
+  if (al_valid(v) && v->whole_flow && (ip.frag_off & bpf_htons(0x2000)))
     bpf_map_update_elem(&al_frags, &gk, v, BPF_ANY);
   return v;
 }

@@ -24,9 +24,11 @@
 
 /* Array maps start zeroed, so an entry is in use only when `valid` is 1. */
 struct al_filter_val {
-  __u32 slot;     /* XSKMAP index of the owning VI */
-  __u16 queue;    /* interface RX queue the owning socket is bound to */
-  __u16 valid;
+  __u32 slot;       /* XSKMAP index of the owning VI */
+  __u16 queue;      /* interface RX queue the owning socket is bound to */
+  __u8  valid;
+  __u8  whole_flow; /* EF_FILTER_FLAG_WHOLE_FLOW: later fragments and
+                     * ICMP errors too (filter_lookup.h) */
 };
 
 /* A fragmented IPv4 datagram (RFC 791 §3.2: source, destination,

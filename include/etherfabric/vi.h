@@ -97,6 +97,13 @@ extern int ef_vi_prime(ef_vi* vi, ef_driver_handle dh, unsigned current_ptr);
 enum ef_filter_flags {
   EF_FILTER_FLAG_NONE               = 0x0,
   EF_FILTER_FLAG_MCAST_LOOP_RECEIVE = 0x2,
+  /* anyload extension, for ip4 local and full filters: the filter also
+   * claims the later IPv4 fragments of a datagram whose first fragment it
+   * claims (they carry no ports), and the ICMPv4 errors (destination
+   * unreachable, time exceeded, parameter problem) that quote its flow,
+   * as a host stack needs. Without it those go to the kernel, as on
+   * Solarflare's NICs. Ignored by other filter types. */
+  EF_FILTER_FLAG_WHOLE_FLOW         = 0x100,
 };
 
 typedef struct {
@@ -168,10 +175,10 @@ extern int ef_filter_spec_set_user_flag(ef_filter_spec* filter_spec,
  * 5-tuple, then local 3-tuple (exact address, then any address), then
  * MAC (+VLAN), then EtherType / IP protocol, then unicast/multicast-all.
  * Ports are seen in unfragmented IPv4 datagrams and first fragments only;
- * an ip4 filter that claims a first fragment also claims the later
- * fragments of its datagram (same source, destination, identification
- * and protocol) that arrive after it, so that the VI can reassemble them
- * (an anyload extension: on Solarflare's NICs they go to the kernel).
+ * with EF_FILTER_FLAG_WHOLE_FLOW an ip4 filter that claims a first
+ * fragment also claims the later fragments of its datagram (same source,
+ * destination, identification and protocol) that arrive after it (not
+ * those that overtake it), and the ICMP errors about its flow.
  * Returns 0 or -EEXIST (this VI already holds the same filter), -EBUSY
  * (another live VI holds it), -EINVAL (empty or malformed spec),
  * -EOPNOTSUPP (a filter type AF_XDP can't implement: sniff, user marks),

@@ -195,7 +195,8 @@ static int filter_get(struct anyload_stack* st, uint8_t proto,
   if (k == st->n_filters_max)
     return -ENOSPC;
   f = &st->filters[k];
-  ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
+  /* A host's flows: with their later fragments and their ICMP errors. */
+  ef_filter_spec_init(&fs, EF_FILTER_FLAG_WHOLE_FLOW);
   if (raddr_be32)
     rc = ef_filter_spec_set_ip4_full(&fs, proto, laddr_be32, lport_be16,
                                      raddr_be32, rport_be16);

@@ -527,8 +527,10 @@ int vi_fmaps_filter_add(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, int queue, const ef_filter_spec* fs,
                         struct vi_fmaps_filter* f)
 {
-  struct al_filter_val val = { .slot = (uint32_t)slot,
-                               .queue = (uint16_t)queue, .valid = 1 };
+  struct al_filter_val val = {
+    .slot = (uint32_t)slot, .queue = (uint16_t)queue, .valid = 1,
+    .whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0,
+  };
   struct al_filter_val old;
   int rc;
 

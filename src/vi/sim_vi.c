@@ -72,6 +72,7 @@
  * fields hold network order, as the frame does. */
 struct sim_filter {
   uint8_t  used;
+  uint8_t  whole_flow;     /* EF_FILTER_FLAG_WHOLE_FLOW */
   uint8_t  type;           /* VI_FLT_* */
   uint8_t  proto;
   uint16_t vlan;           /* SIM_VLAN_ANY: any or no tag */
@@ -116,6 +117,7 @@ struct sim_pkt {
   int      ipv;              /* 4 or 6 with ports, else 0 */
   uint8_t  daddr[16], saddr[16];
   uint16_t sport_be16, dport_be16;
+  int      icmp_err;         /* ipv 4: the ports of an ICMP error's quote */
   int      frag_first;       /* IPv4 UDP/TCP first fragment (MF set) */
   int      frag_later;       /* IPv4 UDP/TCP fragment past offset 0 */
   uint16_t ip_id_be16;       /* with frag_first or frag_later */
@@ -182,6 +184,7 @@ static int pkt_parse(const uint8_t* f, uint32_t len, struct sim_pkt* p)
       if ((q[9] == 17 || q[9] == 6) && !(rd_be16(q + 6) & 0x1fff) &&
           qihl >= 20 && len - l3 >= ihl + 8 + qihl + 4) {
         p->ipv = 4;
+        p->icmp_err = 1;
         p->port_proto = q[9];
         memcpy(p->daddr, q + 12, 4);
         memcpy(p->saddr, q + 16, 4);
@@ -308,13 +311,41 @@ static void frag_remember(struct sim_if* ifp, const struct sim_pkt* p,
   memcpy(e->daddr, p->daddr, 4);
 }
 
+/* best_filter: the VI whose filter ranks best for p (*rank, *fl its
+ * filter), or NULL; *blocked when a block-kernel filter applies. */
+static struct sim_vi* best_filter(struct sim_if* ifp, const struct sim_pkt* p,
+                                  int* rank, const struct sim_filter** fl,
+                                  int* blocked)
+{
+  struct sim_vi *v, *best = NULL;
+  unsigned i;
+
+  *rank = RANK_BLOCK;
+  *fl = NULL;
+  for (v = ifp->vis; v; v = v->next)
+    for (i = 0; i < v->filter_hi; i++) {
+      int r;
+      if (!v->filters[i].used)
+        continue;
+      r = filter_rank(&v->filters[i], p, ifp->mac);
+      if (r < *rank) {
+        *rank = r;
+        *fl = &v->filters[i];
+        best = v;
+      } else if (r == RANK_BLOCK) {
+        *blocked = 1;
+      }
+    }
+  return best;
+}
+
 /* steer: the VI of ifp that gets frame f, or NULL (unclaimed). */
 static struct sim_vi* steer(struct sim_if* ifp, const struct sim_frame* f)
 {
   struct sim_vi *v, *best = NULL;
+  const struct sim_filter* bf;
   struct sim_pkt p;
   int best_rank = RANK_BLOCK, blocked = 0;
-  unsigned i;
 
   /* A frame too short to parse goes where unclaimed frames go, as the XDP
    * program passes it to the kernel. */
@@ -325,20 +356,18 @@ static struct sim_vi* steer(struct sim_if* ifp, const struct sim_frame* f)
       e->stamp = ++ifp->frag_clock;
       return e->vi;
     }
-    for (v = ifp->vis; v; v = v->next)
-      for (i = 0; i < v->filter_hi; i++) {
-        int r;
-        if (!v->filters[i].used)
-          continue;
-        r = filter_rank(&v->filters[i], &p, ifp->mac);
-        if (r < best_rank) {
-          best_rank = r;
-          best = v;
-        } else if (r == RANK_BLOCK) {
-          blocked = 1;
-        }
-      }
-    if (best && p.frag_first && best_rank <= RANK_LOCAL_ANY)
+    if (p.icmp_err) {
+      /* The quoted flow's most specific filter takes the error if it is
+       * whole-flow; else the error is matched as any ICMP. */
+      int b = 0;
+      v = best_filter(ifp, &p, &best_rank, &bf, &b);
+      if (v && best_rank <= RANK_LOCAL_ANY && bf->whole_flow)
+        return v;
+      p.ipv = 0;
+    }
+    best = best_filter(ifp, &p, &best_rank, &bf, &blocked);
+    if (best && p.frag_first && best_rank <= RANK_LOCAL_ANY &&
+        bf->whole_flow)
       frag_remember(ifp, &p, best);
     if (best)
       return best;
@@ -876,6 +905,7 @@ static int filter_decode(const ef_filter_spec* fs, struct sim_filter* f)
     f->rport_be16 = (uint16_t)d[VI_FD_RPORT];
     __attribute__((fallthrough));
   case VI_FLT_IP4_LOCAL:
+    f->whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0;
     memcpy(f->lhost, &d[VI_FD_LHOST], 4);
     f->lport_be16 = (uint16_t)d[VI_FD_LPORT];
     f->proto = (uint8_t)d[VI_FD_PROTO];

@@ -11,9 +11,9 @@
  * up to 256) must name the VI that the sim gives the frame to, or the
  * kernel (a VI without filters stands in for it) when nothing claims the
  * frame or its headers are cut short, or nobody for a block-kernel
- * filter. Later fragments follow their first on both sides (al_frags,
- * the sim's table; remembered across inputs), and ICMP errors the flow
- * they quote. Adding a filter must succeed or fail alike on both sides (a
+ * filter. For whole-flow filters, later fragments follow their first on
+ * both sides (al_frags, the sim's table; remembered across inputs), and
+ * ICMP errors the flow they quote. Adding a filter must succeed or fail alike on both sides (a
  * key held by another VI: -EBUSY; by the same VI: -EEXIST; types the
  * programs cannot do: -EOPNOTSUPP). Sanitizers watch the BPF code for
  * what the verifier cannot see (undefined shifts, ...).
@@ -22,7 +22,8 @@
  * filter: [VI (bits 0..1) | type (bits 2..7, mod 14)] [local address
  * (bits 0..1), remote address (bits 4..5), IP protocol (bits 0..2 mod 5)]
  * [local port (bit 0), remote port (bit 4), UDP/TCP (bit 5)]
- * [MAC (bits 0..1), VLAN (bits 2..3: none, 5, 7), EtherType (bits 4..5)];
+ * [MAC (bits 0..1), VLAN (bits 2..3: none, 5, 7), EtherType (bits 4..5),
+ * EF_FILTER_FLAG_WHOLE_FLOW (bit 6)];
  * the values come from small sets (below) so that frames can match them.
  * The rest of the input is the frame (at most 1514 bytes).
  *
@@ -226,7 +227,10 @@ static int maps_add(const ef_filter_spec* fs, uint32_t slot)
   const unsigned* d = fs->data;
   uint16_t vlan = (fs->flags & VI_FLT_F_VLAN) ? (uint16_t)d[VI_FD_VLAN]
                                               : AL_VLAN_ANY;
-  struct al_filter_val val = { .slot = slot, .queue = 0, .valid = 1 };
+  struct al_filter_val val = {
+    .slot = slot, .queue = 0, .valid = 1,
+    .whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0,
+  };
   struct al_filter_val* arr = NULL;
   struct fz_hash* h = NULL;
   uint8_t key[48];
@@ -426,7 +430,8 @@ static int spec_of(const uint8_t* b, ef_filter_spec* fs)
 
   inet_pton(AF_INET6, ip6s[b[1] & 3], &l6);
   inet_pton(AF_INET6, ip6s[(b[1] >> 4) & 3], &r6);
-  ef_filter_spec_init(fs, EF_FILTER_FLAG_NONE);
+  ef_filter_spec_init(fs, (b[3] & 0x40) ? EF_FILTER_FLAG_WHOLE_FLOW
+                                        : EF_FILTER_FLAG_NONE);
   switch ((b[0] >> 2) % 14) {
   case 0: return ef_filter_spec_set_ip4_local(fs, proto, la, lp);
   case 1: return ef_filter_spec_set_ip4_full(fs, proto, la, lp, ra, rp);
