@@ -98,11 +98,12 @@ for _ in $(seq 50); do
 done
 grep -q "capturing stack $PID.0" "$TMPD/td1.err" ||
 	fail "anyload_tcpdump did not attach: $(cat "$TMPD/td1.err")"
-# One at a time: each echo is out before the next datagram comes in.
+# One at a time: each echo is out before the next datagram comes in, and
+# reaches a socket still open (else its port unreachable, which the stack
+# gets, would be captured too).
 for i in 0 1 2 3 4; do
 	ns_b $PY "$UDPTOOL" send --dst "$IP_A" --port 47000 --count 1 \
-		--tag "obs$i" --sport 46000
-	sleep 0.1
+		--tag "obs$i" --sport 46000 --linger 0.1
 done
 rc=0
 wait $TD || rc=$?
@@ -146,8 +147,7 @@ for _ in $(seq 50); do
 done
 for i in 5 6 7; do
 	ns_b $PY "$UDPTOOL" send --dst "$IP_A" --port 47000 --count 1 \
-		--tag "obs$i" --sport 46000
-	sleep 0.1
+		--tag "obs$i" --sport 46000 --linger 0.1
 done
 rc=0
 wait $TD || rc=$?

@@ -5,8 +5,10 @@ Sends and receives through the kernel's own sockets, so that each test
 checks anyload against the standard stack. Not a test by itself.
 
   send   --dst IP --port P --count N --tag T [--sport S] [--src IP]
-         [--mcast-if IP] [--gap SECS]
-         N UDP datagrams with payloads "T-000000", "T-000001", ...
+         [--mcast-if IP] [--gap SECS] [--linger SECS]
+         N UDP datagrams with payloads "T-000000", "T-000001", ...; with
+         --linger the socket stays open SECS after the last, so that
+         replies die in it instead of drawing ICMP port unreachable
   recv   --port P [--bind IP] [--secs S] [--join GROUP --iface-ip IP]
          prints READY once bound, then "GOT <payload> <srcip>:<srcport>"
          per datagram (flushed), until --secs pass or SIGTERM
@@ -42,6 +44,8 @@ def cmd_send(a):
         s.sendto(payload(a.tag, i), (a.dst, a.port))
         if a.gap:
             time.sleep(a.gap)
+    if a.linger:
+        time.sleep(a.linger)
     s.close()
 
 
@@ -116,6 +120,7 @@ def main():
     q.add_argument("--src", default="")
     q.add_argument("--mcast-if", default="")
     q.add_argument("--gap", type=float, default=0.0005)
+    q.add_argument("--linger", type=float, default=0.0)
     q = sub.add_parser("recv")
     q.add_argument("--port", type=int, required=True)
     q.add_argument("--bind", default="0.0.0.0")
