@@ -8,11 +8,11 @@
  * al_classify() parses the frame and finds the filter that claims it, most
  * specific first: IPv4/IPv6 full 5-tuple, local 3-tuple (exact address,
  * then any address; with whole_flow also a later IPv4 fragment, by the
- * filter of its datagram's first fragment (al_frags), and an ICMPv4
- * error, by the filter of the flow it quotes), MAC (+VLAN), EtherType (+VLAN), IP protocol, then
- * unicast/multicast-all and unicast-mismatch. The first *valid* entry wins
- * (array maps hold empty entries). When nothing claims the frame, a
- * block-kernel filter (if any) is reported instead.
+ * filter of its datagram's first fragment (al_frags), and an ICMPv4 error,
+ * by the filter of the flow it quotes), MAC (+VLAN), EtherType (+VLAN), IP
+ * protocol, then unicast/multicast-all and unicast-mismatch. The first
+ * *valid* entry wins (array maps hold empty entries). When nothing claims
+ * the frame, a block-kernel filter (if any) is reported instead.
  *
  * The including program defines, before including this file:
  *   AL_CTX                       its context type (struct xdp_md, ...)
@@ -89,9 +89,9 @@ struct {
 /* The whole-flow filter that claimed each fragmented datagram's first
  * fragment, so that its later fragments (which carry no ports) follow it,
  * to be reassembled by the owner; without this they would go to the
- * kernel, and the datagram would be lost to both. An LRU map: a datagram whose last
- * fragment never comes costs an entry until newer ones push it out. A
- * later fragment that overtakes the first is not followed. */
+ * kernel, and the datagram would be lost to both. An LRU map: a datagram
+ * whose last fragment never comes costs an entry until newer ones push it
+ * out. A later fragment that overtakes the first is not followed. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, AL_MAX_FRAG_DATAGRAMS);

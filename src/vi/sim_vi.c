@@ -20,10 +20,11 @@
  * Filters on a sim interface work as the XDP program does on a real one
  * (bpf/anyload_xdp.bpf.c), most specific first: full 5-tuple, local
  * 3-tuple (exact address, then any address), MAC (+VLAN), EtherType, IP
- * protocol, unicast/multicast-all, unicast-mismatch; a later IPv4 fragment
- * goes where a port filter sent its datagram's first fragment (the last
- * SIM_FRAG_FOLLOW datagrams are remembered); an ICMPv4 error goes where
- * the flow of the datagram it quotes goes. There is no kernel:
+ * protocol, unicast/multicast-all, unicast-mismatch; with a whole-flow ip4
+ * filter (EF_FILTER_FLAG_WHOLE_FLOW) a later IPv4 fragment goes where the
+ * filter sent its datagram's first fragment (the last SIM_FRAG_FOLLOW
+ * datagrams are remembered), and an ICMPv4 error to the owner of the
+ * flow it quotes. There is no kernel:
  * the frames no filter claims go to the oldest VI of the interface that has
  * no filters at all (it stands in for the kernel's stack; a block-kernel
  * filter drops them instead), and when there is no such VI they are
@@ -290,7 +291,7 @@ static struct sim_frag_follow* frag_follow(struct sim_if* ifp,
   return NULL;
 }
 
-/* frag_remember: p, a first fragment, went to v by a port filter. */
+/* frag_remember: p, a first fragment, went to v by a whole-flow filter. */
 static void frag_remember(struct sim_if* ifp, const struct sim_pkt* p,
                           struct sim_vi* v)
 {

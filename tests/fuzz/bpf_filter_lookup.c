@@ -13,10 +13,10 @@
  * frame or its headers are cut short, or nobody for a block-kernel
  * filter. For whole-flow filters, later fragments follow their first on
  * both sides (al_frags, the sim's table; remembered across inputs), and
- * ICMP errors the flow they quote. Adding a filter must succeed or fail alike on both sides (a
- * key held by another VI: -EBUSY; by the same VI: -EEXIST; types the
- * programs cannot do: -EOPNOTSUPP). Sanitizers watch the BPF code for
- * what the verifier cannot see (undefined shifts, ...).
+ * ICMP errors the flow they quote. Adding a filter must succeed or fail
+ * alike on both sides (a key held by another VI: -EBUSY; by the same VI:
+ * -EEXIST; types the programs cannot do: -EOPNOTSUPP). Sanitizers watch the
+ * BPF code for what the verifier cannot see (undefined shifts, ...).
  *
  * Input: byte 0: the number of filters (bits 0..2); then 4 bytes per
  * filter: [VI (bits 0..1) | type (bits 2..7, mod 14)] [local address
