@@ -228,6 +228,16 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
  * control plane if the stack made it. NULL is ignored. */
 void anyload_stack_destroy(struct anyload_stack* st);
 
+/* anyload_stack_forget: in a process that inherited st across fork() and
+ * will not use it: free this process's copy (memory, its copies of the
+ * VI's sockets and of the control plane's) without touching anything the
+ * process that made it still uses: no filter is removed, no multicast
+ * group left, no frame sent, the published stats file stays. Without it
+ * an inherited AF_XDP VI keeps its queue taken for as long as the child
+ * lives, even after the parent exits, and the child can make no stack of
+ * its own on that queue. NULL is ignored. */
+void anyload_stack_forget(struct anyload_stack* st);
+
 /* anyload_stack_poll: do the stack's work at time now_ns: handle up to
  * `budget` events of the VI (received frames, transmit completions; 0
  * means 64), refill the receive ring, run expired timers (reassembly,

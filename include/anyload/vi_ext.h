@@ -21,6 +21,19 @@ const char* anyload_vi_backend(const ef_vi* vi);
  * NUL-terminated). Returns the length it needed, or -EINVAL. */
 int anyload_vi_describe(const ef_vi* vi, char* buf, size_t len);
 
+/* anyload_vi_forget: ef_vi_free for a VI that this process inherited
+ * across fork() and will not use: closes this process's copies of its
+ * sockets and BPF handles and frees its memory here, without touching
+ * what the process that allocated it still uses (its filters, its slot,
+ * the XDP or tc program, its driver handle's epoll set). Until an
+ * inherited AF_XDP VI is forgotten (or freed) in every process that holds
+ * it, its queue stays taken: a new VI on that queue gets -EBUSY even
+ * after its maker exits. Its protection domain, memory registration and
+ * driver handle can then be freed as usual (they hold nothing shared).
+ * Returns 0; -EINVAL if vi is not allocated or is this process's own;
+ * -EOPNOTSUPP for a backend that cannot (sim: the VI stays). */
+int anyload_vi_forget(ef_vi* vi);
+
 #ifdef __cplusplus
 }
 #endif

@@ -159,10 +159,7 @@ static void copy_opts(int fd, struct pl_obj* o, struct anyload_stack* st,
   }
 }
 
-/* open_bound: a stack socket bound to the kernel socket's address and
- * port (under the lock). Returns the socket, or a negative errno with
- * the reason in why. */
-static int open_bound(int fd, struct pl_obj* o, struct anyload_stack* st,
+int pl_tcp_open_bound(int fd, struct pl_obj* o, struct anyload_stack* st,
                       struct sockaddr_in* local, char* why, size_t wl)
 {
   char as[32];
@@ -186,9 +183,7 @@ static int open_bound(int fd, struct pl_obj* o, struct anyload_stack* st,
   return sd;
 }
 
-/* local_of: the kernel socket's address; binds it to port 0 (the kernel
- * chooses) when unbound. 0 or -1 (why set). */
-static int local_of(int fd, struct sockaddr_in* local, const char** why)
+int pl_tcp_local_of(int fd, struct sockaddr_in* local, const char** why)
 {
   socklen_t len = sizeof(*local);
 
@@ -239,6 +234,7 @@ int pl_tcp_listen(int fd, int backlog)
   o = pl_fds[fd];
   if (!o || o->kind != PL_TCP)
     return listen_kernel(fd, backlog);
+  o->listen_backlog = backlog;
   if (o->tcp == PL_TCP_LISTEN && o->sd >= 0 && (st = pl_stack_if_up())) {
     anyload_tcp_listen(st, o->sd, backlog);    /* a new backlog */
     return listen_kernel(fd, backlog);
@@ -259,11 +255,11 @@ int pl_tcp_listen(int fd, int backlog)
     }
     return listen_kernel(fd, backlog);
   }
-  if (local_of(fd, &local, &w) < 0) {
+  if (pl_tcp_local_of(fd, &local, &w) < 0) {
     fate_kernel(fd, o, w);
     return listen_kernel(fd, backlog);
   }
-  sd = open_bound(fd, o, st, &local, why, sizeof(why));
+  sd = pl_tcp_open_bound(fd, o, st, &local, why, sizeof(why));
   if (sd < 0) {
     fate_kernel(fd, o, why);
     return listen_kernel(fd, backlog);
@@ -542,11 +538,11 @@ int pl_tcp_connect(int fd, const struct sockaddr* a, socklen_t l)
     }
     goto kernel;
   }
-  if (local_of(fd, &local, &w) < 0) {
+  if (pl_tcp_local_of(fd, &local, &w) < 0) {
     fate_kernel(fd, o, w);
     goto kernel;
   }
-  sd = open_bound(fd, o, st, &local, why, sizeof(why));
+  sd = pl_tcp_open_bound(fd, o, st, &local, why, sizeof(why));
   if (sd < 0) {
     fate_kernel(fd, o, why);
     goto kernel;

@@ -338,6 +338,38 @@ void pl_stacks_drop(const char* why)
   pl_st_state = 0;
 }
 
+int pl_stack_release_if_idle(const char* why)
+{
+  struct anyload_stack_info in;
+  int fd;
+
+  if (pl_st_state != 1)
+    return 0;
+  anyload_stack_info(pl_st, &in);
+  /* Connections the program closed (FIN_WAIT, TIME_WAIT) count: they
+   * still need the stack. */
+  if (in.sockets || in.tcp_sockets || in.tcp_connections || in.tcp_listening)
+    return 0;
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_fds[fd];
+    if (o && (o->kind == PL_UDP || o->kind == PL_TCP) && o->sd >= 0)
+      return 0;
+  }
+  /* The sets that hold the stack's wait fd lose it with the stack; a
+   * stack made later adds its own (fd_epoll.c). */
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_fds[fd];
+    if (o && o->kind == PL_EPOLL)
+      o->wait_fd_added = 0;
+  }
+  pl_log(2, "stack on %s released: no socket left in it (%s)",
+         pl_cfg.interface, why);
+  anyload_stack_destroy(pl_st);
+  pl_st = NULL;
+  pl_st_state = 0;
+  return 1;
+}
+
 static void pl_at_exit(void)
 {
   /* Other threads may still be inside the library: they hold the lock
@@ -366,8 +398,10 @@ __attribute__((destructor)) static void pl_dtor(void)
 }
 
 /* pl_child_forget: in a forked child (lock held by nobody): the parent's
- * stack is left alone (not polled, not destroyed: its filters and rings
- * are the parent's); inherited accelerated sockets become kernel ones. */
+ * stack is let go (anyload_stack_forget: this process's copies of its
+ * memory and descriptors go, its filters and rings stay the parent's), so
+ * that the queue is free for a stack of the child's own once the parent
+ * lets it go; inherited accelerated sockets become kernel ones. */
 void pl_child_forget(void);
 void pl_child_forget(void)
 {
@@ -386,6 +420,7 @@ void pl_child_forget(void)
     if (o && o->kind == PL_EPOLL)
       o->wait_fd_added = 0;
   }
+  anyload_stack_forget(pl_st);
   pl_st = NULL;
   pl_st_state = 0;
 }

@@ -111,6 +111,7 @@ struct pl_obj {
    * handed out by accept (fd_tcp.c). */
   struct pl_tcp_queued* backlog;
   int      n_backlog;
+  int      listen_backlog; /* PL_TCP: the program's last listen() */
 };
 
 struct pl_counts {

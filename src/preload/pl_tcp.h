@@ -139,6 +139,24 @@ void pl_tcp_handover_all(const char* why);
 /* fd_tcp.c: every stack listener closes; its kernel socket, which
  * listens already, takes the port's new connections. Under the lock. */
 void pl_tcp_listeners_to_kernel(const char* why);
+/* fd_tcp.c, under the lock. pl_tcp_open_bound: a stack socket bound to
+ * the address and port of fd's kernel socket, with the options set on it
+ * so far; the socket, or a negative errno with the reason in why.
+ * pl_tcp_local_of: the kernel socket's address, bound to port 0 (the
+ * kernel chooses) when unbound; 0, or -1 with the reason in *why
+ * (loopback addresses are refused). */
+int pl_tcp_open_bound(int fd, struct pl_obj* o, struct anyload_stack* st,
+                      struct sockaddr_in* local, char* why, size_t wl);
+int pl_tcp_local_of(int fd, struct sockaddr_in* local, const char** why);
+/* tcp_follow.c: fd's listener o, the kernel's since its parent's stack
+ * let it go at the child's first use (tcp_claim.c), listens again in this
+ * process's own stack when it can (ANYLOAD_TCP_LISTEN_FOLLOW); else it
+ * stays the kernel's, with the reason logged. Under the lock. */
+void pl_tcp_listener_follow(int fd, struct pl_obj* o);
+/* fdtable.c: the stack goes when no socket of the program is in it any
+ * more (a forked child took the last one away and may want the interface
+ * queue for a stack of its own). 1 if it went. Under the lock. */
+int pl_stack_release_if_idle(const char* why);
 /* pl_tcp_listener_to_kernel: the same for fd's listener o alone (under
  * the lock, pl_depth raised). keep_queue: the connections its stack
  * listener has queued are taken first and kept for the program's accept
@@ -255,6 +273,13 @@ static inline void pl_tcp_settle(int fd, const char* why)
 /* pl_tcp_claim_inherited: before exec, every REMOTE fd that the new
  * image inherits (not close-on-exec). */
 void pl_tcp_claim_inherited(void);
+/* pl_tcp_claim_listeners: before the program changes its user or group
+ * (setuid and friends), every REMOTE listener is claimed, so that it can
+ * follow into a stack of this process (tcp_follow.c) while the process
+ * still has the privileges that making a stack needs: a pre-forking
+ * server's worker drops them before it first uses its listeners (nginx:
+ * `user`). The stack, once made, works without them. */
+void pl_tcp_claim_listeners(const char* why);
 /* pl_epoll_claim_members: before epoll_wait on ep: its REMOTE members. */
 void pl_epoll_claim_members(int ep);
 

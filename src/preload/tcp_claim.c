@@ -86,6 +86,8 @@ static void settle(int fd, struct pl_obj* o, int rc,
   pl_log(2, "fd %d: TCP %s of the parent's stack, first used in this "
          "forked child (%s): %s", fd, listener ? "listener" : "connection",
          why, how);
+  if (listener)
+    pl_tcp_listener_follow(fd, o);   /* into this process's stack */
 }
 
 void pl_tcp_claim(int fd, const char* why)
@@ -135,6 +137,21 @@ void pl_tcp_claim_inherited(void)
     fl = PL_REAL(fcntl)(fd, F_GETFD, NULL);
     if (fl >= 0 && !(fl & FD_CLOEXEC))
       pl_tcp_claim(fd, "exec");
+  }
+}
+
+void pl_tcp_claim_listeners(const char* why)
+{
+  int fd;
+
+  if (!__atomic_load_n(&pl_tcp_remotes, __ATOMIC_RELAXED) || pl_depth ||
+      !pl_cfg.tcp_listen_follow)
+    return;
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_obj_of(fd);
+    if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE &&
+        (o->flags & PL_TF_RLISTEN))
+      pl_tcp_claim(fd, why);
   }
 }
 

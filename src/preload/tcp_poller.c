@@ -128,18 +128,20 @@ static void* poller(void* arg)
     if (pl_lock() < 0)
       break;
     st = pl_stack_if_up();
-    if (!st || !poller_running) {
+    /* Without a stack (it went with its last socket, which a forked
+     * child took) the channels of the other children are still served. */
+    if ((!st && !pl_share_count()) || !poller_running) {
       poller_running = 0;
       pl_unlock();
       break;
     }
     now = pl_now();
     idle = now - __atomic_load_n(&last_progress, __ATOMIC_RELAXED);
-    waiters = __atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST);
-    polled = !waiters && idle >= IDLE_NS;
+    waiters = st ? __atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) : 0;
+    polled = st && !waiters && idle >= IDLE_NS;
     if (polled)
       pl_progress(st);
-    dl = anyload_stack_next_deadline(st);
+    dl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
     n = watch(st, polled);
     if (polled)
       anyload_stack_prime(st);   /* it sleeps on the wait fd below */
@@ -148,7 +150,7 @@ static void* poller(void* arg)
       /* A thread of the program polls the stack and sleeps on it: its
        * job. */
       sleep_ns = WAITERS_NAP_NS;
-    } else if (!polled) {
+    } else if (!polled && st) {
       sleep_ns = IDLE_NS - idle;   /* the program polls: look when it stops */
     } else {
       now = pl_now();

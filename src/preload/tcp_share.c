@@ -433,6 +433,9 @@ static int take(const struct pl_share_req* rq)
     return PL_SHARE_UNKNOWN;
   if (o->tcp == PL_TCP_LISTEN) {
     pl_tcp_listener_to_kernel(fd, o, why_use, 0);
+    /* Before the answer: the child's stack may want the queue
+     * (tcp_follow.c). */
+    pl_stack_release_if_idle("a forked child took its last socket");
     return PL_SHARE_KERNEL;
   }
   if (move(fd, o, st, why_use) < 0)

@@ -228,7 +228,8 @@ static void filter_put(struct anyload_stack* st, uint8_t proto,
 
   if (!f || --f->refs)
     return;
-  ef_vi_filter_del(&st->vi, st->dh, &f->cookie);
+  if (!st->forgotten)
+    ef_vi_filter_del(&st->vi, st->dh, &f->cookie);
   memset(f, 0, sizeof(*f));
   st->n_filters--;
 }
@@ -430,7 +431,7 @@ static int mship_drop(struct anyload_stack* st, struct st_sock* s, unsigned m)
   int rc = 0;
 
   s->mships[m] = s->mships[--s->n_mships];
-  if (st->env.mcast_join &&
+  if (st->env.mcast_join && !st->forgotten &&
       !mship_shared(st, s, ms.group_be32, ms.source_be32))
     rc = st->env.mcast_join(st->env.ctx, st->ifindex, ms.group_be32,
                             ms.source_be32, 0);

@@ -24,6 +24,7 @@
 #include "stack/publish.h"
 
 #include <errno.h>
+#include <anyload/vi_ext.h>
 #include <etherfabric/base.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,9 +465,9 @@ void anyload_stack_destroy(struct anyload_stack* st)
   st__sock_fini(st);
   st__reasm_fini(st);
   st__nwait_fini(st);
-  if (st->have_udp_all)
+  if (st->have_udp_all && !st->forgotten)
     ef_vi_filter_del(&st->vi, st->dh, &st->udp_all_cookie);
-  if (st->have_icmp)
+  if (st->have_icmp && !st->forgotten)
     ef_vi_filter_del(&st->vi, st->dh, &st->icmp_cookie);
   if (st->wait_fd >= 0)
     close(st->wait_fd);
@@ -484,6 +485,22 @@ void anyload_stack_destroy(struct anyload_stack* st)
     st->env.destroy(st->env.ctx);
   st__pkt_fini(st);
   free(st);
+}
+
+void anyload_stack_forget(struct anyload_stack* st)
+{
+  if (!st)
+    return;
+  /* From here the filters and memberships are the parent's (filter_put,
+   * mship_drop and destroy skip them), and the VI is gone: nothing can be
+   * sent. A VI that its backend cannot forget (sim) stays allocated in
+   * this process's memory, never freed here (that would remove the
+   * parent's filters); its PD then stays too. */
+  st->forgotten = 1;
+  if (st->have_vi)
+    (void)anyload_vi_forget(&st->vi);
+  st->have_vi = 0;
+  anyload_stack_destroy(st);
 }
 
 /* ---- counters and info ------------------------------------------------ */

@@ -241,6 +241,7 @@ struct anyload_stack {
   struct anyload_stack_config cfg;
   struct anyload_stack_env env;
   int      own_env;          /* env was made by anyload_stack_create */
+  int      forgotten;        /* anyload_stack_forget: touch nothing shared */
   /* VI and memory. */
   ef_driver_handle dh;
   ef_pd    pd;

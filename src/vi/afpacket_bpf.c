@@ -662,6 +662,21 @@ void afpacket_bpf_close(struct afpacket_bpf* b)
   free(b);
 }
 
+void afpacket_bpf_forget(struct afpacket_bpf* b)
+{
+  hb_remove(b);   /* this process's copy of the list */
+  /* A copy of the tcx link's fd: the link lives while the parent holds
+   * its own. The skeleton has no links of its own to detach. */
+  if (b->tc_link_fd >= 0)
+    close(b->tc_link_fd);
+  anyload_afpacket__destroy(b->skel);
+  close_maps(b);
+  if (b->netns_fd >= 0)
+    close(b->netns_fd);
+  vi_fmaps_lock_close(&b->lock);
+  free(b);
+}
+
 int afpacket_bpf_filter_add(struct afpacket_bpf* b, int queue,
                             const ef_filter_spec* fs,
                             struct vi_fmaps_filter* f)

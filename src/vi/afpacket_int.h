@@ -58,6 +58,10 @@ int afpacket_bpf_sock_prog(const struct afpacket_bpf* b);
  * this VI's program (the shared filter and a qdisc anyload made, with the
  * interface's last VI) and free b. */
 void afpacket_bpf_close(struct afpacket_bpf* b);
+/* afpacket_bpf_forget: in a forked child, close this process's copies of
+ * an inherited handle's descriptors and free it; the slot, its filters,
+ * its heartbeats (the parent's thread) and the programs stay. */
+void afpacket_bpf_forget(struct afpacket_bpf* b);
 /* afpacket_bpf_filter_add / _del: as vi_fmaps_filter_add / _del. */
 int afpacket_bpf_filter_add(struct afpacket_bpf* b, int queue,
                             const ef_filter_spec* fs,

@@ -868,9 +868,25 @@ static void afpacket_release_at_exit(struct vi_common* c)
   }
 }
 
+/* afpacket_forget: see vi_ops.forget. The packet socket's copy is
+ * closed (the parent's socket keeps its filter and ring); nothing reaches
+ * the driver handle's epoll set, which is the parent's too. */
+static void afpacket_forget(ef_vi* vi)
+{
+  struct afpacket_vi* v = vi_of(vi);
+
+  if (v->bpf)
+    afpacket_bpf_forget(v->bpf);
+  v->bpf = NULL;
+  vi_teardown(v);
+  vi->vi_priv = NULL;
+  vi->inited = 0;
+}
+
 const struct vi_ops afpacket_ops = {
   .name = "afpacket",
   .release_at_exit = afpacket_release_at_exit,
+  .forget = afpacket_forget,
   .vi_alloc = afpacket_vi_alloc,
   .vi_free = afpacket_vi_free,
   .filter_add = afpacket_filter_add,

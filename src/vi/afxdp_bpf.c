@@ -293,11 +293,29 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot)
   drop_slot(x, slot);
   live = vi_fmaps_reclaim_dead(&x->fm, drop_xsk, x);
   if (!live) {
-    detach(x);
-    al_info("detached XDP filter program from ifindex %d", x->ifindex);
+    /* Without CAP_NET_ADMIN (a worker that dropped its privileges after
+     * making its VI) the program stays, passing everything that no live
+     * socket claims; the next VI on the interface reuses it. */
+    if (detach(x) == 0)
+      al_info("detached XDP filter program from ifindex %d", x->ifindex);
+    else
+      al_info("the XDP filter program stays on ifindex %d (it passes "
+              "every frame to the kernel now)", x->ifindex);
     vi_fmaps_lock_unlink(&x->lock);
   }
   vi_fmaps_lock_drop(&x->lock);
+  vi_fmaps_lock_close(&x->lock);
+  xdp_close_fds(x);
+  free(x);
+}
+
+pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue)
+{
+  return vi_fmaps_queue_user(&x->fm, queue);
+}
+
+void afxdp_xdp_forget(struct afxdp_xdp* x)
+{
   vi_fmaps_lock_close(&x->lock);
   xdp_close_fds(x);
   free(x);

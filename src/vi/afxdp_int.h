@@ -42,6 +42,7 @@ struct afxdp_tx_owner {
 struct afxdp_port {
   struct afxdp_port* next;
   unsigned long      netns;        /* inode of the network namespace */
+  pid_t              pid;          /* the process that made it (fork) */
   int                ifindex;
   int                queue;
   int                refs;         /* VIs bound to this port */
@@ -64,7 +65,8 @@ struct afxdp_port {
  * reference taken. Returns 0 or -errno. */
 int afxdp_port_get(int ifindex, int queue, struct afxdp_port** out);
 /* afxdp_port_put: drop a reference; the last one closes the socket and
- * frees the UMEM. */
+ * frees the UMEM (this process's copies only: a forked child lets go of
+ * an inherited port this way too). */
 void afxdp_port_put(struct afxdp_port* port);
 
 static inline void afxdp_port_lock(struct afxdp_port* p)
@@ -108,6 +110,13 @@ int afxdp_xdp_set_socket(struct afxdp_xdp* x, int slot, int xsk_fd);
 /* afxdp_xdp_close: remove the slot's filters and socket, free the slot,
  * detach the program if no live slot remains, and free x. */
 void afxdp_xdp_close(struct afxdp_xdp* x, int slot);
+/* afxdp_xdp_forget: in a forked child, close this process's copies of an
+ * inherited handle's descriptors and free it; its slot, filters and the
+ * program stay (the parent's). */
+void afxdp_xdp_forget(struct afxdp_xdp* x);
+/* afxdp_xdp_queue_user: the pid of another live process with a VI on
+ * queue (whose socket then holds the queue), or 0. */
+pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue);
 /* afxdp_xdp_filter_add: install a filter for (slot, queue). Returns 0 or
  * -EEXIST (same slot has it), -EBUSY (a live VI has it), -EINVAL,
  * -EOPNOTSUPP, -ENOSPC. */

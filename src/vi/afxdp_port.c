@@ -173,13 +173,17 @@ int afxdp_port_get(int ifindex, int queue, struct afxdp_port** out)
   int rc = 0;
 
   pthread_mutex_lock(&ports_lock);
+  /* A forked child never shares its parent's port: the fill and
+   * completion rings have no lock between processes. */
   for (p = ports; p; p = p->next)
-    if (p->ifindex == ifindex && p->queue == queue && p->netns == netns)
+    if (p->ifindex == ifindex && p->queue == queue && p->netns == netns &&
+        p->pid == getpid())
       break;
   if (!p) {
     rc = port_create(ifindex, queue, &p);
     if (rc == 0) {
       p->netns = netns;
+      p->pid = getpid();
       p->next = ports;
       ports = p;
     }

@@ -462,6 +462,7 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   struct afxdp_vi* v;
   uint32_t rxn = (uint32_t)vi_ring_size(rxq_size);
   uint32_t txn = (uint32_t)vi_ring_size(txq_size);
+  pid_t holder;
   int rc;
 
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
@@ -503,6 +504,14 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   rc = afxdp_xdp_open(pd->ifindex, queue, &v->xdp, &v->slot);
   if (rc < 0)
     goto fail_port;
+  if (!v->port->bound && (holder = afxdp_xdp_queue_user(v->xdp, queue))) {
+    /* Its socket holds the queue: bind would retry EBUSY for a second
+     * (meant for a socket that is going away) and fail anyway. */
+    al_err("queue %d of ifindex %d is in use by process %d", queue,
+           pd->ifindex, (int)holder);
+    rc = -EBUSY;
+    goto fail_xdp;
+  }
   rc = bind_socket(v, flags);
   if (rc < 0)
     goto fail_xdp;
@@ -600,6 +609,34 @@ static int afxdp_vi_free(ef_vi* vi)
   vi->vi_priv = NULL;
   vi->inited = 0;
   return 0;
+}
+
+/* afxdp_forget: see vi_ops.forget. Nothing here reaches the maps or the
+ * driver handle's epoll set (the parent's, shared across fork); closing
+ * this process's copy of a socket leaves the parent's binding alone. */
+static void afxdp_forget(ef_vi* vi)
+{
+  struct afxdp_vi* v = vi_of(vi);
+  struct afxdp_port* p = v->port;
+  uint32_t i;
+
+  if (v->xdp)
+    afxdp_xdp_forget(v->xdp);
+  v->xdp = NULL;
+  for (i = 0; i < AFXDP_TX_CHUNKS; i++)
+    if (p->tx_owner[i].vi == v)
+      p->tx_owner[i].vi = NULL;
+  if (!v->own_fd)
+    p->fd_in_use = 0;
+  afxdp_ring_unmap(&v->rx);
+  afxdp_ring_unmap(&v->tx);
+  if (v->own_fd)
+    close(v->fd);
+  v->own_fd = 0;
+  afxdp_port_put(p);
+  vi_teardown(v);
+  vi->vi_priv = NULL;
+  vi->inited = 0;
 }
 
 /* ---- filters, events, stats ------------------------------------------ */
@@ -737,6 +774,7 @@ static int afxdp_if_mtu(const ef_vi* vi, unsigned* mtu_out)
 const struct vi_ops afxdp_ops = {
   .describe = afxdp_describe,
   .release_at_exit = afxdp_release_at_exit,
+  .forget = afxdp_forget,
   .name = "afxdp",
   .vi_alloc = afxdp_vi_alloc,
   .vi_free = afxdp_vi_free,

@@ -392,6 +392,19 @@ int vi_fmaps_live_slots(const struct vi_fmaps* fm)
   return live;
 }
 
+pid_t vi_fmaps_queue_user(const struct vi_fmaps* fm, int queue)
+{
+  struct al_owner o;
+  uint32_t s;
+
+  for (s = 0; s < AL_MAX_SLOTS; s++)
+    if (bpf_map_lookup_elem(fm->owners, &s, &o) == 0 && o.start_time &&
+        o.queue == (uint32_t)queue && o.pid != (uint32_t)getpid() &&
+        vi_owner_alive(&o))
+      return (pid_t)o.pid;
+  return 0;
+}
+
 static int slot_is_live(const struct vi_fmaps* fm, uint32_t slot)
 {
   struct al_owner o;

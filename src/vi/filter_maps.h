@@ -115,6 +115,10 @@ int vi_fmaps_reclaim_dead(const struct vi_fmaps* fm,
 /* vi_fmaps_live_slots: the number of slots held by live processes. */
 int vi_fmaps_live_slots(const struct vi_fmaps* fm);
 
+/* vi_fmaps_queue_user: the pid of a live process other than this one
+ * that holds a slot on queue, or 0. */
+pid_t vi_fmaps_queue_user(const struct vi_fmaps* fm, int queue);
+
 /* vi_fmaps_filter_add: install filter fs for (slot, queue), taking the
  * lock. Returns 0 or -EEXIST (this slot has it), -EBUSY (a live VI has
  * it), -EINVAL (bad spec), -EOPNOTSUPP (a type the programs cannot do),

@@ -101,6 +101,28 @@ int ef_vi_free(ef_vi* vi, ef_driver_handle nic)
   return rc;
 }
 
+int anyload_vi_forget(ef_vi* vi)
+{
+  const struct vi_ops* ops = vi_backend(vi);
+  struct vi_common* c;
+  struct vi_pd* p;
+
+  if (!ops)
+    return -EINVAL;
+  c = vi->vi_priv;
+  if (c->owner_pid == getpid())
+    return -EINVAL;   /* this process's own VI: ef_vi_free */
+  if (!ops->forget)
+    return -EOPNOTSUPP;
+  p = c->pd;
+  vi_live_remove(c);
+  ops->forget(vi);
+  pthread_mutex_lock(&p->lock);
+  p->n_vis--;
+  pthread_mutex_unlock(&p->lock);
+  return 0;
+}
+
 int ef_vi_flush(ef_vi* vi, ef_driver_handle nic)
 {
   const struct vi_ops* ops = vi_backend(vi);

@@ -162,6 +162,11 @@ struct vi_ops {
    * freed holds outside the process (filters, slots, XDP or tc programs);
    * memory is left alone. NULL: nothing to do. */
   void (*release_at_exit)(struct vi_common* c);
+  /* forget: in a process that inherited the VI across fork: close this
+   * process's copies of its descriptors and free its memory, touching
+   * nothing that the process which made it still uses (filters, slots,
+   * programs, its epoll sets). NULL: the backend cannot (the VI stays). */
+  void (*forget)(ef_vi* vi);
   /* describe: a few words on how this VI reaches the network (mode,
    * queue), for anyload_vi_describe(). */
   void (*describe)(const ef_vi* vi, char* buf, size_t len);

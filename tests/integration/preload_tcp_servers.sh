@@ -4,10 +4,13 @@
 # preload_tcp_servers: unmodified servers under anyload in netns+veth,
 # loaded from the kernel side (NS_B):
 #   1. nginx with its defaults `daemon on` and a master with 2 workers
-#      (fork after listen): the fork shares the listener with the child
-#      (logged; ANYLOAD_TCP_HANDOVER=2), which takes it to the kernel when
-#      it uses it, and it serves in every worker; a 1 MB file fetched by
-#      curl (SHA-256) and wrk for 3 s without errors, also from loopback;
+#      (fork after listen) running as nobody: the fork shares the listener
+#      with the child (logged; ANYLOAD_TCP_HANDOVER=2); before a worker
+#      drops its privileges it takes the listener from the parent's stack
+#      into a stack of its own (tcp_follow.c), the other worker serves
+#      from the kernel socket; a 1 MB file fetched by curl (SHA-256) and
+#      wrk for 3 s without errors, also from loopback, and the responses
+#      through veth counted in one worker's stack;
 #   2. nginx with `master_process off; daemon off;` (one process):
 #      accelerated (its counters at exit: the bytes of every response went
 #      through the stack), sendfile on, keepalive; curl and wrk as above;
@@ -94,17 +97,36 @@ fetch_and_load()
 log "---- nginx, daemon on, master + 2 workers"
 D=$TMPD/ng1
 nginx_conf "$D" on on
-ns_a env ANYLOAD_LOG=2 "$AL" --interface="$IF_A" nginx -p "$D" \
-	-c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng1.err" ||
+ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+	nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng1.err" ||
 	fail "nginx: $(cat "$TMPD/ng1.err" "$D/error.log")"
 wait_port 8080
 fetch_and_load "$D"
+requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
 # nginx forks (daemon) before it sends stderr to its error log.
 grep -q "TCP listener 0.0.0.0:8080 accelerated" "$TMPD/ng1.err" ||
 	fail "no listener line: $(cat "$TMPD/ng1.err")"
 grep -qE "fork: [0-9]+ accelerated TCP sockets? shared with the child" "$TMPD/ng1.err" ||
 	fail "no line of the fork sharing the listener: $(cat "$TMPD/ng1.err")"
 stop_pidfile "$D/nginx.pid"
+# The workers (user nobody) claimed the listener before they dropped
+# their privileges; one of them listens in a stack of its own, the other
+# found the interface queue taken and serves from the kernel socket.
+grep -q "TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" \
+	"$D/error.log" || fail "no worker took the listener into its stack: \
+$(grep -h anyload "$TMPD/ng1.err" "$D/error.log" | grep -v accepted)"
+# Every response through veth went through that worker's stack (its
+# counters at exit; the stop above waited for the master, the workers
+# exit before it).
+max_tx=0
+while read -r line; do
+	tx=$(field "$line" tcp_tx_bytes)
+	((tx > max_tx)) && max_tx=$tx
+done < <(grep -E 'sockets: .* tcp_accelerated=' "$D/error.log")
+((max_tx >= requests * 1048576)) ||
+	fail "no worker sent the $requests responses through its stack \
+(largest tcp_tx_bytes $max_tx): $(grep -h 'sockets:' "$D/error.log")"
+log "the accelerated worker sent $max_tx bytes through its stack"
 
 log "---- nginx, master_process off, daemon off: accelerated"
 D=$TMPD/ng2
