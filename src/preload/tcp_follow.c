@@ -127,6 +127,18 @@ static int kernel_conns(uint16_t port_be16)
   return rc < 0 ? rc : n;
 }
 
+/* conns_why: the reason in why, for kernel_conns's n (not 0); when: where
+ * the kernel's connections were seen. */
+static void conns_why(int n, const char* when, char* why, size_t len)
+{
+  if (n > 0)
+    snprintf(why, len, "%d connection%s through the interface %s", n,
+             n == 1 ? "" : "s", when);
+  else
+    snprintf(why, len, "cannot ask the kernel for its connections (%s)",
+             strerror(-n));
+}
+
 /* stays_kernel: the reason why fd's listener stays the kernel's. */
 static void stays_kernel(int fd, const char* why)
 {
@@ -150,12 +162,7 @@ void pl_tcp_listener_follow(int fd, struct pl_obj* o)
   }
   n = kernel_conns(local.sin_port);
   if (n != 0) {
-    if (n > 0)
-      snprintf(why, sizeof(why), "%d connection%s through the interface "
-               "in the kernel's hands", n, n == 1 ? "" : "s");
-    else
-      snprintf(why, sizeof(why), "cannot ask the kernel for its "
-               "connections (%s)", strerror(-n));
+    conns_why(n, "in the kernel's hands", why, sizeof(why));
     stays_kernel(fd, why);
     return;
   }
@@ -178,12 +185,8 @@ void pl_tcp_listener_follow(int fd, struct pl_obj* o)
     anyload_tcp_close(st, sd, pl_now());
     if (err < 0)
       snprintf(why, sizeof(why), "listen in the stack: %s", strerror(-err));
-    else if (n > 0)
-      snprintf(why, sizeof(why), "%d connection%s through the interface "
-               "reached the kernel meanwhile", n, n == 1 ? "" : "s");
     else
-      snprintf(why, sizeof(why), "cannot ask the kernel for its "
-               "connections (%s)", strerror(-n));
+      conns_why(n, "reached the kernel meanwhile", why, sizeof(why));
     stays_kernel(fd, why);
     return;
   }

@@ -632,6 +632,22 @@ int afpacket_bpf_sock_prog(const struct afpacket_bpf* b)
   return bpf_program__fd(b->skel->progs.anyload_sock);
 }
 
+/* close_all: this process's descriptors of b, and b. Closing the link
+ * detaches a tcx program only when it is the last fd of the link; the
+ * maps go with the last program (or fd) that refers to them; the
+ * skeleton has no links of its own to detach. */
+static void close_all(struct afpacket_bpf* b)
+{
+  if (b->tc_link_fd >= 0)
+    close(b->tc_link_fd);
+  anyload_afpacket__destroy(b->skel);
+  close_maps(b);
+  if (b->netns_fd >= 0)
+    close(b->netns_fd);
+  vi_fmaps_lock_close(&b->lock);
+  free(b);
+}
+
 void afpacket_bpf_close(struct afpacket_bpf* b)
 {
   uint64_t zero_beat = 0;
@@ -650,31 +666,15 @@ void afpacket_bpf_close(struct afpacket_bpf* b)
     vi_fmaps_lock_unlink(&b->lock);
   }
   vi_fmaps_lock_drop(&b->lock);
-  /* Closing the link detaches a tcx program; the maps go with the last
-   * program (or fd) that refers to them. */
-  if (b->tc_link_fd >= 0)
-    close(b->tc_link_fd);
-  anyload_afpacket__destroy(b->skel);
-  close_maps(b);
-  if (b->netns_fd >= 0)
-    close(b->netns_fd);
-  vi_fmaps_lock_close(&b->lock);
-  free(b);
+  close_all(b);
 }
 
 void afpacket_bpf_forget(struct afpacket_bpf* b)
 {
   hb_remove(b);   /* this process's copy of the list */
   /* A copy of the tcx link's fd: the link lives while the parent holds
-   * its own. The skeleton has no links of its own to detach. */
-  if (b->tc_link_fd >= 0)
-    close(b->tc_link_fd);
-  anyload_afpacket__destroy(b->skel);
-  close_maps(b);
-  if (b->netns_fd >= 0)
-    close(b->netns_fd);
-  vi_fmaps_lock_close(&b->lock);
-  free(b);
+   * its own. */
+  close_all(b);
 }
 
 int afpacket_bpf_filter_add(struct afpacket_bpf* b, int queue,

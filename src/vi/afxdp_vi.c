@@ -581,17 +581,30 @@ static int afxdp_flush(ef_vi* vi)
   return 0;
 }
 
+static void release_local(ef_vi* vi);
+
 static int afxdp_vi_free(ef_vi* vi)
 {
   struct afxdp_vi* v = vi_of(vi);
-  struct afxdp_port* p = v->port;
-  uint32_t i;
 
   (void)afxdp_flush(vi);
   vi_live_remove(&v->common);
   if (v->xdp)
     afxdp_xdp_close(v->xdp, v->slot);
   vi_disarm(&v->common);
+  release_local(vi);
+  return 0;
+}
+
+/* release_local: what v holds in this process alone (its share of the
+ * port, its rings and socket, its memory); after its slot is freed or
+ * forgotten. */
+static void release_local(ef_vi* vi)
+{
+  struct afxdp_vi* v = vi_of(vi);
+  struct afxdp_port* p = v->port;
+  uint32_t i;
+
   afxdp_port_lock(p);
   for (i = 0; i < AFXDP_TX_CHUNKS; i++)
     if (p->tx_owner[i].vi == v)
@@ -608,7 +621,6 @@ static int afxdp_vi_free(ef_vi* vi)
   vi_teardown(v);
   vi->vi_priv = NULL;
   vi->inited = 0;
-  return 0;
 }
 
 /* afxdp_forget: see vi_ops.forget. Nothing here reaches the maps or the
@@ -617,26 +629,11 @@ static int afxdp_vi_free(ef_vi* vi)
 static void afxdp_forget(ef_vi* vi)
 {
   struct afxdp_vi* v = vi_of(vi);
-  struct afxdp_port* p = v->port;
-  uint32_t i;
 
   if (v->xdp)
     afxdp_xdp_forget(v->xdp);
   v->xdp = NULL;
-  for (i = 0; i < AFXDP_TX_CHUNKS; i++)
-    if (p->tx_owner[i].vi == v)
-      p->tx_owner[i].vi = NULL;
-  if (!v->own_fd)
-    p->fd_in_use = 0;
-  afxdp_ring_unmap(&v->rx);
-  afxdp_ring_unmap(&v->tx);
-  if (v->own_fd)
-    close(v->fd);
-  v->own_fd = 0;
-  afxdp_port_put(p);
-  vi_teardown(v);
-  vi->vi_priv = NULL;
-  vi->inited = 0;
+  release_local(vi);
 }
 
 /* ---- filters, events, stats ------------------------------------------ */
