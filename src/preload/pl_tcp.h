@@ -45,6 +45,8 @@ enum pl_tcp_role {
 #define PL_TF_RCVBUF 0x100u  /* the program set SO_RCVBUF / SO_SNDBUF */
 #define PL_TF_SNDBUF 0x200u
 #define PL_TF_RLISTEN 0x400u /* REMOTE: a listener in the parent's stack */
+#define PL_TF_FOLLOW  0x1000u /* a listener just claimed from the parent,
+                               * to follow into this process's stack */
 #define PL_TF_HELD    0x800u /* closed by the program, kept for a child
                               * (tcp_share.c) under a hidden fd */
 

@@ -21,6 +21,11 @@
  * over before: at its close, exec or exit) or not (ORPHAN); a listener is
  * the kernel's in every case, its kernel socket listens already.
  *
+ * A listener's claim claims every other listener still in the parent's
+ * stack after it (a worker accepts from all of them, and the parent's
+ * stack lets go of the interface queue only once it holds none); then
+ * each follows into a stack of this process (tcp_follow.c).
+ *
  * The wait is made outside the library lock, with pl_depth raised so
  * that a signal's handler runs after it, not inside it (it is short: the
  * parent's poller answers at once). Another thread of the child may claim
@@ -86,11 +91,12 @@ static void settle(int fd, struct pl_obj* o, int rc,
   pl_log(2, "fd %d: TCP %s of the parent's stack, first used in this "
          "forked child (%s): %s", fd, listener ? "listener" : "connection",
          why, how);
-  if (listener)
-    pl_tcp_listener_follow(fd, o);   /* into this process's stack */
+  if (listener && role == PL_TCP_KERNEL && pl_cfg.tcp_listen_follow)
+    o->flags |= PL_TF_FOLLOW;   /* see follow_claimed */
 }
 
-void pl_tcp_claim(int fd, const char* why)
+/* claim_one: pl_tcp_claim without the listeners' follow. */
+static void claim_one(int fd, const char* why)
 {
   struct pl_share_req rq = { .magic = PL_SHARE_MAGIC, .op = PL_SHARE_TAKE };
   struct pl_share_ans an;
@@ -124,6 +130,58 @@ void pl_tcp_claim(int fd, const char* why)
   pl_unlock();
 }
 
+/* follow_claimed: the listeners claimed (PL_TF_FOLLOW) follow into this
+ * process's stack (tcp_follow.c). First every other listener still in
+ * the parent's stack is claimed too: a child that accepts from one
+ * listener is a worker that accepts from all, and the parent's stack
+ * lets go of the interface queue only once it holds none of them (a
+ * stack of ours cannot be made before; nginx listening on two ports). */
+static void follow_claimed(const char* why)
+{
+  int fd, rounds;
+
+  /* Each claim ends a REMOTE role: bounded by the listeners. */
+  for (rounds = 0; rounds < PL_MAX_FDS; rounds++) {
+    if (pl_lock() < 0)
+      return;
+    for (fd = 0; fd < PL_MAX_FDS; fd++) {
+      struct pl_obj* o = pl_fds[fd];
+      if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE &&
+          (o->flags & PL_TF_RLISTEN))
+        break;
+    }
+    pl_unlock();
+    if (fd == PL_MAX_FDS)
+      break;
+    claim_one(fd, why);
+  }
+  if (pl_lock() < 0)
+    return;
+  for (fd = 0; fd < PL_MAX_FDS; fd++) {
+    struct pl_obj* o = pl_fds[fd];
+    if (o && o->kind == PL_TCP && (o->flags & PL_TF_FOLLOW)) {
+      o->flags &= ~PL_TF_FOLLOW;
+      pl_tcp_listener_follow(fd, o);
+    }
+  }
+  pl_unlock();
+}
+
+void pl_tcp_claim(int fd, const char* why)
+{
+  int listener;
+
+  if (pl_lock() < 0)
+    return;
+  listener = pl_fds[fd] && pl_fds[fd]->kind == PL_TCP &&
+             pl_fds[fd]->tcp == PL_TCP_REMOTE &&
+             (pl_fds[fd]->flags & PL_TF_RLISTEN);
+  pl_unlock();
+  claim_one(fd, why);
+  if (listener && pl_cfg.tcp_listen_follow)
+    follow_claimed(why);
+}
+
 void pl_tcp_claim_inherited(void)
 {
   int fd, fl;
@@ -142,17 +200,10 @@ void pl_tcp_claim_inherited(void)
 
 void pl_tcp_claim_listeners(const char* why)
 {
-  int fd;
-
   if (!__atomic_load_n(&pl_tcp_remotes, __ATOMIC_RELAXED) || pl_depth ||
       !pl_cfg.tcp_listen_follow)
     return;
-  for (fd = 0; fd < PL_MAX_FDS; fd++) {
-    struct pl_obj* o = pl_obj_of(fd);
-    if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE &&
-        (o->flags & PL_TF_RLISTEN))
-      pl_tcp_claim(fd, why);
-  }
+  follow_claimed(why);
 }
 
 void pl_epoll_claim_members(int ep)

@@ -13,16 +13,19 @@
  * every process, goes on listening for what does not come through the
  * interface (loopback).
  *
- * When it can: the child needs a VI on the interface queue. The parent's
- * stack lets go of it when it holds nothing else (tcp_share.c take,
- * pl_stack_release_if_idle), and every forked child lets go of its copy
- * of the parent's VI at the fork (anyload_stack_forget). Among siblings
- * the first one wins; the others get EBUSY from the VI layer at once and
- * serve from the kernel (AF_XDP: one UMEM per queue, and the processes
- * would have to share their fill and completion rings). So nginx with
- * several workers accelerates one of them; the others take the port's
- * kernel connections. A listener that the parent still holds for its
- * other sockets stays the kernel's in the child.
+ * When it can: on AF_XDP the child needs the interface queue. The
+ * parent's stack lets go of it when it holds nothing else (tcp_share.c
+ * take, pl_stack_release_if_idle; the child claims all of the parent's
+ * listeners before any follows, tcp_claim.c), and every forked child lets
+ * go of its copy of the parent's VI at the fork (anyload_stack_forget).
+ * Among siblings the first one wins; the others get EBUSY from the VI
+ * layer at once and serve from the kernel (one UMEM per queue, and the
+ * processes would have to share their fill and completion rings). So
+ * nginx with several workers accelerates one of them; the others take the
+ * port's kernel connections. While the parent's stack holds other sockets
+ * the listener stays the kernel's in the child. On AF_PACKET each process
+ * has a stack of its own, but a listener's filter is one process's: the
+ * first worker's.
  *
  * Connections the kernel holds: between the parent's release and the
  * child's listen, the kernel socket takes the port's connections, and

@@ -9,7 +9,12 @@
 #      (logged "accelerated again"); a client's 100000 bytes echo back
 #      (checked byte for byte) through the child's stack (its counters at
 #      exit);
-#   2. a client connects through the interface before the child first uses
+#   2. the parent stays, listening on two ports (nginx with master and
+#      workers, `daemon off`, two `listen`s): the child's first accept
+#      claims both listeners, the parent's stack, holding nothing else,
+#      goes (logged), and both listeners follow into the child's stack;
+#      a client on each port echoes through it;
+#   3. a client connects through the interface before the child first uses
 #      the listener: the kernel holds that connection (in its accept
 #      queue), so the child leaves the listener to the kernel (logged: 1
 #      connection in the kernel's hands), and that client's echo and a
@@ -22,22 +27,27 @@ ns_setup_pair
 FL=$REPO/tests/integration/progs/fork_listen.py
 PORT=9870
 
-# server_start TAG CONNS BACKEND: the server under anyload; waits for its
-# child's line (the parent is gone then).
+# server_start TAG CONNS BACKEND [ARGS...]: the server under anyload;
+# waits for its child's line (without --stay the parent is gone then).
 server_start()
 {
-	bg_start "$1" "$NS_A" env ANYLOAD_BACKEND="$3" ANYLOAD_STATS_AT_EXIT=1 \
-		ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
-		python3 "$FL" server --ip "$IP_A" --port "$PORT" --conns "$2"
+	local tag=$1 conns=$2 backend=$3
+
+	shift 3
+	bg_start "$tag" "$NS_A" env ANYLOAD_BACKEND="$backend" \
+		ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+		python3 "$FL" server --ip "$IP_A" --port "$PORT" --conns "$conns" \
+		"$@"
+	set -- "$tag"
 	bg_wait_line "$1" '^CHILD pid=' 15 ||
 		fail "no child line: $(cat "$TMPD/$1.out" "$TMPD/$1.err")"
 }
 
-# client_start TAG: a client in NS_B, connected.
+# client_start TAG [PORT]: a client in NS_B, connected.
 client_start()
 {
 	bg_start "$1" "$NS_B" python3 "$FL" client --ip "$IP_A" \
-		--port "$PORT" --bytes 100000
+		--port "${2:-$PORT}" --bytes 100000
 	bg_wait_line "$1" '^CONNECTED' 10 ||
 		fail "$1 did not connect: $(cat "$TMPD/$1.out" "$TMPD/$1.err")"
 }
@@ -93,6 +103,27 @@ for backend in afxdp afpacket; do
 		$(field "$c" tcp_tx_bytes) -ge 100000 ]] ||
 		fail "the echo did not go through the child's stack: $c"
 	log "child: ${c#*sockets: }"
+
+	log "---- $backend: the parent stays, two listeners follow the child"
+	server_start s3 2 "$backend" --stay --listeners 2
+	parent=$(sed -n 's/^PARENT pid=\([0-9]*\).*/\1/p' "$TMPD/s3.out")
+	child=$(sed -n 's/^CHILD pid=\([0-9]*\).*/\1/p' "$TMPD/s3.out")
+	echo go >&"${BG_FD[s3]}"
+	for p in $PORT $((PORT + 1)); do
+		wait_grep "$TMPD/s3.err" \
+			"anyload\[$child\]: fd [0-9]*: TCP listener $IP_A:$p accelerated again" ||
+			fail "listener $p did not follow: $(cat "$TMPD/s3.err")"
+	done
+	grep -q "anyload\[$parent\]: stack on $IF_A released" "$TMPD/s3.err" ||
+		fail "the parent kept its stack: $(cat "$TMPD/s3.err")"
+	client_start c1
+	client_echo c1
+	client_start c2 $((PORT + 1))
+	client_echo c2
+	server_done s3 2 "$child"
+	c=$(grep "anyload\[$child\]: sockets:" "$TMPD/s3.err" | tail -n 1)
+	[[ $(field "$c" tcp_rx_bytes) -ge 200000 ]] ||
+		fail "the echoes did not go through the child's stack: $c"
 
 	log "---- $backend: a connection in the kernel's hands keeps the listener there"
 	server_start s2 2 "$backend"

@@ -11,10 +11,12 @@
 #      from the kernel socket; a 1 MB file fetched by curl (SHA-256) and
 #      wrk for 3 s without errors, also from loopback, and the responses
 #      through veth counted in one worker's stack;
-#   2. nginx with `master_process off; daemon off;` (one process):
+#   2. the same with `daemon off` (nginx in a container): the master's
+#      stack, which held the listener alone, goes when a worker takes it;
+#   3. nginx with `master_process off; daemon off;` (one process):
 #      accelerated (its counters at exit: the bytes of every response went
 #      through the stack), sendfile on, keepalive; curl and wrk as above;
-#   3. redis-server under anyload and redis-benchmark -t set,get -n 20000
+#   4. redis-server under anyload and redis-benchmark -t set,get -n 20000
 #      from NS_B: every request answered, no error, and the server's
 #      counters show the traffic through the stack.
 # Every server has a private prefix in the test's temporary directory and
@@ -44,6 +46,7 @@ servers_cleanup()
 {
 	stop_pidfile "$TMPD/ng1/nginx.pid"
 	stop_pidfile "$TMPD/ng2/nginx.pid"
+	stop_pidfile "$TMPD/ng3/nginx.pid"
 	itest__cleanup
 }
 trap servers_cleanup EXIT
@@ -94,6 +97,29 @@ fetch_and_load()
 	fi
 }
 
+# check_worker_stack LOG ERR: the workers (user nobody) claimed the
+# listener before they dropped their privileges; one of them listens in a
+# stack of its own, the other found the interface queue taken and serves
+# from the kernel socket. Every response through veth ($requests of the
+# last wrk run) went through that worker's stack (its counters at exit,
+# in nginx's error log LOG; ERR: nginx's own stderr, for the message).
+check_worker_stack()
+{
+	local max_tx=0 tx line
+
+	grep -q "TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" \
+		"$1" || fail "no worker took the listener into its stack: \
+$(grep -h anyload "$2" "$1" | grep -v accepted)"
+	while read -r line; do
+		tx=$(field "$line" tcp_tx_bytes)
+		((tx > max_tx)) && max_tx=$tx
+	done < <(grep -E 'sockets: .* tcp_accelerated=' "$1")
+	((max_tx >= requests * 1048576)) ||
+		fail "no worker sent the $requests responses through its stack \
+(largest tcp_tx_bytes $max_tx): $(grep -h 'sockets:' "$1")"
+	log "the accelerated worker sent $max_tx bytes through its stack"
+}
+
 log "---- nginx, daemon on, master + 2 workers"
 D=$TMPD/ng1
 nginx_conf "$D" on on
@@ -109,24 +135,26 @@ grep -q "TCP listener 0.0.0.0:8080 accelerated" "$TMPD/ng1.err" ||
 grep -qE "fork: [0-9]+ accelerated TCP sockets? shared with the child" "$TMPD/ng1.err" ||
 	fail "no line of the fork sharing the listener: $(cat "$TMPD/ng1.err")"
 stop_pidfile "$D/nginx.pid"
-# The workers (user nobody) claimed the listener before they dropped
-# their privileges; one of them listens in a stack of its own, the other
-# found the interface queue taken and serves from the kernel socket.
-grep -q "TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" \
-	"$D/error.log" || fail "no worker took the listener into its stack: \
-$(grep -h anyload "$TMPD/ng1.err" "$D/error.log" | grep -v accepted)"
-# Every response through veth went through that worker's stack (its
-# counters at exit; the stop above waited for the master, the workers
-# exit before it).
-max_tx=0
-while read -r line; do
-	tx=$(field "$line" tcp_tx_bytes)
-	((tx > max_tx)) && max_tx=$tx
-done < <(grep -E 'sockets: .* tcp_accelerated=' "$D/error.log")
-((max_tx >= requests * 1048576)) ||
-	fail "no worker sent the $requests responses through its stack \
-(largest tcp_tx_bytes $max_tx): $(grep -h 'sockets:' "$D/error.log")"
-log "the accelerated worker sent $max_tx bytes through its stack"
+check_worker_stack "$D/error.log" "$TMPD/ng1.err"
+
+log "---- nginx, master + 2 workers, daemon off (as in a container)"
+D=$TMPD/ng3
+nginx_conf "$D" on off
+bg_start ng3 "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
+	--interface="$IF_A" nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log"
+wait_port 8080
+fetch_and_load "$D"
+requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
+stop_pidfile "$D/nginx.pid"
+bg_wait ng3 10
+expect_eq "nginx's exit status" "$BG_RC" 0
+# The master's stack held the listener alone: it went when a worker took
+# the listener, so that the worker could have the interface queue.
+grep -q "stack on $IF_A released: no socket left in it" \
+	"$TMPD/ng3.err" "$D/error.log" ||
+	fail "the master kept its stack: $(grep -h anyload "$TMPD/ng3.err" \
+"$D/error.log" | grep -v accepted)"
+check_worker_stack "$D/error.log" "$TMPD/ng3.err"
 
 log "---- nginx, master_process off, daemon off: accelerated"
 D=$TMPD/ng2

@@ -3,12 +3,15 @@
 by its child (a daemon's pattern), and a client for it
 (tests/integration/preload_tcp_follow.sh; not a test by itself).
 
-  fork_listen.py server --ip IP --port P --conns N
-      listens on IP:P, prints "PARENT pid=N", forks and exits. The child
-      waits (at most 5 s) until its parent is gone, prints "CHILD pid=N",
-      then waits for a line "go" on stdin (at most 30 s), and serves N
-      connections one after the other: each echoes what it reads until the
-      peer closes. It prints "SERVED k" after each and exits.
+  fork_listen.py server --ip IP --port P --conns N [--listeners L]
+                        [--stay]
+      listens on IP:P .. IP:P+L-1 (L: 1), prints "PARENT pid=N", forks
+      and exits (--stay: waits for the child instead). The child waits
+      (at most 5 s, without --stay) until its parent is gone, prints
+      "CHILD pid=N", then waits for a line "go" on stdin (at most 30 s),
+      and serves N connections one after the other, the k-th from
+      listener k mod L: each echoes what it reads until the peer closes.
+      It prints "SERVED k" after each and exits.
   fork_listen.py client --ip IP --port P --bytes B
       connects, prints "CONNECTED", waits for "go" on stdin (at most 30
       s), sends B bytes, reads them back (checked), closes, prints
@@ -42,24 +45,31 @@ def wait_go(secs):
 
 
 def serve(a):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.ip, a.port))
-    ls.listen(16)
+    lss = []
+    for k in range(a.listeners):
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((a.ip, a.port + k))
+        ls.listen(16)
+        lss.append(ls)
     parent = os.getpid()
     say("PARENT pid=%d" % parent)
-    if os.fork():
+    pid = os.fork()
+    if pid:
+        if a.stay:
+            os.waitpid(pid, 0)
         return 0
     end = time.monotonic() + 5
-    while os.getppid() == parent and time.monotonic() < end:
+    while not a.stay and os.getppid() == parent and time.monotonic() < end:
         time.sleep(0.01)
     say("CHILD pid=%d" % os.getpid())
     if not wait_go(30):
         say("NO GO")
         return 1
-    ls.settimeout(20)
+    for ls in lss:
+        ls.settimeout(20)
     for k in range(a.conns):
-        c, _ = ls.accept()
+        c, _ = lss[k % a.listeners].accept()
         c.settimeout(20)
         while True:
             d = c.recv(65536)
@@ -100,6 +110,8 @@ def main():
     q.add_argument("--ip", required=True)
     q.add_argument("--port", type=int, required=True)
     q.add_argument("--conns", type=int, default=1)
+    q.add_argument("--listeners", type=int, default=1)
+    q.add_argument("--stay", action="store_true")
     q = sub.add_parser("client")
     q.add_argument("--ip", required=True)
     q.add_argument("--port", type=int, required=True)
