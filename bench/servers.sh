@@ -21,6 +21,12 @@
 #                 directory) serving a 1 KiB and a 1 MiB file, wrk -t 2
 #                 -c 2 and -c 32 on the 1 KiB file for BENCH_SRV_SECS;
 #                 metric: Requests/sec
+#   nginx_w2      nginx with its master and 2 worker processes (daemon
+#                 off, user nobody: as in a container), same load; under
+#                 anyload one worker takes the listener into its stack,
+#                 the other serves from the kernel socket (README,
+#                 "Pre-forking servers"); the summary counted is the
+#                 process's with the most bytes through its stack
 # Each (server, load) pair runs BENCH_SRV_ROUNDS rounds, each round the
 # kernel run and then the anyload run, because this VM's speed drifts a
 # lot; the anyload run puts only the server under `anyload
@@ -38,6 +44,7 @@
 # Environment:
 #   BENCH_SRV_SECS (3)     seconds of load per run
 #   BENCH_SRV_ROUNDS (3)   rounds per (server, load) pair
+#   BENCH_SRV_MODES (all)  the modes to run, by the names above
 #   BENCH_RESULTS_DIR (bench/results)  where the report is written
 #                          (relative to the repository)
 # Exit status: 0 when every kernel run gave a number, 1 otherwise; a
@@ -100,19 +107,28 @@ REDIS_RATE_C32=50000
 NEXT_PORT=12000
 KERNEL_FAILED=0
 
-MODES=(memcached_t1 memcached_t4 redis nginx)
+ALL_MODES=(memcached_t1 memcached_t4 redis nginx nginx_w2)
+read -ra MODES <<<"${BENCH_SRV_MODES:-${ALL_MODES[*]}}"
+for m in "${MODES[@]}"; do
+	[[ " ${ALL_MODES[*]} " == *" $m "* ]] || {
+		echo "servers: unknown mode $m in BENCH_SRV_MODES (${ALL_MODES[*]})" >&2
+		exit 1
+	}
+done
 LOADS=(c2 c32)
 declare -A MODE_LABEL=(
 	[memcached_t1]="memcached -t 1"
 	[memcached_t4]="memcached -t 4"
 	[redis]="redis-server"
 	[nginx]="nginx, 1 process"
+	[nginx_w2]="nginx, 2 workers"
 )
 declare -A METRIC_LABEL=(
 	[memcached_t1]="TPS"
 	[memcached_t4]="TPS"
 	[redis]="GET/s"
 	[nginx]="req/s"
+	[nginx_w2]="req/s"
 )
 # Per pair "MODE/LOAD": the numbers of each round (kernel, anyload), the
 # per-round cells as shown, and the ratios of the rounds with both.
@@ -129,7 +145,7 @@ mode_missing()
 	case $1 in
 	memcached_*) tools=(memcached memcaslap) ;;
 	redis) tools=(redis-server redis-benchmark) ;;
-	nginx) tools=(nginx wrk) ;;
+	nginx | nginx_w2) tools=(nginx wrk) ;;
 	esac
 	for t in "${tools[@]}"; do
 		if ! command -v "$t" >/dev/null 2>&1; then
@@ -152,15 +168,20 @@ nginx_prefix()
 	chmod -R a+rX "$d"
 }
 
-# nginx_conf PORT: write the one-process configuration listening on
-# IP_A:PORT; print its path.
+# nginx_conf PORT [WORKERS]: write the configuration listening on
+# IP_A:PORT, one process (without WORKERS) or a master with WORKERS worker
+# processes (daemon off); print its path.
 nginx_conf()
 {
-	local port=$1 d=$TMPD/nginx conf
+	local port=$1 d=$TMPD/nginx conf master=off workers=1
 
+	if [[ -n "${2:-}" ]]; then
+		master=on
+		workers=$2
+	fi
 	conf=$d/nginx-$port.conf
-	nginx_conf_write "$conf" "$d" off off 1 "$d/nginx-$port.pid" \
-		"stderr warn" "$IP_A:$port"
+	nginx_conf_write "$conf" "$d" "$master" off "$workers" \
+		"$d/nginx-$port.pid" "stderr warn" "$IP_A:$port"
 	echo "$conf"
 }
 
@@ -184,6 +205,11 @@ server_cmd()
 		nginx_prefix
 		SERVER_CMD=(nginx -p "$TMPD/nginx" -e stderr
 			-c "$(nginx_conf "$port")")
+		;;
+	nginx_w2)
+		nginx_prefix
+		SERVER_CMD=(nginx -p "$TMPD/nginx" -e stderr
+			-c "$(nginx_conf "$port" 2)")
 		;;
 	esac
 }
@@ -213,7 +239,7 @@ client_cmd()
 		CLIENT_CMD=(redis-benchmark -h "$IP_A" -p "$port" -t get
 			-n "$n" -c "$conns" -q)
 		;;
-	nginx)
+	nginx | nginx_w2)
 		CLIENT_CMD=(wrk -t 2 -c "$conns" -d "${SECS}s"
 			"http://$IP_A:$port/small.bin")
 		;;
@@ -235,7 +261,7 @@ parse_metric()
 			sed -n 's/^GET: \([0-9.][0-9.]*\) requests per second.*/\1/p' |
 			tail -n 1
 		;;
-	nginx)
+	nginx | nginx_w2)
 		sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.][0-9.]*\).*/\1/p' "$2" |
 			tail -n 1
 		;;
@@ -353,19 +379,29 @@ parse_requests()
 	redis)
 		echo "$CLIENT_REQUESTS"
 		;;
-	nginx)
+	nginx | nginx_w2)
 		sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$2" |
 			tail -n 1
 		;;
 	esac
 }
 
-# accel_summary FILE: print the last socket summary line anyload wrote to
-# FILE at exit (empty when there is none).
+# accel_summary FILE: print the socket summary line that anyload wrote to
+# FILE at exit with the most bytes received through the stack (the last
+# of equals; several processes write one each: nginx's master and
+# workers); empty when there is none.
 accel_summary()
 {
-	grep -E 'anyload\[[0-9]+\]: sockets: ' "$1" 2>/dev/null | tail -n 1 ||
-		true
+	local line best= best_rx=-1 rx
+
+	while read -r line; do
+		rx=$(field "$line" tcp_rx_bytes) || continue
+		if ((rx >= best_rx)); then
+			best=$line
+			best_rx=$rx
+		fi
+	done < <(grep -E 'anyload\[[0-9]+\]: sockets: ' "$1" 2>/dev/null || true)
+	echo "$best"
 }
 
 # accelerated LINE: true if the summary LINE shows an accelerated TCP
@@ -429,7 +465,7 @@ run_once()
 		RUN_NOTE="timed out after $CLIENT_LIMIT s"
 	elif ((rc != 0)); then
 		RUN_NOTE="client failed, exit $rc"
-	elif [[ "$mode" == nginx ]] &&
+	elif [[ "$mode" == nginx* ]] &&
 		grep -qE 'Socket errors|Non-2xx' "$out"; then
 		RUN_NOTE="HTTP or socket errors"
 	elif [[ "$variant" == anyload ]] && ! accelerated "$summary"; then
@@ -594,7 +630,7 @@ write_report()
 		for mode in "${MODES[@]}"; do
 			commands_line "$mode"
 		done
-		echo "- nginx's configuration: master_process off; daemon off; worker_processes 1; error_log stderr warn; access_log off; sendfile on; tcp_nopush on; keepalive_timeout 30; worker_connections 1024; a root with small.bin (1 KiB) and large.bin (1 MiB)"
+		echo "- nginx's configuration: master_process off; daemon off; worker_processes 1 (nginx, 2 workers: master_process on, worker_processes 2, user nobody); error_log stderr warn; access_log off; sendfile on; tcp_nopush on; keepalive_timeout 30; worker_connections 1024; a root with small.bin (1 KiB) and large.bin (1 MiB)"
 		echo
 		echo "The server's voluntary context switches per request during the load of the last round (/proc/PID/task/*/status, before and after the load generator; requests as the load generator counted them), in total and for each thread with at least 0.01:"
 		echo

@@ -238,6 +238,13 @@ void anyload_stack_destroy(struct anyload_stack* st);
  * its own on that queue. NULL is ignored. */
 void anyload_stack_forget(struct anyload_stack* st);
 
+/* anyload_stack_tidy: for a process that has no stack on ifname any more
+ * but had one, or inherited one: remove what stacks' VIs left on the
+ * interface when their processes could not (anyload_vi_tidy: a worker
+ * that had dropped its privileges, a process killed with SIGKILL). 0 or
+ * a negative errno. */
+int anyload_stack_tidy(const char* ifname);
+
 /* anyload_stack_poll: do the stack's work at time now_ns: handle up to
  * `budget` events of the VI (received frames, transmit completions; 0
  * means 64), refill the receive ring, run expired timers (reassembly,

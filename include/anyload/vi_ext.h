@@ -34,6 +34,14 @@ int anyload_vi_describe(const ef_vi* vi, char* buf, size_t len);
  * -EOPNOTSUPP for a backend that cannot (sim: the VI stays). */
 int anyload_vi_forget(ef_vi* vi);
 
+/* anyload_vi_tidy: remove what VIs left on interface ifname when their
+ * processes could not: the filter slots of dead processes, and the XDP
+ * program once no live process has a VI there (a VI's process that had
+ * dropped its privileges cannot detach it; one killed with SIGKILL
+ * leaves it). Harmless while VIs are alive. Returns 0, -ENODEV (no such
+ * interface), or the first backend's -errno (-EPERM without privilege). */
+int anyload_vi_tidy(const char* ifname);
+
 #ifdef __cplusplus
 }
 #endif

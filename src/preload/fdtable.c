@@ -37,6 +37,10 @@ static int pl_st_state;
 static int pl_st_err;
 static pthread_once_t pl_once = PTHREAD_ONCE_INIT;
 static int pl_atexit_done;
+/* A stack was let go here (inherited at a fork, or released when idle):
+ * at exit, what the stacks' VIs left on the interface is tidied (a worker
+ * that dropped its privileges could not detach the XDP program). */
+static int pl_tidy_at_exit;
 static void pl_at_exit(void);
 
 /* One write(2) per line, not stdio: it may run under the library lock in
@@ -364,6 +368,7 @@ int pl_stack_release_if_idle(const char* why)
   }
   pl_log(2, "stack on %s released: no socket left in it (%s)",
          pl_cfg.interface, why);
+  pl_tidy_at_exit = 1;
   anyload_stack_destroy(pl_st);
   pl_st = NULL;
   pl_st_state = 0;
@@ -386,6 +391,8 @@ static void pl_at_exit(void)
     dump_stats();
   pl_tcp_exit_drain();
   pl_stacks_drop("exit");
+  if (pl_tidy_at_exit)
+    (void)anyload_stack_tidy(pl_cfg.interface);
   pl_st_state = -2;
   pl_unlock();
 }
@@ -421,6 +428,7 @@ void pl_child_forget(void)
       o->wait_fd_added = 0;
   }
   anyload_stack_forget(pl_st);
+  pl_tidy_at_exit = 1;
   pl_st = NULL;
   pl_st_state = 0;
 }

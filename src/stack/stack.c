@@ -503,6 +503,11 @@ void anyload_stack_forget(struct anyload_stack* st)
   anyload_stack_destroy(st);
 }
 
+int anyload_stack_tidy(const char* ifname)
+{
+  return anyload_vi_tidy(ifname);
+}
+
 /* ---- counters and info ------------------------------------------------ */
 
 static const char* const stat_names[] = {

@@ -309,6 +309,38 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot)
   free(x);
 }
 
+int afxdp_xdp_tidy(int ifindex)
+{
+  struct afxdp_xdp x;
+  int rc, live;
+
+  memset(&x, 0, sizeof(x));
+  x.ifindex = ifindex;
+  x.prog_fd = -1;
+  x.map_xsks = -1;
+  vi_fmaps_init(&x.fm);
+  rc = vi_fmaps_lock_open(&x.lock, "xdp", ifindex);
+  if (rc < 0)
+    return rc == -ENOENT ? 0 : rc;
+  vi_fmaps_lock_take(&x.lock);
+  rc = find_attached(&x);
+  if (rc == 1) {
+    live = vi_fmaps_reclaim_dead(&x.fm, drop_xsk, &x);
+    rc = 0;
+    if (!live && (rc = detach(&x)) == 0) {
+      al_info("detached the XDP filter program left on ifindex %d",
+              ifindex);
+      vi_fmaps_lock_unlink(&x.lock);
+    }
+  } else if (rc == -ESTALE || rc == -EBUSY) {
+    rc = 0;   /* not ours to touch (another layout, or foreign) */
+  }
+  vi_fmaps_lock_drop(&x.lock);
+  vi_fmaps_lock_close(&x.lock);
+  xdp_close_fds(&x);
+  return rc;
+}
+
 pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue)
 {
   return vi_fmaps_queue_user(&x->fm, queue);

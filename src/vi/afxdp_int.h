@@ -114,6 +114,11 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot);
  * inherited handle's descriptors and free it; its slot, filters and the
  * program stay (the parent's). */
 void afxdp_xdp_forget(struct afxdp_xdp* x);
+/* afxdp_xdp_tidy: on ifindex, the slots of dead processes are reclaimed,
+ * and our program is detached when no live process has a slot: what is
+ * left after the last VI's process could not do it (it had dropped its
+ * privileges, or was killed). 0 or -errno. */
+int afxdp_xdp_tidy(int ifindex);
 /* afxdp_xdp_queue_user: the pid of another live process with a VI on
  * queue (whose socket then holds the queue), or 0. */
 pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue);

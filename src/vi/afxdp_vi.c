@@ -770,6 +770,7 @@ static int afxdp_if_mtu(const ef_vi* vi, unsigned* mtu_out)
 
 const struct vi_ops afxdp_ops = {
   .describe = afxdp_describe,
+  .tidy = afxdp_xdp_tidy,
   .release_at_exit = afxdp_release_at_exit,
   .forget = afxdp_forget,
   .name = "afxdp",

@@ -7,7 +7,9 @@
 #include "vi/vi_int.h"
 #include "common/log.h"
 
+#include <anyload/vi_ext.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,21 @@ int vi_backend_choose(const struct vi_ops** out)
     }
   al_err("ANYLOAD_BACKEND=%s: unknown backend", s);
   return -EINVAL;
+}
+
+int anyload_vi_tidy(const char* ifname)
+{
+  unsigned ifindex = ifname ? if_nametoindex(ifname) : 0;
+  size_t i;
+  int rc = 0, r;
+
+  if (!ifindex)
+    return -ENODEV;
+  for (i = 0; i < N_BACKENDS; i++)
+    if (backends[i]->tidy && (r = backends[i]->tidy((int)ifindex)) < 0 &&
+        rc == 0)
+      rc = r;
+  return rc;
 }
 
 const struct vi_ops* vi_backend_fallback(const struct vi_ops* failed, int rc)

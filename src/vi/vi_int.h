@@ -167,6 +167,9 @@ struct vi_ops {
    * nothing that the process which made it still uses (filters, slots,
    * programs, its epoll sets). NULL: the backend cannot (the VI stays). */
   void (*forget)(ef_vi* vi);
+  /* tidy: what this backend left on interface ifindex when its last
+   * VI's process could not remove it (anyload_vi_tidy). NULL: nothing. */
+  int  (*tidy)(int ifindex);
   /* describe: a few words on how this VI reaches the network (mode,
    * queue), for anyload_vi_describe(). */
   void (*describe)(const ef_vi* vi, char* buf, size_t len);

@@ -118,6 +118,11 @@ $(grep -h anyload "$2" "$1" | grep -v accepted)"
 		fail "no worker sent the $requests responses through its stack \
 (largest tcp_tx_bytes $max_tx): $(grep -h 'sockets:' "$1")"
 	log "the accelerated worker sent $max_tx bytes through its stack"
+	# The worker could not detach the XDP program at its exit (user
+	# nobody); the master, which had let its stack go, tidied it at its.
+	if ns_a ip link show dev "$IF_A" | grep -q xdp; then
+		fail "an XDP program is left on $IF_A: $(ns_a ip link show dev "$IF_A")"
+	fi
 }
 
 log "---- nginx, daemon on, master + 2 workers"
