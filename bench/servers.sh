@@ -603,6 +603,8 @@ write_report()
 	stamp=$(date -u '+%Y-%m-%d-%H%M%S')
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	command="BENCH_SRV_SECS=$SECS BENCH_SRV_ROUNDS=$ROUNDS"
+	[[ "${MODES[*]}" == "${ALL_MODES[*]}" ]] ||
+		command+=" BENCH_SRV_MODES=\"${MODES[*]}\""
 	command+=" BENCH_RESULTS_DIR=$RESULTS_DIR bash bench/servers.sh $BUILD_ARG"
 	elapsed=$(($(date +%s) - START_TIME))
 	mkdir -p "$RESULTS_DIR"
