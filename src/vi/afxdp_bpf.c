@@ -332,6 +332,10 @@ int afxdp_xdp_tidy(int ifindex)
               ifindex);
       vi_fmaps_lock_unlink(&x.lock);
     }
+  } else if (rc == 0) {
+    /* Nothing attached: the lock file, which opening it may have made,
+     * goes as the last VI's does (a process waiting on it reopens). */
+    vi_fmaps_lock_unlink(&x.lock);
   } else if (rc == -ESTALE || rc == -EBUSY) {
     rc = 0;   /* not ours to touch (another layout, or foreign) */
   }
