@@ -51,7 +51,9 @@
 #include <sys/socket.h>
 
 #define DIAG_BUF 16384
-#define DIAG_MAX_MSGS 4096   /* replies read, bounded */
+/* Replies read, bounded (a dump always ends; this only guards the loop):
+ * a server with more sockets than this on the port stays the kernel's. */
+#define DIAG_MAX_MSGS (1 << 20)
 
 /* from_outside: a connection that may come through the interface: its
  * ends are not one local address talking to itself, nor loopback. */
@@ -91,6 +93,9 @@ static int kernel_conns(uint16_t port_be16)
    * request sockets (a handshake in progress, shown as SYN_RECV). */
   req.r.idiag_states = 0x1fffu & ~((1u << TCP_LISTEN) | (1u << TCP_CLOSE) |
                                    (1u << TCP_TIME_WAIT));
+  /* The kernel skips other local ports when this is set; the port is
+   * checked below anyway. */
+  req.r.id.idiag_sport = port_be16;
   if (PL_REAL(sendto)(fd, &req, sizeof(req), 0, (struct sockaddr*)&nl,
                       sizeof(nl)) < 0) {
     rc = -errno;

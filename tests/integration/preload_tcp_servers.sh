@@ -148,6 +148,15 @@ nginx_conf "$D" on off
 bg_start ng3 "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
 	--interface="$IF_A" nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log"
 wait_port 8080
+# Until a worker takes the listener, the master's stack holds it, and a
+# connection that the master's stack queued is reset when the listener
+# leaves it (a known gap: README, "Pre-forking servers"): the clients
+# come once a worker has it.
+for ((i = 0; i < 100; i++)); do
+	grep -qs "accelerated again, in this process's stack" \
+		"$D/error.log" "$TMPD/ng3.err" && break
+	sleep 0.1
+done
 fetch_and_load "$D"
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
 stop_pidfile "$D/nginx.pid"
