@@ -33,24 +33,14 @@ done
 # first), bounded.
 child_line()
 {
-	local i
-
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^CHILD ' "$1" && break
-		sleep 0.05
-	done
-	grep '^CHILD ' "$1" || fail "no line from the child: $(cat "$1")"
+	wait_count "$1" '^CHILD ' 1 10 || fail "no line from the child: $(cat "$1")"
+	grep '^CHILD ' "$1"
 }
 
 # counters ERR PID: the sockets line that process PID printed at exit.
 counters()
 {
-	local i
-
-	for ((i = 0; i < 100; i++)); do
-		grep -q "anyload\[$2\]: sockets:" "$1" && break
-		sleep 0.05
-	done
+	wait_count "$1" "anyload\[$2\]: sockets:" 1 5 || true
 	grep "anyload\[$2\]: sockets:" "$1" | tail -n 1
 }
 

@@ -61,26 +61,13 @@ client_echo()
 	bg_stop "$1"
 }
 
-# wait_grep FILE REGEX: 0 once FILE has a line matching REGEX (10 s at
-# most).
-wait_grep()
-{
-	local i
-
-	for ((i = 0; i < 200; i++)); do
-		grep -Eq -- "$2" "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # server_done TAG N CHILD: the server's child served N connections and
 # exited (its counters are out); its first process had exited at once.
 server_done()
 {
 	bg_wait_line "$1" "^SERVED $2" 20 ||
 		fail "$1: $(cat "$TMPD/$1.out" "$TMPD/$1.err")"
-	wait_grep "$TMPD/$1.err" "anyload\[$3\]: sockets:" ||
+	wait_count "$TMPD/$1.err" "anyload\[$3\]: sockets:" 1 10 ||
 		fail "$1: no counters from the child: $(cat "$TMPD/$1.err")"
 	bg_wait "$1" 10
 	expect_eq "the first process's exit status" "$BG_RC" 0
@@ -92,8 +79,8 @@ for backend in afxdp afpacket; do
 	child=$(sed -n 's/^CHILD pid=\([0-9]*\).*/\1/p' "$TMPD/s1.out")
 	echo go >&"${BG_FD[s1]}"
 	# Its first accept takes the listener, before the client comes.
-	wait_grep "$TMPD/s1.err" \
-		"anyload\[$child\]: fd [0-9]*: TCP listener .* accelerated again" ||
+	wait_count "$TMPD/s1.err" \
+		"anyload\[$child\]: fd [0-9]*: TCP listener .* accelerated again" 1 10 ||
 		fail "the child did not take the listener: $(cat "$TMPD/s1.err")"
 	client_start c1
 	client_echo c1
@@ -110,8 +97,8 @@ for backend in afxdp afpacket; do
 	child=$(sed -n 's/^CHILD pid=\([0-9]*\).*/\1/p' "$TMPD/s3.out")
 	echo go >&"${BG_FD[s3]}"
 	for p in $PORT $((PORT + 1)); do
-		wait_grep "$TMPD/s3.err" \
-			"anyload\[$child\]: fd [0-9]*: TCP listener $IP_A:$p accelerated again" ||
+		wait_count "$TMPD/s3.err" \
+			"anyload\[$child\]: fd [0-9]*: TCP listener $IP_A:$p accelerated again" 1 10 ||
 			fail "listener $p did not follow: $(cat "$TMPD/s3.err")"
 	done
 	grep -q "anyload\[$parent\]: stack on $IF_A released" "$TMPD/s3.err" ||

@@ -120,9 +120,7 @@ $(grep -h anyload "$2" "$1" | grep -v accepted)"
 	log "the accelerated worker sent $max_tx bytes through its stack"
 	# The worker could not detach the XDP program at its exit (user
 	# nobody); the master, which had let its stack go, tidied it at its.
-	if ns_a ip link show dev "$IF_A" | grep -q xdp; then
-		fail "an XDP program is left on $IF_A: $(ns_a ip link show dev "$IF_A")"
-	fi
+	no_xdp_left "$NS_A" "$IF_A" "after nginx"
 }
 
 log "---- nginx, daemon on, master + 2 workers"
@@ -152,11 +150,8 @@ wait_port 8080
 # connection that the master's stack queued is reset when the listener
 # leaves it (a known gap: README, "Pre-forking servers"): the clients
 # come once a worker has it.
-for ((i = 0; i < 100; i++)); do
-	grep -qs "accelerated again, in this process's stack" \
-		"$D/error.log" "$TMPD/ng3.err" && break
-	sleep 0.1
-done
+wait_count "$D/error.log" "accelerated again, in this process's stack" 1 10 ||
+	true   # check_worker_stack below says what is missing
 fetch_and_load "$D"
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
 stop_pidfile "$D/nginx.pid"
