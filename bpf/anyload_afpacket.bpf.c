@@ -102,7 +102,8 @@ int anyload_sock(struct __sk_buff *skb)
    * for kernels where that option is missing. */
   if (skb->pkt_type == PACKET_OUTGOING)
     return 0;
-  if (al_classify(skb, &v) != AL_CLS_MATCH || v->slot != al_my_slot)
+  if (al_classify(skb, &v) != AL_CLS_MATCH ||
+      al_owner_slot(v, 0) != (int)al_my_slot)
     return 0;
   /* In clsact mode a frame of a slot without heartbeats goes to the
    * kernel (anyload_tcs), so not here as well. */
@@ -118,12 +119,12 @@ int anyload_tc(struct __sk_buff *skb)
 
   switch (al_classify(skb, &v)) {
   case AL_CLS_MATCH:
-    if (v->slot != al_my_slot)
+    if (al_owner_slot(v, 0) != (int)al_my_slot)
       return AL_TC_NEXT;
     al_count(AL_STAT_REDIRECTED);
     return AL_TC_DROP;
   case AL_CLS_BLOCK:
-    if (v->slot != al_my_slot)
+    if (al_owner_slot(v, 0) != (int)al_my_slot)
       return AL_TC_NEXT;
     al_count(AL_STAT_BLOCKED);
     return AL_TC_DROP;
@@ -141,10 +142,12 @@ int anyload_tcs(struct __sk_buff *skb)
 {
   const struct al_filter_val *v = 0;
   int cls = al_classify(skb, &v);
+  int slot;
 
   if (cls != AL_CLS_MATCH && cls != AL_CLS_BLOCK)
     return AL_TC_NEXT;
-  if (!al_beating(v->slot)) {
+  slot = al_owner_slot(v, 0);
+  if (slot < 0 || !al_beating((__u32)slot)) {
     al_count(AL_STAT_NO_SOCKET);
     return AL_TC_NEXT;
   }

@@ -5,7 +5,8 @@
  * Attached once per interface, shared by all VIs on it. For each frame it
  * looks the frame up in the filter maps (bpf/filter_lookup.h, most specific
  * first, the same lookup as the AF_PACKET backend's programs). A match is
- * redirected to the owning VI's AF_XDP socket; if that socket is gone (its
+ * redirected to the AF_XDP socket of the filter's owner on the queue the
+ * frame arrived on (none there: the kernel's); if that socket is gone (its
  * process died) the redirect falls back to XDP_PASS, so a stale filter
  * never swallows traffic. Frames that match nothing go to the kernel
  * (XDP_PASS) unless a block-kernel filter is set.
@@ -50,19 +51,20 @@ struct {
   __type(value, __u32);
 } al_xsks SEC(".maps");
 
-/* Redirect to the owner of a matching filter. */
+/* Redirect to the owner of a matching filter on the arrival queue. */
 static __always_inline int steer(struct xdp_md *ctx,
                                  const struct al_filter_val *val)
 {
+  int slot = al_owner_slot(val, ctx->rx_queue_index);
   long rc;
 
-  if (val->queue != ctx->rx_queue_index) {
+  if (slot < 0) {
     /* AF_XDP can only deliver to a socket bound to the arrival queue. */
     al_count(AL_STAT_WRONG_QUEUE);
     return XDP_PASS;
   }
-  /* Lower bits of flags: the action when the slot is empty (owner died). */
-  rc = bpf_redirect_map(&al_xsks, val->slot, XDP_PASS);
+  /* The flags are the action when the slot is empty (owner died). */
+  rc = bpf_redirect_map(&al_xsks, (__u32)slot, XDP_PASS);
   if (rc == XDP_REDIRECT)
     al_count(AL_STAT_REDIRECTED);
   else

@@ -4,8 +4,8 @@
  * program (bpf/anyload_xdp.bpf.c) and the library (src/vi/afxdp_bpf.c).
  *
  * One program serves every VI on an interface, of every process. A filter
- * is a map entry whose value names an XSKMAP slot and the interface queue of
- * the AF_XDP socket in that slot. Keys hold addresses and ports in network
+ * is a map entry whose value names, per interface RX queue, the XSKMAP slot
+ * of the AF_XDP socket bound to that queue that owns it. Keys hold addresses and ports in network
  * byte order, exactly as they appear in the frame.
  */
 #ifndef ANYLOAD_FILTER_SHARED_H
@@ -20,16 +20,40 @@
 
 /* Bumped whenever a map layout changes: a program of another layout on
  * the interface is treated as foreign. */
-#define AL_LAYOUT_VERSION  2
+#define AL_LAYOUT_VERSION  3
+
+/* A filter names an owner per interface RX queue: AF_XDP delivers a frame
+ * only to a socket bound to the queue it arrived on, so VIs on different
+ * queues (a VI set's members; with EF_FILTER_FLAG_SHARE_QUEUES, VIs of
+ * several processes) can hold the same filter, each getting the frames
+ * that the NIC's RSS (on veth: the sender's transmit queue) put on its
+ * queue. The AF_PACKET backend sees every queue and uses owner[0]. */
+#define AL_MAX_QUEUES        64
+#define AL_OWNER_SLOT_MASK   0x7f  /* owner[q] & mask: slot + 1, 0 = none */
+#define AL_OWNER_WHOLE_FLOW  0x80  /* that owner asked for the whole flow */
 
 /* Array maps start zeroed, so an entry is in use only when `valid` is 1. */
 struct al_filter_val {
-  __u32 slot;       /* XSKMAP index of the owning VI */
-  __u16 queue;      /* interface RX queue the owning socket is bound to */
-  __u8  valid;
-  __u8  whole_flow; /* EF_FILTER_FLAG_WHOLE_FLOW: later fragments and
-                     * ICMP errors too (filter_lookup.h) */
+  __u8  valid;      /* 1: at least one queue has an owner */
+  __u8  whole_flow; /* some owner asked for EF_FILTER_FLAG_WHOLE_FLOW: later
+                     * fragments and ICMP errors too (filter_lookup.h) */
+  __u8  shared;     /* its owners asked for EF_FILTER_FLAG_SHARE_QUEUES */
+  __u8  n_owners;
+  __u8  owner[AL_MAX_QUEUES];
 };
+
+/* The XSKMAP slot that owns the filter's frames on RX queue `queue`, or
+ * -1 when no VI on that queue holds it. */
+static inline __attribute__((always_inline)) int
+al_owner_slot(const struct al_filter_val *v, __u32 queue)
+{
+  __u8 o;
+
+  if (queue >= AL_MAX_QUEUES)
+    return -1;
+  o = v->owner[queue] & AL_OWNER_SLOT_MASK;
+  return o ? (int)o - 1 : -1;
+}
 
 /* A fragmented IPv4 datagram (RFC 791 §3.2: source, destination,
  * identification and protocol name it), in al_frags. */
@@ -130,7 +154,7 @@ enum al_stat {
   AL_STAT_RX,             /* frames seen */
   AL_STAT_REDIRECTED,     /* frames handed to a VI */
   AL_STAT_PASSED,         /* frames left to the kernel, no filter matched */
-  AL_STAT_WRONG_QUEUE,    /* matched, but arrived on another queue: kernel */
+  AL_STAT_WRONG_QUEUE,    /* matched, but no owner on its queue: kernel */
   AL_STAT_NO_SOCKET,      /* matched, socket gone (owner died): kernel */
   AL_STAT_BLOCKED,        /* dropped by a block-kernel filter */
   AL_STAT_MALFORMED,      /* headers too short to parse: kernel */

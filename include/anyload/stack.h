@@ -174,6 +174,17 @@ struct anyload_stack_env {
                                              data leave as one super-frame
                                              (ef_vi_transmitv_gso) where
                                              the VI can */
+#define ANYLOAD_STACK_F_ANY_QUEUE     0x20u /* when another process holds
+                                             queue 0 of the interface
+                                             (-EBUSY), take the first free
+                                             queue of a multi-queue one: the
+                                             stack then gets the frames that
+                                             RSS puts there, and its TCP
+                                             listeners share their ports
+                                             with the other queues' stacks,
+                                             as they always may
+                                             (EF_FILTER_FLAG_SHARE_QUEUES;
+                                             anyload_stack_queue) */
 
 /* How to build a stack. Fill with anyload_stack_config_init() first; zero
  * in a field also means its default. */
@@ -284,10 +295,12 @@ int anyload_stack_wait_fd(const struct anyload_stack* st);
 void anyload_stack_prime(struct anyload_stack* st);
 
 /* anyload_stack_ifindex: the interface's index; anyload_stack_mac: its
- * MAC (6 bytes); anyload_stack_mtu: its IP MTU. */
+ * MAC (6 bytes); anyload_stack_mtu: its IP MTU; anyload_stack_queue: the
+ * interface RX queue of its VI. */
 int anyload_stack_ifindex(const struct anyload_stack* st);
 void anyload_stack_mac(const struct anyload_stack* st, uint8_t mac[6]);
 unsigned anyload_stack_mtu(const struct anyload_stack* st);
+int anyload_stack_queue(const struct anyload_stack* st);
 
 /* ---- counters --------------------------------------------------------- */
 

@@ -8,6 +8,8 @@
 
 #include <etherfabric/ef_vi.h>
 
+struct ef_pd;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,12 @@ int anyload_vi_forget(ef_vi* vi);
  * leaves it). Harmless while VIs are alive. Returns 0, -ENODEV (no such
  * interface), or the first backend's -errno (-EPERM without privilege). */
 int anyload_vi_tidy(const char* ifname);
+
+/* anyload_vi_queue_count: the RX queues of pd's interface (its ethtool
+ * channels, else its /sys queues; at least 1), i.e. the largest VI set
+ * that ef_vi_set_alloc_from_pd accepts for it; -EINVAL if pd is not
+ * allocated. */
+int anyload_vi_queue_count(struct ef_pd* pd);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,15 @@ enum ef_filter_flags {
    * as a host stack needs. Without it those go to the kernel, as on
    * Solarflare's NICs. Ignored by other filter types. */
   EF_FILTER_FLAG_WHOLE_FLOW         = 0x100,
+  /* anyload extension: a filter held per interface RX queue. On AF_XDP a
+   * VI gets only the frames that arrive on its queue, so the same filter
+   * can be held by VIs on different queues, each taking the frames that
+   * the NIC's RSS puts on its queue (Onload's clustering, for a set of
+   * processes). VIs of one process (a VI set) always may; VIs of other
+   * processes only when every holder asked with this flag, else -EBUSY.
+   * On one queue a filter has one holder. The AF_PACKET backend, which
+   * sees every queue, ignores it. */
+  EF_FILTER_FLAG_SHARE_QUEUES       = 0x200,
 };
 
 typedef struct {

@@ -226,6 +226,9 @@ struct anyload_stack* pl_stack(int* err)
     cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
   if (!pl_cfg.tcp_gso)
     cfg.flags |= ANYLOAD_STACK_F_NO_TCP_GSO;
+  /* A process that finds queue 0 taken (a pre-forking server's second
+   * worker) takes a free queue of a multi-queue interface. */
+  cfg.flags |= ANYLOAD_STACK_F_ANY_QUEUE;
   cfg.seed = (uint64_t)pl_now() ^ ((uint64_t)getpid() << 32);
   rc = anyload_stack_create(&cfg, NULL, &pl_st);
   if (rc < 0) {
@@ -250,8 +253,9 @@ struct anyload_stack* pl_stack(int* err)
     pl_atexit_done = 1;
     atexit(pl_at_exit);
   }
-  pl_log(2, "stack up on %s (ifindex %d, mtu %u)", pl_cfg.interface,
-         anyload_stack_ifindex(pl_st), anyload_stack_mtu(pl_st));
+  pl_log(2, "stack up on %s (ifindex %d, queue %d, mtu %u)",
+         pl_cfg.interface, anyload_stack_ifindex(pl_st),
+         anyload_stack_queue(pl_st), anyload_stack_mtu(pl_st));
   return pl_st;
 }
 

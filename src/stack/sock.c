@@ -195,8 +195,14 @@ static int filter_get(struct anyload_stack* st, uint8_t proto,
   if (k == st->n_filters_max)
     return -ENOSPC;
   f = &st->filters[k];
-  /* A host's flows: with their later fragments and their ICMP errors. */
-  ef_filter_spec_init(&fs, EF_FILTER_FLAG_WHOLE_FLOW);
+  /* A host's flows: with their later fragments and their ICMP errors. A
+   * TCP listener's may be held on the interface's other queues by the
+   * stacks of other processes listening there too (a pre-forking server's
+   * workers, one queue each): each gets the connections that RSS puts on
+   * its queue, which then stay there. */
+  ef_filter_spec_init(&fs, EF_FILTER_FLAG_WHOLE_FLOW |
+                             (proto == ST_IPPROTO_TCP && !raddr_be32
+                                ? EF_FILTER_FLAG_SHARE_QUEUES : 0));
   if (raddr_be32)
     rc = ef_filter_spec_set_ip4_full(&fs, proto, laddr_be32, lport_be16,
                                      raddr_be32, rport_be16);

@@ -293,6 +293,11 @@ unsigned anyload_stack_mtu(const struct anyload_stack* st)
   return st->mtu;
 }
 
+int anyload_stack_queue(const struct anyload_stack* st)
+{
+  return st->queue;
+}
+
 uint64_t st__env_generation(const struct anyload_stack* st)
 {
   return st->env.generation ? st->env.generation(st->env.ctx) : 0;
@@ -316,6 +321,36 @@ static int proto_filter(struct anyload_stack* st, uint8_t proto,
   rc = ef_filter_spec_set_ip_proto(&fs, proto);
   if (rc == 0)
     rc = ef_vi_filter_add(&st->vi, st->dh, &fs, cookie);
+  return rc;
+}
+
+/* The stack's VI: on queue 0, or with ANYLOAD_STACK_F_ANY_QUEUE on the
+ * first queue that no other process holds (a member of a VI set over the
+ * interface's queues, as ef_vi gives a VI on queue N). */
+static int vi_alloc(struct anyload_stack* st)
+{
+  int rc, nq, q;
+
+  rc = ef_vi_alloc_from_pd(&st->vi, st->dh, &st->pd, st->dh, -1,
+                           st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
+                           EF_VI_FLAGS_DEFAULT);
+  if (rc != -EBUSY || !(st->cfg.flags & ANYLOAD_STACK_F_ANY_QUEUE) ||
+      (nq = anyload_vi_queue_count(&st->pd)) <= 1)
+    return rc;
+  if ((rc = ef_vi_set_alloc_from_pd(&st->vi_set, st->dh, &st->pd, st->dh,
+                                    nq)) < 0)
+    return rc;
+  rc = -EBUSY;
+  for (q = 1; q < nq && rc == -EBUSY; q++)
+    rc = ef_vi_alloc_from_set(&st->vi, st->dh, &st->vi_set, st->dh, q, -1,
+                              st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
+                              EF_VI_FLAGS_DEFAULT);
+  if (rc < 0) {
+    ef_vi_set_free(&st->vi_set, st->dh);
+    return rc;
+  }
+  st->have_vi_set = 1;
+  st->queue = q - 1;
   return rc;
 }
 
@@ -350,10 +385,7 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
     goto fail;
   st->have_pd = 1;
   st->ifindex = st->pd.pd_ifindex;
-  rc = ef_vi_alloc_from_pd(&st->vi, st->dh, &st->pd, st->dh, -1,
-                           st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
-                           EF_VI_FLAGS_DEFAULT);
-  if (rc < 0)
+  if ((rc = vi_alloc(st)) < 0)
     goto fail;
   st->have_vi = 1;
   /* Super-frames: a VI that cannot says -EOPNOTSUPP to any call (an empty
@@ -473,6 +505,8 @@ void anyload_stack_destroy(struct anyload_stack* st)
     close(st->wait_fd);
   if (st->have_vi)
     ef_vi_free(&st->vi, st->dh);
+  if (st->have_vi_set)
+    ef_vi_set_free(&st->vi_set, st->dh);
   if (st->have_mr)
     ef_memreg_free(&st->mr, st->dh);
   if (st->mem)

@@ -248,6 +248,9 @@ struct anyload_stack {
   ef_memreg mr;
   ef_vi    vi;
   int      have_pd, have_mr, have_vi;
+  int      have_vi_set;     /* the VI is a member of vi_set (a queue > 0) */
+  ef_vi_set vi_set;
+  int      queue;           /* the VI's interface RX queue */
   uint8_t* mem;
   size_t   mem_len;
   unsigned buf_size;

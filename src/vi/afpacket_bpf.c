@@ -677,11 +677,12 @@ void afpacket_bpf_forget(struct afpacket_bpf* b)
   close_all(b);
 }
 
-int afpacket_bpf_filter_add(struct afpacket_bpf* b, int queue,
-                            const ef_filter_spec* fs,
+int afpacket_bpf_filter_add(struct afpacket_bpf* b, const ef_filter_spec* fs,
                             struct vi_fmaps_filter* f)
 {
-  return vi_fmaps_filter_add(&b->fm, &b->lock, b->slot, queue, fs, f);
+  /* A packet socket sees the frames of every queue: its programs read
+   * the owner of queue 0 (bpf/anyload_afpacket.bpf.c). */
+  return vi_fmaps_filter_add(&b->fm, &b->lock, b->slot, 0, fs, f);
 }
 
 int afpacket_bpf_filter_del(struct afpacket_bpf* b,

@@ -62,9 +62,9 @@ void afpacket_bpf_close(struct afpacket_bpf* b);
  * an inherited handle's descriptors and free it; the slot, its filters,
  * its heartbeats (the parent's thread) and the programs stay. */
 void afpacket_bpf_forget(struct afpacket_bpf* b);
-/* afpacket_bpf_filter_add / _del: as vi_fmaps_filter_add / _del. */
-int afpacket_bpf_filter_add(struct afpacket_bpf* b, int queue,
-                            const ef_filter_spec* fs,
+/* afpacket_bpf_filter_add / _del: as vi_fmaps_filter_add / _del, as the
+ * owner of queue 0 (a packet socket sees every queue). */
+int afpacket_bpf_filter_add(struct afpacket_bpf* b, const ef_filter_spec* fs,
                             struct vi_fmaps_filter* f);
 int afpacket_bpf_filter_del(struct afpacket_bpf* b,
                             struct vi_fmaps_filter* f);

@@ -775,7 +775,7 @@ static int afpacket_filter_add(ef_vi* vi, const ef_filter_spec* fs, int* id)
       break;
   if (i == VI_MAX_FILTERS)
     return -ENOSPC;
-  rc = afpacket_bpf_filter_add(v->bpf, v->queue, fs, &v->filters[i]);
+  rc = afpacket_bpf_filter_add(v->bpf, fs, &v->filters[i]);
   if (rc < 0)
     return rc;
   *id = i;

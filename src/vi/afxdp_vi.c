@@ -468,6 +468,12 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
                EF_VI_RX_EVENT_MERGE))
     return -EOPNOTSUPP;
+  if (queue >= AL_MAX_QUEUES) {
+    /* A filter names one owner per queue, for this many queues. */
+    al_err("%s: queue %d: the XDP filters serve queues 0..%d only",
+           pd->ifname, queue, AL_MAX_QUEUES - 1);
+    return -EINVAL;
+  }
   v = calloc(1, sizeof(*v));
   if (!v)
     return -ENOMEM;

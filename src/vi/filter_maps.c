@@ -311,6 +311,41 @@ int vi_fmaps_take_slot(const struct vi_fmaps* fm, int queue, int* slot_out)
   return 0;
 }
 
+/* Recompute an entry's summary fields from its owners. */
+static void val_sum_up(struct al_filter_val* v)
+{
+  unsigned q;
+
+  v->n_owners = 0;
+  v->whole_flow = 0;
+  for (q = 0; q < AL_MAX_QUEUES; q++) {
+    if (!(v->owner[q] & AL_OWNER_SLOT_MASK))
+      continue;
+    v->n_owners++;
+    if (v->owner[q] & AL_OWNER_WHOLE_FLOW)
+      v->whole_flow = 1;
+  }
+  v->valid = v->n_owners != 0;
+  if (!v->valid)
+    v->shared = 0;
+}
+
+/* Take slot's ownership out of v, on every queue; 1 if it had any. */
+static int val_drop_slot(struct al_filter_val* v, int slot)
+{
+  unsigned q;
+  int had = 0;
+
+  for (q = 0; q < AL_MAX_QUEUES; q++)
+    if (al_owner_slot(v, q) == slot) {
+      v->owner[q] = 0;
+      had = 1;
+    }
+  if (had)
+    val_sum_up(v);
+  return had;
+}
+
 static void drop_hash_entries_of(int map_fd, uint32_t key_size, int slot)
 {
   uint8_t key[64], next[64];
@@ -322,10 +357,13 @@ static void drop_hash_entries_of(int map_fd, uint32_t key_size, int slot)
    * bounded because every pass deletes or skips a distinct key. */
   while (guard-- > 0 && bpf_map_get_next_key(map_fd, prev, next) == 0) {
     if (bpf_map_lookup_elem(map_fd, next, &v) == 0 &&
-        v.slot == (uint32_t)slot) {
-      bpf_map_delete_elem(map_fd, next);
-      prev = NULL;
-      continue;
+        val_drop_slot(&v, slot)) {
+      if (!v.valid) {
+        bpf_map_delete_elem(map_fd, next);
+        prev = NULL;
+        continue;
+      }
+      bpf_map_update_elem(map_fd, next, &v, BPF_EXIST);
     }
     memcpy(key, next, key_size);
     prev = key;
@@ -334,12 +372,12 @@ static void drop_hash_entries_of(int map_fd, uint32_t key_size, int slot)
 
 static void drop_array_entries_of(int map_fd, uint32_t n, int slot)
 {
-  struct al_filter_val v, empty = { 0 };
+  struct al_filter_val v;
   uint32_t i;
   for (i = 0; i < n; i++)
     if (bpf_map_lookup_elem(map_fd, &i, &v) == 0 && v.valid &&
-        v.slot == (uint32_t)slot)
-      bpf_map_update_elem(map_fd, &i, &empty, 0);
+        val_drop_slot(&v, slot))
+      bpf_map_update_elem(map_fd, &i, &v, 0);
 }
 
 void vi_fmaps_drop_slot(const struct vi_fmaps* fm, int slot)
@@ -536,36 +574,79 @@ static int is_array_filter(const struct vi_fmaps* fm,
   return f->map_fd == fm->special || f->map_fd == fm->ipproto;
 }
 
+static pid_t slot_pid(const struct vi_fmaps* fm, uint32_t slot)
+{
+  struct al_owner o;
+  return bpf_map_lookup_elem(fm->owners, &slot, &o) == 0 ? (pid_t)o.pid : 0;
+}
+
+/* May slot (of this process) join v on `queue`? Owners on other queues
+ * that are dead are dropped from v; live ones must be this process's, or
+ * have shared the entry as the caller asks to. 0, -EEXIST or -EBUSY. */
+static int may_join(const struct vi_fmaps* fm, struct al_filter_val* v,
+                    int slot, int queue, int share)
+{
+  unsigned q;
+  int s;
+
+  s = al_owner_slot(v, (uint32_t)queue);
+  if (s == slot)
+    return -EEXIST;
+  if (s >= 0 && slot_is_live(fm, (uint32_t)s))
+    return -EBUSY;
+  for (q = 0; q < AL_MAX_QUEUES; q++) {
+    s = al_owner_slot(v, q);
+    if (s < 0)
+      continue;
+    if (!slot_is_live(fm, (uint32_t)s)) {
+      /* The holder died: its part is ours to take. */
+      v->owner[q] = 0;
+      continue;
+    }
+    if (slot_pid(fm, (uint32_t)s) == getpid())
+      continue;
+    if (!share || !v->shared)
+      return -EBUSY;
+  }
+  return 0;
+}
+
 int vi_fmaps_filter_add(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, int queue, const ef_filter_spec* fs,
                         struct vi_fmaps_filter* f)
 {
-  struct al_filter_val val = {
-    .slot = (uint32_t)slot, .queue = (uint16_t)queue, .valid = 1,
-    .whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0,
-  };
-  struct al_filter_val old;
+  int share = (fs->flags & EF_FILTER_FLAG_SHARE_QUEUES) != 0;
+  struct al_filter_val val;
   int rc;
 
+  if (queue < 0 || queue >= AL_MAX_QUEUES || slot < 0 ||
+      slot >= AL_MAX_SLOTS)
+    return -EINVAL;
   rc = filter_key(fm, fs, f);
   if (rc < 0)
     return rc;
   vi_fmaps_lock_take(l);
-  if (bpf_map_lookup_elem(f->map_fd, f->key, &old) == 0 && old.valid) {
-    if (old.slot == (uint32_t)slot) {
-      rc = -EEXIST;
+  if (bpf_map_lookup_elem(f->map_fd, f->key, &val) == 0 && val.valid) {
+    if ((rc = may_join(fm, &val, slot, queue, share)) < 0)
       goto out;
-    }
-    if (slot_is_live(fm, old.slot)) {
-      rc = -EBUSY;
-      goto out;
-    }
-    /* The holder died: its filter is ours to take. */
+    val_sum_up(&val);
+    /* Every owner must have asked to share (a same-process holder that
+     * did not keeps other processes out). */
+    val.shared = val.valid ? val.shared && share : share;
+  } else {
+    memset(&val, 0, sizeof(val));
+    val.shared = share;
   }
-  if (bpf_map_update_elem(f->map_fd, f->key, &val, 0) < 0)
+  val.owner[queue] = (uint8_t)((slot + 1) |
+                               ((fs->flags & EF_FILTER_FLAG_WHOLE_FLOW)
+                                  ? AL_OWNER_WHOLE_FLOW : 0));
+  val_sum_up(&val);
+  if (bpf_map_update_elem(f->map_fd, f->key, &val, 0) < 0) {
     rc = errno == E2BIG ? -ENOSPC : -errno;
-  else
+  } else {
     f->used = 1;
+    f->queue = queue;
+  }
 out:
   vi_fmaps_lock_drop(l);
   return rc;
@@ -574,20 +655,24 @@ out:
 int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, struct vi_fmaps_filter* f)
 {
-  struct al_filter_val old, empty = { 0 };
+  struct al_filter_val val;
   int rc = 0;
 
   if (!f->used)
     return -EINVAL;
   vi_fmaps_lock_take(l);
-  if (bpf_map_lookup_elem(f->map_fd, f->key, &old) < 0 || !old.valid ||
-      old.slot != (uint32_t)slot) {
+  if (bpf_map_lookup_elem(f->map_fd, f->key, &val) < 0 || !val.valid ||
+      al_owner_slot(&val, (uint32_t)f->queue) != slot) {
     rc = -ENOENT;
-  } else if (is_array_filter(fm, f)) {
-    if (bpf_map_update_elem(f->map_fd, f->key, &empty, 0) < 0)
+  } else {
+    val.owner[f->queue] = 0;
+    val_sum_up(&val);
+    if (val.valid || is_array_filter(fm, f)) {
+      if (bpf_map_update_elem(f->map_fd, f->key, &val, 0) < 0)
+        rc = -errno;
+    } else if (bpf_map_delete_elem(f->map_fd, f->key) < 0) {
       rc = -errno;
-  } else if (bpf_map_delete_elem(f->map_fd, f->key) < 0) {
-    rc = -errno;
+    }
   }
   vi_fmaps_lock_drop(l);
   f->used = 0;

@@ -45,6 +45,7 @@ struct vi_fmaps_filter {
   uint32_t key_len;
   uint8_t  key[48];
   unsigned type;              /* VI_FLT_* */
+  int      queue;             /* the owner index it holds (al_filter_val) */
 };
 
 /* The per-interface lock: /run/anyload/<kind>-<netns inode>-<ifindex>.lock
@@ -119,16 +120,19 @@ int vi_fmaps_live_slots(const struct vi_fmaps* fm);
  * that holds a slot on queue, or 0. */
 pid_t vi_fmaps_queue_user(const struct vi_fmaps* fm, int queue);
 
-/* vi_fmaps_filter_add: install filter fs for (slot, queue), taking the
- * lock. Returns 0 or -EEXIST (this slot has it), -EBUSY (a live VI has
- * it), -EINVAL (bad spec), -EOPNOTSUPP (a type the programs cannot do),
- * -ENOSPC (map full), -errno. */
+/* vi_fmaps_filter_add: install filter fs for slot on RX queue `queue`
+ * (its owner on that queue, see al_filter_val), taking the lock. Returns 0
+ * or -EEXIST (this slot has it), -EBUSY (a live VI has it on this queue,
+ * or on another queue without sharing: EF_FILTER_FLAG_SHARE_QUEUES),
+ * -EINVAL (bad spec, queue beyond AL_MAX_QUEUES), -EOPNOTSUPP (a type the
+ * programs cannot do), -ENOSPC (map full), -errno. */
 int vi_fmaps_filter_add(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, int queue, const ef_filter_spec* fs,
                         struct vi_fmaps_filter* out);
 /* vi_fmaps_filter_del: remove a filter installed by vi_fmaps_filter_add,
- * if it still belongs to slot. Returns 0 or -EINVAL (not installed),
- * -ENOENT (no longer this slot's), -errno. */
+ * if it still belongs to slot (the entry goes with its last owner).
+ * Returns 0 or -EINVAL (not installed), -ENOENT (no longer this slot's),
+ * -errno. */
 int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, struct vi_fmaps_filter* f);
 

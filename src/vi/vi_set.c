@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <anyload/vi_ext.h>
 #include <etherfabric/pd.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
@@ -70,6 +71,19 @@ int vi_if_queue_count(int ifindex)
   }
   close(fd);
   return n > 0 ? n : 1;
+}
+
+int anyload_vi_queue_count(struct ef_pd* pd)
+{
+  const struct vi_pd* p;
+
+  if (!pd || !pd->pd_priv)
+    return -EINVAL;
+  p = pd->pd_priv;
+  /* A backend with interfaces of its own (sim) has one queue each. */
+  if (p->ops && p->ops->pd_lookup)
+    return 1;
+  return vi_if_queue_count(pd->pd_ifindex);
 }
 
 int ef_vi_set_alloc_from_pd(ef_vi_set* vi_set, ef_driver_handle vi_set_dh,

@@ -227,14 +227,17 @@ static int maps_add(const ef_filter_spec* fs, uint32_t slot)
   const unsigned* d = fs->data;
   uint16_t vlan = (fs->flags & VI_FLT_F_VLAN) ? (uint16_t)d[VI_FD_VLAN]
                                               : AL_VLAN_ANY;
+  /* Every sim VI is on queue 0: owner[0] holds the slot. */
   struct al_filter_val val = {
-    .slot = slot, .queue = 0, .valid = 1,
+    .valid = 1, .n_owners = 1,
     .whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0,
   };
   struct al_filter_val* arr = NULL;
   struct fz_hash* h = NULL;
   uint8_t key[48];
 
+  val.owner[0] = (uint8_t)((slot + 1) |
+                           (val.whole_flow ? AL_OWNER_WHOLE_FLOW : 0));
   memset(key, 0, sizeof(key));
   switch (fs->type) {
   case VI_FLT_IP4_FULL: {
@@ -323,7 +326,7 @@ static int maps_add(const ef_filter_spec* fs, uint32_t slot)
   if (h) {
     struct al_filter_val* old = hash_find(h, key);
     if (old)
-      return old->slot == slot ? -EEXIST : -EBUSY;
+      return al_owner_slot(old, 0) == (int)slot ? -EEXIST : -EBUSY;
     if (h->n == HASH_MAX)
       return -ENOSPC;
     memcpy(h->keys[h->n], key, h->key_len);
@@ -331,7 +334,7 @@ static int maps_add(const ef_filter_spec* fs, uint32_t slot)
     return 0;
   }
   if (arr->valid)
-    return arr->slot == slot ? -EEXIST : -EBUSY;
+    return al_owner_slot(arr, 0) == (int)slot ? -EEXIST : -EBUSY;
   *arr = val;
   return 0;
 }
@@ -547,9 +550,9 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     cls = al_classify(&ctx, &v);
     switch (cls) {
     case AL_CLS_MATCH:
-      if (!v || v->slot >= N_VIS)
+      if (!v || al_owner_slot(v, 0) < 0 || al_owner_slot(v, 0) >= N_VIS)
         fail("a match without a filter");
-      want = (int)v->slot;
+      want = al_owner_slot(v, 0);
       break;
     case AL_CLS_BLOCK:
       want = -1;

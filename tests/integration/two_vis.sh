@@ -30,6 +30,7 @@ itest_build vi_recv
 
 P1=9100
 P2=9200
+P3=9300
 N=40
 UDPTOOL=$REPO/tests/integration/progs/udptool.py
 
@@ -180,6 +181,49 @@ log "native mode: RX queue 0 saw $d0 frames, queue 1 saw $d1"
 ((d0 >= N && d1 >= N)) || skip "XPS did not spread the flows over both queues (q0 +$d0, q1 +$d1)"
 check_flow c1 0 $P1 C1 $N
 check_flow c2 0 $P2 C2 $N
+
+# A filter shared across queues (EF_FILTER_FLAG_SHARE_QUEUES): each
+# process gets what arrives on its queue. Sharing needs both to ask.
+log "(c/native) one filter, shared by the processes on queues 0 and 1"
+bg_cmd c1 "sadd 0 udp:$IP_B:$P3"
+expect_eq "(c) process 1 shared filter_add udp:$IP_B:$P3" "$(field "$BG_REPLY" rc)" 0
+bg_cmd c2 "add 0 udp:$IP_B:$P3"
+expect_eq "(c) process 2 adding it without sharing" "$(field "$BG_REPLY" rc)" -16
+bg_cmd c2 "sadd 0 udp:$IP_B:$P3"
+expect_eq "(c) process 2 shared filter_add udp:$IP_B:$P3" "$(field "$BG_REPLY" rc)" 0
+s2id=$(field "$BG_REPLY" id)
+bg_cmd c2 "sadd 0 udp:$IP_B:$P3"
+expect_eq "(c) process 2 adding it twice" "$(field "$BG_REPLY" rc)" -17
+ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag S0
+ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag S1
+wait_count "$TMPD/c1.out" "payload=S0-" $N 5 || true
+wait_count "$TMPD/c2.out" "payload=S1-" $N 5 || true
+sleep 0.3
+expect_eq "(c) queue 0's datagrams to process 1" \
+	"$(count_lines "$TMPD/c1.out" "^RX vi=0 .* dport=$P3 csum=1 payload=S0-")" $N
+expect_eq "(c) queue 1's datagrams to process 2" \
+	"$(count_lines "$TMPD/c2.out" "^RX vi=0 .* dport=$P3 csum=1 payload=S1-")" $N
+expect_eq "(c) queue 1's datagrams to process 1" \
+	"$(count_lines "$TMPD/c1.out" 'payload=S1-')" 0
+expect_eq "(c) queue 0's datagrams to process 2" \
+	"$(count_lines "$TMPD/c2.out" 'payload=S0-')" 0
+# Process 2 lets go: queue 1's datagrams are the kernel's (counted as
+# matched on a queue without an owner), queue 0's still process 1's.
+bg_cmd c2 "del $s2id"
+expect_eq "(c) process 2 removes its share" "$(field "$BG_REPLY" rc)" 0
+ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag T0
+ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag T1
+wait_count "$TMPD/c1.out" "payload=T0-" $N 5 || true
+sleep 0.3
+expect_eq "(c) after the removal, queue 0's to process 1" \
+	"$(count_lines "$TMPD/c1.out" 'payload=T0-')" $N
+expect_eq "(c) after the removal, queue 1's to nobody (the kernel's)" \
+	"$(( $(count_lines "$TMPD/c1.out" 'payload=T1-') + \
+	     $(count_lines "$TMPD/c2.out" 'payload=T1-') ))" 0
 bg_stop c2
 expect_eq "(c/native) process 2 exit status" "$BG_RC" 0
 bg_stop c1

@@ -20,6 +20,7 @@
  *   R<n> ...                    the answer to the n-th command
  * Commands:
  *   add VI SPEC   -> R<n> add vi=VI rc=RC id=ID   (SPEC as efsink's)
+ *   sadd VI SPEC  -> the same, with EF_FILTER_FLAG_SHARE_QUEUES
  *   del ID        -> R<n> del id=ID rc=RC         (ID from add)
  *   count         -> R<n> count vi0=N vi1=N ...   (RX events per VI)
  *   sync          -> R<n> sync
@@ -141,10 +142,11 @@ static void poll_vi(int vi)
 static void command(char *line, int seq)
 {
 	char spec[200];
-	int vi, id, rc;
+	int vi, id, rc, share;
 
 	line[strcspn(line, "\r\n")] = '\0';
-	if (sscanf(line, "add %d %199s", &vi, spec) == 2) {
+	share = !strncmp(line, "sadd ", 5);
+	if (sscanf(line + share, "add %d %199s", &vi, spec) == 2) {
 		ef_filter_spec fs;
 
 		if (vi < 0 || vi >= n_vis) {
@@ -156,6 +158,8 @@ static void command(char *line, int seq)
 		if (id == MAX_COOKIES)
 			et_die("too many filters");
 		rc = et_parse_filter(spec, &fs);
+		if (share)
+			fs.flags |= EF_FILTER_FLAG_SHARE_QUEUES;
 		if (rc == 0)
 			rc = ef_vi_filter_add(&vis[vi].vi, vis[vi].dh, &fs,
 					      &cookies[id].cookie);
