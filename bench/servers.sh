@@ -27,6 +27,12 @@
 #                 the other serves from the kernel socket (README,
 #                 "Pre-forking servers"); the summary counted is the
 #                 process's with the most bytes through its stack
+#   nginx_w2q2    nginx_w2 on a veth pair with 2 queues (a pair of its
+#                 own, made when the mode starts): under anyload each
+#                 worker takes a queue into its stack and both listen
+#                 there, each serving the connections that arrive on its
+#                 queue (the client kernel spreads them by their hash);
+#                 the summary counted is again the one with the most bytes
 # Each (server, load) pair runs BENCH_SRV_ROUNDS rounds, each round the
 # kernel run and then the anyload run, because this VM's speed drifts a
 # lot; the anyload run puts only the server under `anyload
@@ -107,7 +113,7 @@ REDIS_RATE_C32=50000
 NEXT_PORT=12000
 KERNEL_FAILED=0
 
-ALL_MODES=(memcached_t1 memcached_t4 redis nginx nginx_w2)
+ALL_MODES=(memcached_t1 memcached_t4 redis nginx nginx_w2 nginx_w2q2)
 read -ra MODES <<<"${BENCH_SRV_MODES:-${ALL_MODES[*]}}"
 for m in "${MODES[@]}"; do
 	[[ " ${ALL_MODES[*]} " == *" $m "* ]] || {
@@ -122,6 +128,7 @@ declare -A MODE_LABEL=(
 	[redis]="redis-server"
 	[nginx]="nginx, 1 process"
 	[nginx_w2]="nginx, 2 workers"
+	[nginx_w2q2]="nginx, 2 workers, 2-queue veth"
 )
 declare -A METRIC_LABEL=(
 	[memcached_t1]="TPS"
@@ -129,6 +136,7 @@ declare -A METRIC_LABEL=(
 	[redis]="GET/s"
 	[nginx]="req/s"
 	[nginx_w2]="req/s"
+	[nginx_w2q2]="req/s"
 )
 # Per pair "MODE/LOAD": the numbers of each round (kernel, anyload), the
 # per-round cells as shown, and the ratios of the rounds with both.
@@ -145,7 +153,7 @@ mode_missing()
 	case $1 in
 	memcached_*) tools=(memcached memcaslap) ;;
 	redis) tools=(redis-server redis-benchmark) ;;
-	nginx | nginx_w2) tools=(nginx wrk) ;;
+	nginx | nginx_w2 | nginx_w2q2) tools=(nginx wrk) ;;
 	esac
 	for t in "${tools[@]}"; do
 		if ! command -v "$t" >/dev/null 2>&1; then
@@ -206,7 +214,7 @@ server_cmd()
 		SERVER_CMD=(nginx -p "$TMPD/nginx" -e stderr
 			-c "$(nginx_conf "$port")")
 		;;
-	nginx_w2)
+	nginx_w2 | nginx_w2q2)
 		nginx_prefix
 		SERVER_CMD=(nginx -p "$TMPD/nginx" -e stderr
 			-c "$(nginx_conf "$port" 2)")
@@ -239,7 +247,7 @@ client_cmd()
 		CLIENT_CMD=(redis-benchmark -h "$IP_A" -p "$port" -t get
 			-n "$n" -c "$conns" -q)
 		;;
-	nginx | nginx_w2)
+	nginx | nginx_w2 | nginx_w2q2)
 		CLIENT_CMD=(wrk -t 2 -c "$conns" -d "${SECS}s"
 			"http://$IP_A:$port/small.bin")
 		;;
@@ -261,7 +269,7 @@ parse_metric()
 			sed -n 's/^GET: \([0-9.][0-9.]*\) requests per second.*/\1/p' |
 			tail -n 1
 		;;
-	nginx | nginx_w2)
+	nginx | nginx_w2 | nginx_w2q2)
 		sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.][0-9.]*\).*/\1/p' "$2" |
 			tail -n 1
 		;;
@@ -379,7 +387,7 @@ parse_requests()
 	redis)
 		echo "$CLIENT_REQUESTS"
 		;;
-	nginx | nginx_w2)
+	nginx | nginx_w2 | nginx_w2q2)
 		sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$2" |
 			tail -n 1
 		;;
@@ -415,6 +423,27 @@ accelerated()
 	((n >= 1 && rx > 0))
 }
 
+# wait_worker_stacks N MASTER: wait (at most 5 s) until N stacks on IF_A
+# of processes other than MASTER are published and none of MASTER: the
+# workers have taken the listener into their stacks. A client that came
+# before would be queued in the master's stack, which then keeps the
+# queue (README, "Pre-forking servers"). 1 if they did not.
+wait_worker_stacks()
+{
+	local want=$1 master=$2 i counts
+
+	for ((i = 0; i < 50; i++)); do
+		counts=$("$BUILD/bin/anyload_stackdump" list 2>/dev/null |
+			awk -v ifa="$IF_A" -v m="$master" '
+				$3 == ifa { if ($2 == m) mm++; else w++ }
+				END { print w + 0, mm + 0 }')
+		[[ "$counts" == "$want 0" ]] && return 0
+		sleep 0.1
+	done
+	echo "servers: worker stacks on $IF_A: want $want and none of the master, got (workers, master) $counts" >&2
+	return 1
+}
+
 # run_once MODE LOAD VARIANT: one run of MODE's server (VARIANT kernel or
 # anyload) under LOAD on a fresh port. Sets RUN_VALUE (the metric, or
 # empty), RUN_NOTE (why there is none) and RUN_SWITCHES (the server's
@@ -447,6 +476,9 @@ run_once()
 		return 0
 	fi
 	pid=$(server_pid "$tag")
+	if [[ "$variant" == anyload && "$mode" == nginx_w2* && -n "$pid" ]]; then
+		wait_worker_stacks "$PAIR_QUEUES" "$pid" || true
+	fi
 	[[ -z "$pid" ]] || thread_switches "$pid" >"$TMPD/switches.before"
 	timeout --kill-after=5 "$CLIENT_LIMIT" \
 		ip netns exec "$NS_B" taskset -c "$CPU_CLIENT" \
@@ -649,11 +681,20 @@ write_report()
 	echo "servers: report written to $file" >&2
 }
 
+PAIR_QUEUES=1
 for mode in "${MODES[@]}"; do
 	MISSING[$mode]=$(mode_missing "$mode")
 	if [[ -n "${MISSING[$mode]}" ]]; then
 		echo "servers: $mode: n/a (${MISSING[$mode]} not installed)" >&2
 		continue
+	fi
+	# A mode on another number of queues gets a fresh pair (the trap
+	# removes every pair made).
+	q=1
+	[[ "$mode" != nginx_w2q2 ]] || q=2
+	if ((q != PAIR_QUEUES)); then
+		NS_QUEUES=$q ns_setup_pair
+		PAIR_QUEUES=$q
 	fi
 	for load in "${LOADS[@]}"; do
 		run_pair "$mode" "$load"

@@ -222,6 +222,7 @@ int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
                    int* slot_out)
 {
   struct afxdp_xdp* x;
+  pid_t holder;
   int rc;
 
   x = calloc(1, sizeof(*x));
@@ -259,6 +260,17 @@ int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
       goto fail;
   } else {
     vi_fmaps_reclaim_dead(&x->fm, drop_xsk, x);
+  }
+  /* The kernel gives a queue to one process's UMEM: another live process
+   * there means -EBUSY, decided here under the lock together with taking
+   * the slot (checked after it, two processes that came at once each saw
+   * the other's slot and both gave up). bind would also retry EBUSY for a
+   * second (meant for a socket that is going away) and fail anyway. */
+  if ((holder = vi_fmaps_queue_user(&x->fm, queue))) {
+    al_err("queue %d of ifindex %d is in use by process %d", queue, ifindex,
+           (int)holder);
+    rc = -EBUSY;
+    goto fail;
   }
 
   rc = vi_fmaps_take_slot(&x->fm, queue, slot_out);
@@ -343,11 +355,6 @@ int afxdp_xdp_tidy(int ifindex)
   vi_fmaps_lock_close(&x.lock);
   xdp_close_fds(&x);
   return rc;
-}
-
-pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue)
-{
-  return vi_fmaps_queue_user(&x->fm, queue);
 }
 
 void afxdp_xdp_forget(struct afxdp_xdp* x)

@@ -101,8 +101,8 @@ struct afxdp_xdp {
 
 /* afxdp_xdp_open: find our XDP program on the interface or attach it,
  * reclaim the slots of dead owners, and take a free slot for a VI on
- * `queue`. Returns 0 or -EBUSY (foreign XDP program; or no free slot:
- * -ENOSPC), -EPERM, -ENODEV, -errno from the kernel. */
+ * `queue`. Returns 0 or -EBUSY (foreign XDP program, or another live
+ * process has a VI on `queue`; no free slot: -ENOSPC), -EPERM, -ENODEV, -errno from the kernel. */
 int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
                    int* slot_out);
 /* afxdp_xdp_set_socket: put the bound socket in the XSKMAP slot. */
@@ -119,9 +119,6 @@ void afxdp_xdp_forget(struct afxdp_xdp* x);
  * left after the last VI's process could not do it (it had dropped its
  * privileges, or was killed). 0 or -errno. */
 int afxdp_xdp_tidy(int ifindex);
-/* afxdp_xdp_queue_user: the pid of another live process with a VI on
- * queue (whose socket then holds the queue), or 0. */
-pid_t afxdp_xdp_queue_user(struct afxdp_xdp* x, int queue);
 /* afxdp_xdp_filter_add: install a filter for (slot, queue). Returns 0 or
  * -EEXIST (same slot has it), -EBUSY (a live VI has it), -EINVAL,
  * -EOPNOTSUPP, -ENOSPC. */

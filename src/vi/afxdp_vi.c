@@ -462,7 +462,6 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   struct afxdp_vi* v;
   uint32_t rxn = (uint32_t)vi_ring_size(rxq_size);
   uint32_t txn = (uint32_t)vi_ring_size(txq_size);
-  pid_t holder;
   int rc;
 
   if (flags & (EF_VI_TX_ALT | EF_VI_RX_PACKED_STREAM | EF_VI_TX_CTPIO |
@@ -510,14 +509,6 @@ static int afxdp_vi_alloc(ef_vi* vi, ef_driver_handle dh, struct vi_pd* pd,
   rc = afxdp_xdp_open(pd->ifindex, queue, &v->xdp, &v->slot);
   if (rc < 0)
     goto fail_port;
-  if (!v->port->bound && (holder = afxdp_xdp_queue_user(v->xdp, queue))) {
-    /* Its socket holds the queue: bind would retry EBUSY for a second
-     * (meant for a socket that is going away) and fail anyway. */
-    al_err("queue %d of ifindex %d is in use by process %d", queue,
-           pd->ifindex, (int)holder);
-    rc = -EBUSY;
-    goto fail_xdp;
-  }
   rc = bind_socket(v, flags);
   if (rc < 0)
     goto fail_xdp;

@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# preload_tcp_workers: every worker of a pre-forking server accelerated, one
+# per interface queue. nginx with its defaults (`daemon on`, a master and 2
+# workers running as nobody) under anyload on a veth with 2 queues: the
+# first worker takes queue 0 into its stack, the second finds it taken and
+# takes queue 1 (ANYLOAD_STACK_F_ANY_QUEUE); both listen on port 8080 in
+# their stacks, sharing the listener's filter across the queues
+# (EF_FILTER_FLAG_SHARE_QUEUES). veth delivers its TX queue i to the
+# peer's RX queue i, and the kernel of NS_B picks a TCP connection's TX
+# queue by the hash of the socket (no XPS here): each connection stays on
+# one queue, as RSS keeps a flow on a NIC, and the connections spread over
+# both. (XPS would not do: it moves a connection to the queue of the CPU
+# that sends, e.g. the ACK of a SYN-ACK from a softirq on another CPU, and
+# the other queue's worker does not know that connection.) curl gets the
+# 1 MiB file whole (SHA-256) 4 times, wrk with 16 connections runs 3 s
+# without errors, and the workers' counters at exit show that both served
+# through their stacks, together every response. Loopback still reaches
+# the kernel socket. Nothing is left on the interface afterwards.
+set -euo pipefail
+source "$(dirname "$0")/../harness/preload_test.sh"
+source "$(dirname "$0")/../harness/nginx.sh"
+
+preload_test_init
+require_cmd nginx curl wrk
+
+D=$TMPD/ng
+# stop_nginx: QUIT the master and wait for it (bounded; 1: still there).
+stop_nginx()
+{
+	local pid i
+
+	[[ -s "$D/nginx.pid" ]] || return 0
+	pid=$(cat "$D/nginx.pid")
+	kill -QUIT "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	return 1
+}
+workers_cleanup()
+{
+	stop_nginx || true
+	itest__cleanup
+}
+trap workers_cleanup EXIT
+
+NS_QUEUES=2 ns_setup_pair
+mkdir -p "$D/www" "$D/tmp"
+head -c 1048576 /dev/urandom >"$D/www/f.bin"
+chmod -R a+rX "$D"
+nginx_conf_write "$D/nginx.conf" "$D" on on 2 "$D/nginx.pid" \
+	"$D/error.log info" 8080
+
+log "---- nginx, daemon on, master + 2 workers, 2-queue veth"
+ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+	nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng.err" ||
+	fail "nginx: $(cat "$TMPD/ng.err" "$D/error.log")"
+# Both workers take the listener into stacks of their own before they
+# serve (they claim it before they drop their privileges).
+wait_count "$D/error.log" \
+	"TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" 2 10 ||
+	fail "not both workers accelerated: $(grep -h anyload "$D/error.log" | grep -v accepted)"
+
+# worker_on Q: the pid of the worker whose stack is on queue Q.
+worker_on()
+{
+	sed -n "s/^.*anyload\[\([0-9]*\)\]: stack up on $IF_A (ifindex [0-9]*, queue $1, .*/\1/p" \
+		"$D/error.log" | tail -n 1
+}
+w0=$(worker_on 0)
+w1=$(worker_on 1)
+[[ -n "$w0" && -n "$w1" && "$w0" != "$w1" ]] ||
+	fail "want one worker per queue, got queue 0: '$w0', queue 1: '$w1': \
+$(grep -h 'stack up' "$D/error.log")"
+log "worker $w0 on queue 0, worker $w1 on queue 1"
+
+want=$(sha256sum <"$D/www/f.bin")
+for i in 1 2 3 4; do
+	got=$(ns_b timeout 20 curl -sS "http://$IP_A:8080/f.bin" | sha256sum)
+	expect_eq "curl $i of the file through veth" "$got" "$want"
+done
+got=$(ns_a timeout 20 curl -sS "http://127.0.0.1:8080/f.bin" | sha256sum)
+expect_eq "curl of the file through loopback" "$got" "$want"
+
+ns_b timeout 20 wrk -t 2 -c 16 -d 3s "http://$IP_A:8080/f.bin" \
+	>"$TMPD/wrk.out" 2>&1 || fail "wrk: $(cat "$TMPD/wrk.out")"
+log "wrk: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk.out" | xargs)"
+requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
+((${requests:-0} > 0)) || fail "wrk made no request: $(cat "$TMPD/wrk.out")"
+if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk.out"; then
+	fail "wrk saw errors: $(cat "$TMPD/wrk.out")"
+fi
+log "RX queues of $IF_A: $(ns_a ethtool -S "$IF_A" | grep -E 'rx_queue_[01]_xdp_packets' | xargs)"
+
+stop_nginx || fail "nginx did not stop in 10 s"
+rm -f "$D/nginx.pid"
+
+# tx_of PID: the bytes that process sent through its stack (at its exit).
+tx_of()
+{
+	local line
+
+	line=$(grep "anyload\[$1\]: sockets: " "$D/error.log" | tail -n 1)
+	[[ -n "$line" ]] || fail "no counters of process $1 at its exit"
+	field "$line" tcp_tx_bytes
+}
+tx0=$(tx_of "$w0")
+tx1=$(tx_of "$w1")
+log "through their stacks: worker $w0 (queue 0) sent $tx0 bytes, worker $w1 (queue 1) $tx1"
+# 1 MiB per response: every worker served, and together all 4 + wrk's.
+((tx0 >= 1048576 && tx1 >= 1048576)) ||
+	fail "a worker served nothing through its stack ($tx0, $tx1 bytes)"
+((tx0 + tx1 >= (requests + 4) * 1048576)) ||
+	fail "the workers' stacks sent $((tx0 + tx1)) bytes, fewer than the \
+$((requests + 4)) responses through veth"
+no_xdp_left "$NS_A" "$IF_A" "after nginx"
+echo "preload_tcp_workers: PASS"
