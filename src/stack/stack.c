@@ -324,6 +324,8 @@ static int proto_filter(struct anyload_stack* st, uint8_t proto,
   return rc;
 }
 
+#define ST_MAX_QUEUES 64
+
 /* The stack's VI: on queue 0, or with ANYLOAD_STACK_F_ANY_QUEUE on the
  * first queue that no other process holds (a member of a VI set over the
  * interface's queues, as ef_vi gives a VI on queue N). */
@@ -337,6 +339,8 @@ static int vi_alloc(struct anyload_stack* st)
   if (rc != -EBUSY || !(st->cfg.flags & ANYLOAD_STACK_F_ANY_QUEUE) ||
       (nq = anyload_vi_queue_count(&st->pd)) <= 1)
     return rc;
+  if (nq > ST_MAX_QUEUES)
+    nq = ST_MAX_QUEUES;   /* the largest VI set (and XDP filter) */
   if ((rc = ef_vi_set_alloc_from_pd(&st->vi_set, st->dh, &st->pd, st->dh,
                                     nq)) < 0)
     return rc;

@@ -229,6 +229,32 @@ expect_eq "(c/native) process 2 exit status" "$BG_RC" 0
 bg_stop c1
 expect_eq "(c/native) process 1 exit status" "$BG_RC" 0
 
+# One process with VIs on both queues (as a VI set's members) holds one
+# filter on both without asking to share: each VI gets its queue's.
+log "(c/native) one process, VIs on queues 0 and 1, one filter on both"
+bg_start c3 "$NS_B" env ANYLOAD_XDP_MODE=native "$PROGS/vi_recv" -A 2 \
+	-t 60 "$IF_B"
+bg_wait_line c3 '^READY' 10 || fail "(c) vi_recv -A 2: $(cat "$TMPD/c3.out" "$TMPD/c3.err")"
+expect_eq "(c) VI 1's queue" "$(field "$(grep '^ALLOC vi=1' "$TMPD/c3.out")" rc)" 1
+bg_cmd c3 "add 0 udp:$IP_B:$P3"
+expect_eq "(c) VI 0 filter_add udp:$IP_B:$P3" "$(field "$BG_REPLY" rc)" 0
+bg_cmd c3 "add 1 udp:$IP_B:$P3"
+expect_eq "(c) VI 1 (same process, queue 1) adds it too" "$(field "$BG_REPLY" rc)" 0
+ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag U0
+ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
+	--count $N --tag U1
+wait_count "$TMPD/c3.out" "payload=U[01]-" $((2 * N)) 5 || true
+sleep 0.3
+expect_eq "(c) queue 0's datagrams to VI 0" \
+	"$(count_lines "$TMPD/c3.out" "^RX vi=0 .* dport=$P3 csum=1 payload=U0-")" $N
+expect_eq "(c) queue 1's datagrams to VI 1" \
+	"$(count_lines "$TMPD/c3.out" "^RX vi=1 .* dport=$P3 csum=1 payload=U1-")" $N
+expect_eq "(c) datagrams of the other queue" \
+	"$(count_lines "$TMPD/c3.out" "^RX vi=0 .*payload=U1-|^RX vi=1 .*payload=U0-")" 0
+bg_stop c3
+expect_eq "(c/native) vi_recv -A 2 exit status" "$BG_RC" 0
+
 # Now what users get by default.
 run_c auto
 log "default mode: $(grep -h 'attached XDP' "$TMPD/c1.err" || echo 'see ANYLOAD_LOG')"

@@ -6,9 +6,10 @@
  * removed by commands read from stdin, so that a test script can change
  * the filters while traffic flows and see each call's return code.
  *
- *   vi_recv [-n NVIS] [-S SETN:IDX] [-t SECS] IFNAME
+ *   vi_recv [-n NVIS] [-S SETN:IDX] [-A N] [-t SECS] IFNAME
  *     -n NVIS     VIs in this process (default 1), all on queue 0
  *     -S N:I      allocate VI 0 as member I of a VI set of N VIs
+ *     -A N        N VIs, VI i as member i of a VI set of N (queue i)
  *     -t SECS     exit with status 3 after this long (default 60)
  *
  * Output lines (stdout, line-buffered):
@@ -198,14 +199,14 @@ static void command(char *line, int seq)
 
 int main(int argc, char **argv)
 {
-	int set_n = 0, set_i = 0, max_secs = 60, opt, i, seq = 0;
+	int set_n = 0, set_i = 0, all_n = 0, max_secs = 60, opt, i, seq = 0;
 	char inbuf[4096];
 	size_t inlen = 0;
 	int64_t deadline;
 	struct sigaction sa;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "n:S:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:S:A:t:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n_vis = atoi(optarg);
@@ -214,15 +215,19 @@ int main(int argc, char **argv)
 			if (sscanf(optarg, "%d:%d", &set_n, &set_i) != 2)
 				et_die("bad -S %s", optarg);
 			break;
+		case 'A':
+			all_n = atoi(optarg);
+			n_vis = all_n;
+			break;
 		case 't':
 			max_secs = atoi(optarg);
 			break;
 		default:
-			et_die("usage: vi_recv [-n NVIS] [-S N:I] [-t SECS] IF");
+			et_die("usage: vi_recv [-n NVIS] [-S N:I] [-A N] [-t SECS] IF");
 		}
 	}
 	if (optind + 1 != argc || n_vis < 1 || n_vis > MAX_VIS)
-		et_die("usage: vi_recv [-n NVIS] [-S N:I] [-t SECS] IF");
+		et_die("usage: vi_recv [-n NVIS] [-S N:I] [-A N] [-t SECS] IF");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -231,8 +236,10 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < n_vis; i++) {
 		const char *step;
-		int rc = et_vi_open(&vis[i], argv[optind], 0, -1, -1,
-				    i == 0 ? set_n : 0, set_i, &step);
+		int rc = all_n ? et_vi_open(&vis[i], argv[optind], 0, -1, -1,
+					    all_n, i, &step)
+			       : et_vi_open(&vis[i], argv[optind], 0, -1, -1,
+					    i == 0 ? set_n : 0, set_i, &step);
 
 		printf("ALLOC vi=%d rc=%d step=%s\n", i, rc, step);
 		if (rc < 0) {
