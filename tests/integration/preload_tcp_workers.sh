@@ -17,7 +17,9 @@
 # 1 MiB file whole (SHA-256) 4 times, wrk with 16 connections runs 3 s
 # without errors, and the workers' counters at exit show that both served
 # through their stacks, together every response. Loopback still reaches
-# the kernel socket. Nothing is left on the interface afterwards.
+# the kernel socket. Nothing is left on the interface afterwards. Then
+# again with one worker killed (SIGKILL): its queue's connections go to
+# the kernel socket, every curl and wrk request is still answered.
 set -euo pipefail
 source "$(dirname "$0")/../harness/preload_test.sh"
 source "$(dirname "$0")/../harness/nginx.sh"
@@ -118,4 +120,36 @@ log "through their stacks: worker $w0 (queue 0) sent $tx0 bytes, worker $w1 (que
 	fail "the workers' stacks sent $((tx0 + tx1)) bytes, fewer than the \
 $((requests + 4)) responses through veth"
 no_xdp_left "$NS_A" "$IF_A" "after nginx"
+
+# A worker killed (SIGKILL: no exit handler): the connections that reach
+# its queue find no socket there and go to the kernel, whose listener
+# every worker shares; the master starts a new worker. Every client still
+# gets the whole file, wrk sees no error, and nothing is left afterwards.
+log "---- nginx again; a worker killed with SIGKILL"
+ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+	nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng2.err" ||
+	fail "nginx: $(cat "$TMPD/ng2.err" "$D/error.log")"
+wait_count "$D/error.log" \
+	"TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" 4 10 ||
+	fail "not both workers accelerated: $(grep -h anyload "$D/error.log" | grep -v accepted)"
+w1=$(worker_on 1)
+kill -KILL "$w1"
+wait_count "$D/error.log" "worker process $w1 exited on signal 9" 1 10 ||
+	fail "nginx did not see worker $w1 die: $(tail -n 5 "$D/error.log")"
+for i in 1 2 3 4 5 6 7 8; do
+	got=$(ns_b timeout 20 curl -sS "http://$IP_A:8080/f.bin" | sha256sum)
+	expect_eq "curl $i after the kill" "$got" "$want"
+done
+ns_b timeout 20 wrk -t 2 -c 16 -d 2s "http://$IP_A:8080/f.bin" \
+	>"$TMPD/wrk2.out" 2>&1 || fail "wrk after the kill: $(cat "$TMPD/wrk2.out")"
+log "wrk after the kill: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk2.out" | xargs)"
+grep -qE '[1-9][0-9]* requests in' "$TMPD/wrk2.out" ||
+	fail "wrk after the kill made no request: $(cat "$TMPD/wrk2.out")"
+if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk2.out"; then
+	fail "wrk after the kill saw errors: $(cat "$TMPD/wrk2.out")"
+fi
+log "the new worker: $(grep -h 'anyload\[' "$D/error.log" | grep -v accepted | tail -n 3 | tr '\n' ' ')"
+stop_nginx || fail "nginx did not stop in 10 s"
+rm -f "$D/nginx.pid"
+no_xdp_left "$NS_A" "$IF_A" "after nginx with a killed worker"
 echo "preload_tcp_workers: PASS"
