@@ -77,12 +77,21 @@ static int kernel_conns(uint16_t port_be16)
   } req;
   struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
   static char buf[DIAG_BUF] __attribute__((aligned(8)));
+  static const struct timeval diag_timeout = { .tv_sec = 1 };
   int fd, n = 0, msgs = 0, done = 0, rc = 0;
 
   fd = PL_REAL(socket)(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
                        NETLINK_SOCK_DIAG);
   if (fd < 0)
     return -errno;
+  /* The kernel ends every dump with NLMSG_DONE; the timeout only bounds
+   * the wait if it ever did not (the answer then counts as unknown). */
+  if (PL_REAL(setsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &diag_timeout,
+                          sizeof(diag_timeout)) < 0) {
+    rc = -errno;
+    PL_REAL(close)(fd);
+    return rc;
+  }
   memset(&req, 0, sizeof(req));
   req.nlh.nlmsg_len = sizeof(req);
   req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
