@@ -174,7 +174,8 @@ struct anyload_shm_hdr {
   int32_t  ifindex;
   uint32_t mtu;
   uint8_t  mac[6];
-  uint8_t  pad0[2];
+  uint16_t queue;          /* the VI's interface RX queue (older
+                            * writers left 0 here) */
   char     backend[16];
   uint32_t cfg_flags;      /* ANYLOAD_STACK_F_* */
   uint32_t n_bufs;

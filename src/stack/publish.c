@@ -312,6 +312,7 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
   memcpy(p->hdr->mac, st->mac, 6);
   be = anyload_vi_backend(&st->vi);
   snprintf(p->hdr->backend, sizeof(p->hdr->backend), "%s", be ? be : "?");
+  p->hdr->queue = (uint16_t)st->queue;
   p->hdr->cfg_flags = st->cfg.flags;
   p->hdr->n_bufs = st->n_pkts;
   fill_names(p);

@@ -79,6 +79,15 @@ w1=$(worker_on 1)
 	fail "want one worker per queue, got queue 0: '$w0', queue 1: '$w1': \
 $(grep -h 'stack up' "$D/error.log")"
 log "worker $w0 on queue 0, worker $w1 on queue 1"
+# anyload_stackdump shows each worker's stack on its queue.
+for q in 0 1; do
+	w=$w0
+	((q == 0)) || w=$w1
+	"$BUILD/bin/anyload_stackdump" --json "$w" >"$TMPD/sd$q.json" ||
+		fail "anyload_stackdump $w: $(cat "$TMPD/sd$q.json")"
+	expect_eq "anyload_stackdump: worker $w's queue" \
+		"$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d[0]["queue"] if isinstance(d, list) else d["queue"])' "$TMPD/sd$q.json")" $q
+done
 
 want=$(sha256sum <"$D/www/f.bin")
 for i in 1 2 3 4; do

@@ -527,11 +527,11 @@ static void print_head_json(const struct snap* s)
   json_str(s->h.ifname);
   printf(",\"ifindex\":%d,\"backend\":", s->h.ifindex);
   json_str(s->h.backend);
-  printf(",\"mtu\":%u,\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
+  printf(",\"queue\":%u,\"mtu\":%u,\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
          "\"flags\":%u,\"start_time_ns\":%lld,\"updates\":%llu,"
          "\"capture\":{\"on\":%u,\"frames\":%llu,\"drops\":%llu}",
-         s->h.mtu, s->h.mac[0], s->h.mac[1], s->h.mac[2], s->h.mac[3],
-         s->h.mac[4], s->h.mac[5], s->h.cfg_flags,
+         (unsigned)s->h.queue, s->h.mtu, s->h.mac[0], s->h.mac[1],
+         s->h.mac[2], s->h.mac[3], s->h.mac[4], s->h.mac[5], s->h.cfg_flags,
          (long long)s->h.start_realtime_ns,
          (unsigned long long)s->h.updates, s->cap_on,
          (unsigned long long)s->cap_frames,
@@ -543,10 +543,10 @@ static void print_head_text(const struct snap* s)
   printf("stack %d.%u: pid %d, %s\n", s->h.pid, s->h.stack_id, s->h.pid,
          s->h.cmdline);
   printf("  interface %s (ifindex %d, mtu %u, %02x:%02x:%02x:%02x:%02x:%02x)"
-         ", backend %s, flags 0x%x, up %.1f s, %llu updates\n",
+         ", backend %s, queue %u, flags 0x%x, up %.1f s, %llu updates\n",
          s->h.ifname, s->h.ifindex, s->h.mtu, s->h.mac[0], s->h.mac[1],
          s->h.mac[2], s->h.mac[3], s->h.mac[4], s->h.mac[5], s->h.backend,
-         s->h.cfg_flags, age_s(&s->h), (unsigned long long)s->h.updates);
+         (unsigned)s->h.queue, s->h.cfg_flags, age_s(&s->h), (unsigned long long)s->h.updates);
   printf("  buffers %u: free %u, rx ring %u, tx ring %u, socket queues %u, "
          "reassembly %u, next-hop waits %u; timers %u; sockets %u; "
          "filters %u\n", s->h.info.pkt_total, s->h.info.pkt_free,
