@@ -20,7 +20,13 @@
 #      reach process 1, P2 traffic sent from CPU 1 must reach process 2.
 #      Run with the library's default XDP mode (what users get), after a
 #      check that the kernel spreads the flows as described (ethtool -S
-#      per-queue counters, native mode, which shows them).
+#      per-queue counters, native mode, which shows them). In native mode
+#      also the filters per queue: one filter held by both processes with
+#      EF_FILTER_FLAG_SHARE_QUEUES (each gets its queue's datagrams; -EBUSY
+#      when one did not ask; after one removes its part, its queue's are
+#      the kernel's); a filter of process 1 refused to process 2 until
+#      process 1 is killed; one process with VIs on both queues (vi_recv
+#      -A 2) holding one filter on both.
 set -euo pipefail
 source "$(dirname "$0")/../harness/netns.sh"
 source "$(dirname "$0")/../harness/efvi_test.sh"
@@ -31,6 +37,7 @@ itest_build vi_recv
 P1=9100
 P2=9200
 P3=9300
+P4=9400
 N=40
 UDPTOOL=$REPO/tests/integration/progs/udptool.py
 
@@ -224,10 +231,29 @@ expect_eq "(c) after the removal, queue 0's to process 1" \
 expect_eq "(c) after the removal, queue 1's to nobody (the kernel's)" \
 	"$(( $(count_lines "$TMPD/c1.out" 'payload=T1-') + \
 	     $(count_lines "$TMPD/c2.out" 'payload=T1-') ))" 0
+# A holder that dies (SIGKILL) gives up its part: a filter that process 1
+# held on queue 0 without sharing is refused to process 2 while process 1
+# lives, and is process 2's on queue 1 once it is dead; queue 0's
+# datagrams are then the kernel's.
+bg_cmd c1 "add 0 udp:$IP_B:$P4"
+expect_eq "(c) process 1 filter_add udp:$IP_B:$P4 (not shared)" "$(field "$BG_REPLY" rc)" 0
+bg_cmd c2 "add 0 udp:$IP_B:$P4"
+expect_eq "(c) process 2 adding it while process 1 lives" "$(field "$BG_REPLY" rc)" -16
+bg_kill9 c1
+bg_cmd c2 "add 0 udp:$IP_B:$P4"
+expect_eq "(c) process 2 adding it after process 1 was killed" "$(field "$BG_REPLY" rc)" 0
+ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P4 \
+	--count $N --tag K0
+ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P4 \
+	--count $N --tag K1
+wait_count "$TMPD/c2.out" "payload=K1-" $N 5 || true
+sleep 0.3
+expect_eq "(c) queue 1's datagrams to process 2" \
+	"$(count_lines "$TMPD/c2.out" "^RX vi=0 .* dport=$P4 csum=1 payload=K1-")" $N
+expect_eq "(c) queue 0's datagrams to process 2 (the kernel's)" \
+	"$(count_lines "$TMPD/c2.out" 'payload=K0-')" 0
 bg_stop c2
 expect_eq "(c/native) process 2 exit status" "$BG_RC" 0
-bg_stop c1
-expect_eq "(c/native) process 1 exit status" "$BG_RC" 0
 
 # One process with VIs on both queues (as a VI set's members) holds one
 # filter on both without asking to share: each VI gets its queue's.
