@@ -39,3 +39,39 @@ nginx_conf_write()
 		}
 	CONF
 }
+
+# nginx_stop_pidfile FILE: stop (QUIT) the nginx whose master's pid FILE
+# holds and wait for it, at most 10 s, then KILL it: 1 if it came to that,
+# 0 otherwise (also when FILE is empty or the process is gone).
+nginx_stop_pidfile()
+{
+	local pid i
+
+	[[ -s "$1" ]] || return 0
+	pid=$(cat "$1")
+	kill -QUIT "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	return 1
+}
+
+# nginx_wrk OUT SECS URL: wrk -t 2 -c 16 for SECS seconds from NS_B against
+# URL, its output in OUT (and logged); fails the test when wrk fails,
+# makes no request, or sees socket errors or non-2xx answers. Sets
+# WRK_REQUESTS to its number of requests. (Needs the test harness.)
+nginx_wrk()
+{
+	local out=$1
+
+	ns_b timeout $(($2 + 17)) wrk -t 2 -c 16 -d "${2}s" "$3" >"$out" 2>&1 ||
+		fail "wrk: $(cat "$out")"
+	log "wrk: $(grep -E 'requests in|Requests/sec' "$out" | xargs)"
+	WRK_REQUESTS=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out")
+	((${WRK_REQUESTS:-0} > 0)) || fail "wrk made no request: $(cat "$out")"
+	if grep -qE 'Socket errors|Non-2xx' "$out"; then
+		fail "wrk saw errors: $(cat "$out")"
+	fi
+}

@@ -28,25 +28,11 @@ source "$(dirname "$0")/../harness/nginx.sh"
 preload_test_init
 require_cmd nginx curl wrk redis-server redis-benchmark
 
-# stop_pidfile FILE: stop the daemon whose pid FILE holds (bounded).
-stop_pidfile()
-{
-	local pid i
-
-	[[ -s "$1" ]] || return 0
-	pid=$(cat "$1")
-	kill -QUIT "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
 servers_cleanup()
 {
-	stop_pidfile "$TMPD/ng1/nginx.pid"
-	stop_pidfile "$TMPD/ng2/nginx.pid"
-	stop_pidfile "$TMPD/ng3/nginx.pid"
+	nginx_stop_pidfile "$TMPD/ng1/nginx.pid" || true
+	nginx_stop_pidfile "$TMPD/ng2/nginx.pid" || true
+	nginx_stop_pidfile "$TMPD/ng3/nginx.pid" || true
 	itest__cleanup
 }
 trap servers_cleanup EXIT
@@ -87,14 +73,7 @@ fetch_and_load()
 	expect_eq "curl of the file through veth" "$got" "$want"
 	got=$(ns_a timeout 20 curl -sS "http://127.0.0.1:8080/f.bin" | sha256sum)
 	expect_eq "curl of the file through loopback" "$got" "$want"
-	ns_b timeout 20 wrk -t 2 -c 16 -d 3s "http://$IP_A:8080/f.bin" \
-		>"$TMPD/wrk.out" 2>&1 || fail "wrk: $(cat "$TMPD/wrk.out")"
-	log "wrk: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk.out" | xargs)"
-	grep -qE '[1-9][0-9]* requests in' "$TMPD/wrk.out" ||
-		fail "wrk made no request: $(cat "$TMPD/wrk.out")"
-	if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk.out"; then
-		fail "wrk saw errors: $(cat "$TMPD/wrk.out")"
-	fi
+	nginx_wrk "$TMPD/wrk.out" 3 "http://$IP_A:8080/f.bin"
 }
 
 # check_worker_stack LOG ERR: the workers (user nobody) claimed the
@@ -131,13 +110,13 @@ ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
 	fail "nginx: $(cat "$TMPD/ng1.err" "$D/error.log")"
 wait_port 8080
 fetch_and_load "$D"
-requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
+requests=$WRK_REQUESTS
 # nginx forks (daemon) before it sends stderr to its error log.
 grep -q "TCP listener 0.0.0.0:8080 accelerated" "$TMPD/ng1.err" ||
 	fail "no listener line: $(cat "$TMPD/ng1.err")"
 grep -qE "fork: [0-9]+ accelerated TCP sockets? shared with the child" "$TMPD/ng1.err" ||
 	fail "no line of the fork sharing the listener: $(cat "$TMPD/ng1.err")"
-stop_pidfile "$D/nginx.pid"
+nginx_stop_pidfile "$D/nginx.pid" || fail "nginx did not stop in 10 s"
 check_worker_stack "$D/error.log" "$TMPD/ng1.err"
 
 log "---- nginx, master + 2 workers, daemon off (as in a container)"
@@ -153,8 +132,8 @@ wait_port 8080
 wait_count "$D/error.log" "accelerated again, in this process's stack" 1 10 ||
 	true   # check_worker_stack below says what is missing
 fetch_and_load "$D"
-requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
-stop_pidfile "$D/nginx.pid"
+requests=$WRK_REQUESTS
+nginx_stop_pidfile "$D/nginx.pid" || fail "nginx did not stop in 10 s"
 bg_wait ng3 10
 expect_eq "nginx's exit status" "$BG_RC" 0
 # The master's stack held the listener alone: it went when a worker took
@@ -172,8 +151,8 @@ bg_start ng "$NS_A" env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" \
 	--interface="$IF_A" nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log"
 wait_port 8080
 fetch_and_load "$D"
-requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
-stop_pidfile "$D/nginx.pid"
+requests=$WRK_REQUESTS
+nginx_stop_pidfile "$D/nginx.pid" || fail "nginx did not stop in 10 s"
 bg_wait ng 10
 expect_eq "nginx's exit status" "$BG_RC" 0
 # The listener's line comes before nginx sends stderr to its error log.

@@ -28,24 +28,9 @@ preload_test_init
 require_cmd nginx curl wrk
 
 D=$TMPD/ng
-# stop_nginx: QUIT the master and wait for it (bounded; 1: still there).
-stop_nginx()
-{
-	local pid i
-
-	[[ -s "$D/nginx.pid" ]] || return 0
-	pid=$(cat "$D/nginx.pid")
-	kill -QUIT "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	return 1
-}
 workers_cleanup()
 {
-	stop_nginx || true
+	nginx_stop_pidfile "$D/nginx.pid" || true
 	itest__cleanup
 }
 trap workers_cleanup EXIT
@@ -57,15 +42,22 @@ chmod -R a+rX "$D"
 nginx_conf_write "$D/nginx.conf" "$D" on on 2 "$D/nginx.pid" \
 	"$D/error.log info" 8080
 
+# start_nginx N: start nginx under anyload (a daemon) and wait until N
+# workers in all (in this test's error log) have taken the listener into
+# stacks of their own, which they do before they serve (they claim it
+# before they drop their privileges).
+start_nginx()
+{
+	ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
+		nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng.err" ||
+		fail "nginx: $(cat "$TMPD/ng.err" "$D/error.log")"
+	wait_count "$D/error.log" \
+		"TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" "$1" 10 ||
+		fail "not both workers accelerated: $(grep -h anyload "$D/error.log" | grep -v accepted)"
+}
+
 log "---- nginx, daemon on, master + 2 workers, 2-queue veth"
-ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
-	nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng.err" ||
-	fail "nginx: $(cat "$TMPD/ng.err" "$D/error.log")"
-# Both workers take the listener into stacks of their own before they
-# serve (they claim it before they drop their privileges).
-wait_count "$D/error.log" \
-	"TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" 2 10 ||
-	fail "not both workers accelerated: $(grep -h anyload "$D/error.log" | grep -v accepted)"
+start_nginx 2
 
 # worker_on Q: the pid of the worker whose stack is on queue Q.
 worker_on()
@@ -97,17 +89,11 @@ done
 got=$(ns_a timeout 20 curl -sS "http://127.0.0.1:8080/f.bin" | sha256sum)
 expect_eq "curl of the file through loopback" "$got" "$want"
 
-ns_b timeout 20 wrk -t 2 -c 16 -d 3s "http://$IP_A:8080/f.bin" \
-	>"$TMPD/wrk.out" 2>&1 || fail "wrk: $(cat "$TMPD/wrk.out")"
-log "wrk: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk.out" | xargs)"
-requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMPD/wrk.out")
-((${requests:-0} > 0)) || fail "wrk made no request: $(cat "$TMPD/wrk.out")"
-if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk.out"; then
-	fail "wrk saw errors: $(cat "$TMPD/wrk.out")"
-fi
+nginx_wrk "$TMPD/wrk.out" 3 "http://$IP_A:8080/f.bin"
+requests=$WRK_REQUESTS
 log "RX queues of $IF_A: $(ns_a ethtool -S "$IF_A" | grep -E 'rx_queue_[01]_xdp_packets' | xargs)"
 
-stop_nginx || fail "nginx did not stop in 10 s"
+nginx_stop_pidfile "$D/nginx.pid" || fail "nginx did not stop in 10 s"
 rm -f "$D/nginx.pid"
 
 # tx_of PID: the bytes that process sent through its stack (at its exit).
@@ -135,12 +121,7 @@ no_xdp_left "$NS_A" "$IF_A" "after nginx"
 # every worker shares; the master starts a new worker. Every client still
 # gets the whole file, wrk sees no error, and nothing is left afterwards.
 log "---- nginx again; a worker killed with SIGKILL"
-ns_a env ANYLOAD_STATS_AT_EXIT=1 ANYLOAD_LOG=2 "$AL" --interface="$IF_A" \
-	nginx -p "$D" -c "$D/nginx.conf" -e "$D/error.log" 2>"$TMPD/ng2.err" ||
-	fail "nginx: $(cat "$TMPD/ng2.err" "$D/error.log")"
-wait_count "$D/error.log" \
-	"TCP listener 0.0.0.0:8080 accelerated again, in this process's stack" 4 10 ||
-	fail "not both workers accelerated: $(grep -h anyload "$D/error.log" | grep -v accepted)"
+start_nginx 4
 w1=$(worker_on 1)
 kill -KILL "$w1"
 wait_count "$D/error.log" "worker process $w1 exited on signal 9" 1 10 ||
@@ -149,16 +130,9 @@ for i in 1 2 3 4 5 6 7 8; do
 	got=$(ns_b timeout 20 curl -sS "http://$IP_A:8080/f.bin" | sha256sum)
 	expect_eq "curl $i after the kill" "$got" "$want"
 done
-ns_b timeout 20 wrk -t 2 -c 16 -d 2s "http://$IP_A:8080/f.bin" \
-	>"$TMPD/wrk2.out" 2>&1 || fail "wrk after the kill: $(cat "$TMPD/wrk2.out")"
-log "wrk after the kill: $(grep -E 'requests in|Requests/sec' "$TMPD/wrk2.out" | xargs)"
-grep -qE '[1-9][0-9]* requests in' "$TMPD/wrk2.out" ||
-	fail "wrk after the kill made no request: $(cat "$TMPD/wrk2.out")"
-if grep -qE 'Socket errors|Non-2xx' "$TMPD/wrk2.out"; then
-	fail "wrk after the kill saw errors: $(cat "$TMPD/wrk2.out")"
-fi
+nginx_wrk "$TMPD/wrk2.out" 2 "http://$IP_A:8080/f.bin"
 log "the new worker: $(grep -h 'anyload\[' "$D/error.log" | grep -v accepted | tail -n 3 | tr '\n' ' ')"
-stop_nginx || fail "nginx did not stop in 10 s"
+nginx_stop_pidfile "$D/nginx.pid" || fail "nginx did not stop in 10 s"
 rm -f "$D/nginx.pid"
 no_xdp_left "$NS_A" "$IF_A" "after nginx with a killed worker"
 echo "preload_tcp_workers: PASS"

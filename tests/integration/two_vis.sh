@@ -132,6 +132,16 @@ if (($(nproc) < 2)); then
 	skip "needs 2 CPUs to steer flows to 2 queues with XPS"
 fi
 
+# send_by_queue PORT TAG0 TAG1: N datagrams to PORT from CPU 0 (RX queue 0
+# of IF_B) tagged TAG0, then N from CPU 1 (queue 1) tagged TAG1.
+send_by_queue()
+{
+	ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port "$1" \
+		--count $N --tag "$2"
+	ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port "$1" \
+		--count $N --tag "$3"
+}
+
 # rx_q_packets Q: XDP packets seen on RX queue Q of IF_B (native mode).
 rx_q_packets()
 {
@@ -201,10 +211,7 @@ expect_eq "(c) process 2 shared filter_add udp:$IP_B:$P3" "$(field "$BG_REPLY" r
 s2id=$(field "$BG_REPLY" id)
 bg_cmd c2 "sadd 0 udp:$IP_B:$P3"
 expect_eq "(c) process 2 adding it twice" "$(field "$BG_REPLY" rc)" -17
-ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag S0
-ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag S1
+send_by_queue $P3 S0 S1
 wait_count "$TMPD/c1.out" "payload=S0-" $N 5 || true
 wait_count "$TMPD/c2.out" "payload=S1-" $N 5 || true
 sleep 0.3
@@ -220,10 +227,7 @@ expect_eq "(c) queue 0's datagrams to process 2" \
 # matched on a queue without an owner), queue 0's still process 1's.
 bg_cmd c2 "del $s2id"
 expect_eq "(c) process 2 removes its share" "$(field "$BG_REPLY" rc)" 0
-ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag T0
-ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag T1
+send_by_queue $P3 T0 T1
 wait_count "$TMPD/c1.out" "payload=T0-" $N 5 || true
 sleep 0.3
 expect_eq "(c) after the removal, queue 0's to process 1" \
@@ -242,10 +246,7 @@ expect_eq "(c) process 2 adding it while process 1 lives" "$(field "$BG_REPLY" r
 bg_kill9 c1
 bg_cmd c2 "add 0 udp:$IP_B:$P4"
 expect_eq "(c) process 2 adding it after process 1 was killed" "$(field "$BG_REPLY" rc)" 0
-ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P4 \
-	--count $N --tag K0
-ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P4 \
-	--count $N --tag K1
+send_by_queue $P4 K0 K1
 wait_count "$TMPD/c2.out" "payload=K1-" $N 5 || true
 sleep 0.3
 expect_eq "(c) queue 1's datagrams to process 2" \
@@ -266,10 +267,7 @@ bg_cmd c3 "add 0 udp:$IP_B:$P3"
 expect_eq "(c) VI 0 filter_add udp:$IP_B:$P3" "$(field "$BG_REPLY" rc)" 0
 bg_cmd c3 "add 1 udp:$IP_B:$P3"
 expect_eq "(c) VI 1 (same process, queue 1) adds it too" "$(field "$BG_REPLY" rc)" 0
-ns_a taskset -c 0 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag U0
-ns_a taskset -c 1 python3 "$UDPTOOL" send --dst "$IP_B" --port $P3 \
-	--count $N --tag U1
+send_by_queue $P3 U0 U1
 wait_count "$TMPD/c3.out" "payload=U[01]-" $((2 * N)) 5 || true
 sleep 0.3
 expect_eq "(c) queue 0's datagrams to VI 0" \
