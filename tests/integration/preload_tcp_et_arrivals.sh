@@ -19,7 +19,6 @@ source "$(dirname "$0")/../harness/nginx.sh"
 
 preload_test_init
 require_cmd nginx wrk
-ns_setup_pair
 ET=$REPO/tests/integration/progs/et_once.py
 ROUNDS=50
 
@@ -30,7 +29,10 @@ nginx_cleanup()
 	fi
 	itest__cleanup
 }
+# Before ns_setup_pair, which chains it after its own (set after, it
+# replaced the namespaces' removal: every run left its pair behind).
 trap nginx_cleanup EXIT
+ns_setup_pair
 
 # serve TAG PORT [PREFIX...]: et_once's server (under PREFIX) in NS_A,
 # its client in NS_B; both must finish every round.
