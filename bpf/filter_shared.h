@@ -5,8 +5,9 @@
  *
  * One program serves every VI on an interface, of every process. A filter
  * is a map entry whose value names, per interface RX queue, the XSKMAP slot
- * of the AF_XDP socket bound to that queue that owns it. Keys hold addresses and ports in network
- * byte order, exactly as they appear in the frame.
+ * of the AF_XDP socket bound to that queue that owns it. Keys hold
+ * addresses and ports in network byte order, exactly as they appear in
+ * the frame.
  */
 #ifndef ANYLOAD_FILTER_SHARED_H
 #define ANYLOAD_FILTER_SHARED_H
@@ -38,7 +39,7 @@ struct al_filter_val {
   __u8  whole_flow; /* some owner asked for EF_FILTER_FLAG_WHOLE_FLOW: later
                      * fragments and ICMP errors too (filter_lookup.h) */
   __u8  shared;     /* its owners asked for EF_FILTER_FLAG_SHARE_QUEUES */
-  __u8  n_owners;
+  __u8  pad;
   __u8  owner[AL_MAX_QUEUES];
 };
 

@@ -316,16 +316,15 @@ static void val_sum_up(struct al_filter_val* v)
 {
   unsigned q;
 
-  v->n_owners = 0;
+  v->valid = 0;
   v->whole_flow = 0;
   for (q = 0; q < AL_MAX_QUEUES; q++) {
     if (!(v->owner[q] & AL_OWNER_SLOT_MASK))
       continue;
-    v->n_owners++;
+    v->valid = 1;
     if (v->owner[q] & AL_OWNER_WHOLE_FLOW)
       v->whole_flow = 1;
   }
-  v->valid = v->n_owners != 0;
   if (!v->valid)
     v->shared = 0;
 }

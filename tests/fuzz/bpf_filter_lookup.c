@@ -229,7 +229,7 @@ static int maps_add(const ef_filter_spec* fs, uint32_t slot)
                                               : AL_VLAN_ANY;
   /* Every sim VI is on queue 0: owner[0] holds the slot. */
   struct al_filter_val val = {
-    .valid = 1, .n_owners = 1,
+    .valid = 1,
     .whole_flow = (fs->flags & EF_FILTER_FLAG_WHOLE_FLOW) != 0,
   };
   struct al_filter_val* arr = NULL;
