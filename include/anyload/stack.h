@@ -185,6 +185,21 @@ struct anyload_stack_env {
                                              as they always may
                                              (EF_FILTER_FLAG_SHARE_QUEUES;
                                              anyload_stack_queue) */
+#define ANYLOAD_STACK_F_ALL_QUEUES    0x40u /* one VI on every queue of the
+                                             interface that no other
+                                             process holds (at most
+                                             max_queues, and n_bufs / 128):
+                                             AF_XDP delivers a frame only
+                                             to a socket bound to the
+                                             queue it arrived on, and RSS
+                                             spreads flows over all of
+                                             them. The stack polls every
+                                             VI, transmits on the first
+                                             and puts each filter on all
+                                             (anyload_stack_queue_mask);
+                                             a backend that sees every
+                                             queue through one socket
+                                             (AF_PACKET) gets one VI */
 
 /* How to build a stack. Fill with anyload_stack_config_init() first; zero
  * in a field also means its default. */
@@ -214,14 +229,17 @@ struct anyload_stack_config {
    * randomisation (a second's budget is limit/2 + a random number below
    * limit): 0 means 1000; UINT_MAX, no limit. */
   unsigned    tcp_challenge_ack_limit;
+  /* With ANYLOAD_STACK_F_ALL_QUEUES: the most queues to take (0: up to
+   * 64). */
+  unsigned    max_queues;
 };
 
 /* anyload_stack_config_init: fill cfg with the defaults (ifname NULL). */
 void anyload_stack_config_init(struct anyload_stack_config* cfg);
 
 /* anyload_stack_create: open a stack on cfg->ifname: a driver handle, PD,
- * packet memory (n_bufs buffers) registered with it, and one VI whose
- * receive ring is filled; with env == NULL also the control plane (the
+ * packet memory (n_bufs buffers) registered with it, and one VI (per
+ * queue with ANYLOAD_STACK_F_ALL_QUEUES) whose receive ring is filled; with env == NULL also the control plane (the
  * interface is registered as accelerated with it).
  *   env:  NULL, or callbacks the stack uses until it is destroyed (the
  *         struct is copied; ctx must outlive the stack).
@@ -296,11 +314,18 @@ void anyload_stack_prime(struct anyload_stack* st);
 
 /* anyload_stack_ifindex: the interface's index; anyload_stack_mac: its
  * MAC (6 bytes); anyload_stack_mtu: its IP MTU; anyload_stack_queue: the
- * interface RX queue of its VI. */
+ * interface RX queue of its (first) VI; anyload_stack_queue_mask: every
+ * queue it holds, bit q for queue q. */
 int anyload_stack_ifindex(const struct anyload_stack* st);
 void anyload_stack_mac(const struct anyload_stack* st, uint8_t mac[6]);
 unsigned anyload_stack_mtu(const struct anyload_stack* st);
 int anyload_stack_queue(const struct anyload_stack* st);
+uint64_t anyload_stack_queue_mask(const struct anyload_stack* st);
+
+/* anyload_queue_mask_str: mask (bit q for queue q) as a list of queues
+ * and ranges ("0", "0-3,6"; "none" for 0) in buf (always NUL-terminated;
+ * cut when short). Returns buf. */
+char* anyload_queue_mask_str(uint64_t mask, char* buf, size_t len);
 
 /* ---- counters --------------------------------------------------------- */
 

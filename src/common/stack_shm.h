@@ -206,6 +206,9 @@ struct anyload_shm_hdr {
   uint32_t settings_len;
   uint32_t pad3;
   struct anyload_shm_info info;
+  /* Static again, appended: every interface RX queue the stack holds
+   * (bit q for queue q; queue is the lowest). */
+  uint64_t queue_mask;
 };
 
 /* ---- reader helpers (stack_shm.c) ------------------------------------- */

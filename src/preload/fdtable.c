@@ -41,6 +41,10 @@ static int pl_atexit_done;
  * at exit, what the stacks' VIs left on the interface is tidied (a worker
  * that dropped its privileges could not detach the XDP program). */
 static int pl_tidy_at_exit;
+/* This process is a forked child of one that had a stack (inherited by
+ * its own children): its stack takes one queue, leaving the others to
+ * its siblings (a pre-forking server's workers, one queue each). */
+static int pl_forked_from_stack;
 static void pl_at_exit(void);
 
 /* One write(2) per line, not stdio: it may run under the library lock in
@@ -203,6 +207,7 @@ struct anyload_stack* pl_stack_if_up(void)
 struct anyload_stack* pl_stack(int* err)
 {
   struct anyload_stack_config cfg;
+  char qs[200];
   int rc;
 
   *err = 0;
@@ -226,9 +231,14 @@ struct anyload_stack* pl_stack(int* err)
     cfg.flags |= ANYLOAD_STACK_F_TRUST_RX_CSUM;
   if (!pl_cfg.tcp_gso)
     cfg.flags |= ANYLOAD_STACK_F_NO_TCP_GSO;
-  /* A process that finds queue 0 taken (a pre-forking server's second
-   * worker) takes a free queue of a multi-queue interface. */
+  /* Every free queue of a multi-queue interface, or (a pre-forking
+   * server's worker, ANYLOAD_QUEUES=1) the first free one. */
   cfg.flags |= ANYLOAD_STACK_F_ANY_QUEUE;
+  cfg.max_queues = (unsigned)pl_cfg.queues;
+  if (!cfg.max_queues && pl_forked_from_stack)
+    cfg.max_queues = 1;
+  if (cfg.max_queues != 1)
+    cfg.flags |= ANYLOAD_STACK_F_ALL_QUEUES;
   cfg.seed = (uint64_t)pl_now() ^ ((uint64_t)getpid() << 32);
   rc = anyload_stack_create(&cfg, NULL, &pl_st);
   if (rc < 0) {
@@ -253,9 +263,12 @@ struct anyload_stack* pl_stack(int* err)
     pl_atexit_done = 1;
     atexit(pl_at_exit);
   }
-  pl_log(2, "stack up on %s (ifindex %d, queue %d, mtu %u)",
+  pl_log(2, "stack up on %s (ifindex %d, %s %s, mtu %u)",
          pl_cfg.interface, anyload_stack_ifindex(pl_st),
-         anyload_stack_queue(pl_st), anyload_stack_mtu(pl_st));
+         (anyload_stack_queue_mask(pl_st) &
+          (anyload_stack_queue_mask(pl_st) - 1)) ? "queues" : "queue",
+         anyload_queue_mask_str(anyload_stack_queue_mask(pl_st), qs, sizeof(qs)),
+         anyload_stack_mtu(pl_st));
   return pl_st;
 }
 
@@ -433,6 +446,7 @@ void pl_child_forget(void)
   }
   anyload_stack_forget(pl_st);
   pl_tidy_at_exit = 1;
+  pl_forked_from_stack = 1;
   pl_st = NULL;
   pl_st_state = 0;
 }

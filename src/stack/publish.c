@@ -310,9 +310,10 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
   p->hdr->ifindex = st->ifindex;
   p->hdr->mtu = st->mtu;
   memcpy(p->hdr->mac, st->mac, 6);
-  be = anyload_vi_backend(&st->vi);
+  be = anyload_vi_backend(st__tx_vi(st));
   snprintf(p->hdr->backend, sizeof(p->hdr->backend), "%s", be ? be : "?");
   p->hdr->queue = (uint16_t)st->queue;
+  p->hdr->queue_mask = st->queue_mask;
   p->hdr->cfg_flags = st->cfg.flags;
   p->hdr->n_bufs = st->n_pkts;
   fill_names(p);

@@ -55,11 +55,15 @@ int st__sock_init(struct anyload_stack* st)
   st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
   st->n_filters_max = 2 * st->cfg.max_sockets + 16;  /* UDP and TCP */
   st->filters = calloc(st->n_filters_max, sizeof(*st->filters));
-  if (!st->socks || !st->filters) {
+  st->filter_cookies = calloc((size_t)st->n_filters_max * st->n_vis,
+                              sizeof(*st->filter_cookies));
+  if (!st->socks || !st->filters || !st->filter_cookies) {
     free(st->socks);
     free(st->filters);
+    free(st->filter_cookies);
     st->socks = NULL;
     st->filters = NULL;
+    st->filter_cookies = NULL;
     return -ENOMEM;
   }
   for (k = 0; k < ST_PORT_HASH; k++)
@@ -79,8 +83,10 @@ void st__sock_fini(struct anyload_stack* st)
         anyload_udp_close(st, (int)k);
   free(st->socks);
   free(st->filters);
+  free(st->filter_cookies);
   st->socks = NULL;
   st->filters = NULL;
+  st->filter_cookies = NULL;
 }
 
 struct st_sock* st__sock_get(const struct anyload_stack* st, int sd)
@@ -175,6 +181,13 @@ static struct st_filter* filter_find(struct anyload_stack* st, uint8_t proto,
   return NULL;
 }
 
+/* filter_cookies: f's cookies, one per VI. */
+static ef_filter_cookie* filter_cookies(struct anyload_stack* st,
+                                        const struct st_filter* f)
+{
+  return st->filter_cookies + (size_t)(f - st->filters) * st->n_vis;
+}
+
 /* filter_get: a reference on the ip4_local (raddr 0) or ip4_full filter. */
 static int filter_get(struct anyload_stack* st, uint8_t proto,
                       uint32_t laddr_be32, uint16_t lport_be16,
@@ -209,7 +222,7 @@ static int filter_get(struct anyload_stack* st, uint8_t proto,
   else
     rc = ef_filter_spec_set_ip4_local(&fs, proto, laddr_be32, lport_be16);
   if (rc == 0)
-    rc = ef_vi_filter_add(&st->vi, st->dh, &fs, &f->cookie);
+    rc = st__vi_filter_add(st, &fs, filter_cookies(st, f));
   if (rc < 0) {
     ST_INC(st, filter_add_err);
     return rc;
@@ -235,7 +248,7 @@ static void filter_put(struct anyload_stack* st, uint8_t proto,
   if (!f || --f->refs)
     return;
   if (!st->forgotten)
-    ef_vi_filter_del(&st->vi, st->dh, &f->cookie);
+    st__vi_filter_del(st, filter_cookies(st, f));
   memset(f, 0, sizeof(*f));
   st->n_filters--;
 }
@@ -812,7 +825,7 @@ int anyload_udp_poll(const struct anyload_stack* st, int sd)
     mask |= POLLIN;
   if (s->err)
     mask |= POLLERR;
-  if (ef_vi_transmit_space(&st->vi) > 0 && st->n_free > 1)
+  if (ef_vi_transmit_space(st__tx_vi(st)) > 0 && st->n_free > 1)
     mask |= POLLOUT;
   return mask;
 }

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <anyload/vi_ext.h>
 #include <etherfabric/base.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -89,26 +90,38 @@ static int apply_defaults(struct anyload_stack_config* c)
 
 /* ---- the rings -------------------------------------------------------- */
 
-static void rx_refill(struct anyload_stack* st)
+/* rx_refill_vi: buffers onto vi's receive ring up to rx_target; 0, or
+ * -ENOBUFS when the pool ran dry. */
+static int rx_refill_vi(struct anyload_stack* st, ef_vi* vi)
 {
-  int posted = 0;
+  int posted = 0, rc = 0;
 
-  while (ef_vi_receive_space(&st->vi) > 0 &&
-         (unsigned)ef_vi_receive_fill_level(&st->vi) < st->rx_target) {
+  while (ef_vi_receive_space(vi) > 0 &&
+         (unsigned)ef_vi_receive_fill_level(vi) < st->rx_target) {
     uint32_t i = st__pkt_alloc(st, ST_PKT_RX_RING);
     if (i == ST_PKT_NONE) {
       ST_INC(st, rx_refill_short);
+      rc = -ENOBUFS;
       break;
     }
-    if (ef_vi_receive_init(&st->vi, st__pkt_dma(st, i), (ef_request_id)i)
-        < 0) {
+    if (ef_vi_receive_init(vi, st__pkt_dma(st, i), (ef_request_id)i) < 0) {
       st__pkt_free(st, i);
       break;
     }
     posted++;
   }
   if (posted)
-    ef_vi_receive_push(&st->vi);
+    ef_vi_receive_push(vi);
+  return rc;
+}
+
+static void rx_refill(struct anyload_stack* st)
+{
+  unsigned v;
+
+  for (v = 0; v < st->n_vis; v++)
+    if (rx_refill_vi(st, &st->vis[v]) < 0)
+      break;
 }
 
 int st__vi_send(struct anyload_stack* st, uint32_t head)
@@ -118,12 +131,12 @@ int st__vi_send(struct anyload_stack* st, uint32_t head)
 
   for (k = head; k != ST_PKT_NONE; k = st->pkts[k].chain)
     n++;
-  if (ef_vi_transmit_space(&st->vi) < n)
+  if (ef_vi_transmit_space(st__tx_vi(st)) < n)
     return -EAGAIN;
   for (k = head; k != ST_PKT_NONE;) {
     uint32_t nx = st->pkts[k].chain;
     /* Room was checked and the address is ours: this cannot fail. */
-    ef_vi_transmit_init(&st->vi, st__pkt_dma(st, k), st->pkts[k].len,
+    ef_vi_transmit_init(st__tx_vi(st), st__pkt_dma(st, k), st->pkts[k].len,
                         (ef_request_id)k);
     st__cap(st, st__pkt_data(st, k), st->pkts[k].len, ANYLOAD_CAP_TX);
     st__pkt_set_state(st, k, ST_PKT_TX_RING, 0);
@@ -134,7 +147,7 @@ int st__vi_send(struct anyload_stack* st, uint32_t head)
   st->tx_unpushed += (unsigned)n;
   if (!st->tx_hold || st->tx_unpushed >= ST_TX_PUSH_BATCH) {
     st->tx_unpushed = 0;
-    ef_vi_transmit_push(&st->vi);
+    ef_vi_transmit_push(st__tx_vi(st));
   }
   return 0;
 }
@@ -143,14 +156,15 @@ void st__tx_release(struct anyload_stack* st)
 {
   if (--st->tx_hold == 0 && st->tx_unpushed) {
     st->tx_unpushed = 0;
-    ef_vi_transmit_push(&st->vi);
+    ef_vi_transmit_push(st__tx_vi(st));
   }
 }
 
-static void tx_done(struct anyload_stack* st, const ef_event* ev, int error)
+static void tx_done(struct anyload_stack* st, ef_vi* vi, const ef_event* ev,
+                    int error)
 {
   ef_request_id ids[EF_VI_TRANSMIT_BATCH];
-  int n = ef_vi_transmit_unbundle(&st->vi, ev, ids), k;
+  int n = ef_vi_transmit_unbundle(vi, ev, ids), k;
 
   for (k = 0; k < n; k++)
     if ((uint32_t)ids[k] < st->n_pkts &&
@@ -160,11 +174,11 @@ static void tx_done(struct anyload_stack* st, const ef_event* ev, int error)
     ST_ADD(st, tx_error_events, (unsigned)n);
 }
 
-static void rx_event(struct anyload_stack* st, const ef_event* ev,
+static void rx_event(struct anyload_stack* st, ef_vi* vi, const ef_event* ev,
                      int64_t now)
 {
   uint32_t id = EF_EVENT_RX_RQ_ID(*ev);
-  unsigned len = EF_EVENT_RX_BYTES(*ev) - ef_vi_receive_prefix_len(&st->vi);
+  unsigned len = EF_EVENT_RX_BYTES(*ev) - ef_vi_receive_prefix_len(vi);
 
   if (id >= st->n_pkts || st->pkts[id].state != ST_PKT_RX_RING)
     return;
@@ -183,30 +197,22 @@ static void rx_event(struct anyload_stack* st, const ef_event* ev,
   st__rx_frame(st, id, len, now);
 }
 
-int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
+/* poll_vi: handle up to budget events of vi; the number handled. */
+static int poll_vi(struct anyload_stack* st, ef_vi* vi, int64_t now_ns,
+                   int budget)
 {
   ef_event evs[EV_BATCH];
   int handled = 0, n, k;
 
-  st->now = now_ns;
-  if (st->env.process && now_ns >= st->next_env_process) {
-    if (st->env.process(st->env.ctx, now_ns) < 0)
-      ST_INC(st, env_process_err);
-    st->next_env_process = now_ns + st->cfg.poll_env_ns;
-  }
-  if (budget <= 0)
-    budget = DEFAULT_BUDGET;
-  st__tx_hold(st);
-  st->in_rx_batch = 1;
   while (handled < budget) {
     int want = budget - handled < EV_BATCH ? budget - handled : EV_BATCH;
     if (want < EF_VI_EVENT_POLL_MIN_EVS)
       want = EF_VI_EVENT_POLL_MIN_EVS;
-    n = ef_eventq_poll(&st->vi, evs, want);
+    n = ef_eventq_poll(vi, evs, want);
     for (k = 0; k < n; k++) {
       switch (EF_EVENT_TYPE(evs[k])) {
       case EF_EVENT_TYPE_RX:
-        rx_event(st, &evs[k], now_ns);
+        rx_event(st, vi, &evs[k], now_ns);
         break;
       case EF_EVENT_TYPE_RX_DISCARD: {
         uint32_t id = EF_EVENT_RX_DISCARD_RQ_ID(evs[k]);
@@ -218,10 +224,10 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
         break;
       }
       case EF_EVENT_TYPE_TX:
-        tx_done(st, &evs[k], 0);
+        tx_done(st, vi, &evs[k], 0);
         break;
       case EF_EVENT_TYPE_TX_ERROR:
-        tx_done(st, &evs[k], 1);
+        tx_done(st, vi, &evs[k], 1);
         break;
       case EF_EVENT_TYPE_RX_NO_DESC_TRUNC:
         ST_INC(st, rx_drop_no_desc);
@@ -233,8 +239,34 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
     handled += n;
     if (n < want)
       break;
-    rx_refill(st);
+    (void)rx_refill_vi(st, vi);
   }
+  return handled;
+}
+
+int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
+{
+  int handled = 0;
+  unsigned i;
+
+  st->now = now_ns;
+  if (st->env.process && now_ns >= st->next_env_process) {
+    if (st->env.process(st->env.ctx, now_ns) < 0)
+      ST_INC(st, env_process_err);
+    st->next_env_process = now_ns + st->cfg.poll_env_ns;
+  }
+  if (budget <= 0)
+    budget = DEFAULT_BUDGET;
+  st__tx_hold(st);
+  st->in_rx_batch = 1;
+  /* Several VIs (queues): each poll starts with the next one, so that a
+   * busy queue cannot keep the others waiting past one budget. */
+  for (i = 0; i < st->n_vis && handled < budget; i++) {
+    unsigned v = (st->poll_first + i) % st->n_vis;
+    handled += poll_vi(st, &st->vis[v], now_ns, budget - handled);
+  }
+  if (st->n_vis > 1)
+    st->poll_first = (st->poll_first + 1) % st->n_vis;
   st->in_rx_batch = 0;
   if (st->n_tcp_ack_due)
     st__tcp_flush_acks(st, now_ns);
@@ -275,7 +307,10 @@ int anyload_stack_wait_fd(const struct anyload_stack* st)
 
 void anyload_stack_prime(struct anyload_stack* st)
 {
-  ef_vi_prime(&st->vi, st->dh, ef_eventq_current(&st->vi));
+  unsigned v;
+
+  for (v = 0; v < st->n_vis; v++)
+    ef_vi_prime(&st->vis[v], st->dh, ef_eventq_current(&st->vis[v]));
 }
 
 int anyload_stack_ifindex(const struct anyload_stack* st)
@@ -298,6 +333,40 @@ int anyload_stack_queue(const struct anyload_stack* st)
   return st->queue;
 }
 
+uint64_t anyload_stack_queue_mask(const struct anyload_stack* st)
+{
+  return st->queue_mask;
+}
+
+char* anyload_queue_mask_str(uint64_t mask, char* buf, size_t len)
+{
+  size_t used = 0;
+  int q = 0, n;
+
+  if (!buf || !len)
+    return buf;
+  buf[0] = 0;
+  if (!mask)
+    snprintf(buf, len, "none");
+  while (mask >> q && q < 64 && used < len) {
+    int last;
+    if (!((mask >> q) & 1)) {
+      q++;
+      continue;
+    }
+    for (last = q; last < 63 && ((mask >> (last + 1)) & 1); last++)
+      ;
+    n = last == q ? snprintf(buf + used, len - used, "%s%d", used ? "," : "", q)
+                  : snprintf(buf + used, len - used, "%s%d-%d",
+                             used ? "," : "", q, last);
+    if (n < 0)
+      break;
+    used += (size_t)n;
+    q = last + 1;
+  }
+  return buf;
+}
+
 uint64_t st__env_generation(const struct anyload_stack* st)
 {
   return st->env.generation ? st->env.generation(st->env.ctx) : 0;
@@ -311,8 +380,31 @@ int st__is_local(const struct anyload_stack* st, uint32_t ip_be32)
 
 /* ---- create and destroy ----------------------------------------------- */
 
+int st__vi_filter_add(struct anyload_stack* st, ef_filter_spec* fs,
+                      ef_filter_cookie* cookies)
+{
+  unsigned v;
+  int rc;
+
+  for (v = 0; v < st->n_vis; v++)
+    if ((rc = ef_vi_filter_add(&st->vis[v], st->dh, fs, &cookies[v])) < 0) {
+      while (v-- > 0)
+        ef_vi_filter_del(&st->vis[v], st->dh, &cookies[v]);
+      return rc;
+    }
+  return 0;
+}
+
+void st__vi_filter_del(struct anyload_stack* st, ef_filter_cookie* cookies)
+{
+  unsigned v;
+
+  for (v = 0; v < st->n_vis; v++)
+    ef_vi_filter_del(&st->vis[v], st->dh, &cookies[v]);
+}
+
 static int proto_filter(struct anyload_stack* st, uint8_t proto,
-                        ef_filter_cookie* cookie)
+                        ef_filter_cookie* cookies)
 {
   ef_filter_spec fs;
   int rc;
@@ -320,42 +412,89 @@ static int proto_filter(struct anyload_stack* st, uint8_t proto,
   ef_filter_spec_init(&fs, EF_FILTER_FLAG_NONE);
   rc = ef_filter_spec_set_ip_proto(&fs, proto);
   if (rc == 0)
-    rc = ef_vi_filter_add(&st->vi, st->dh, &fs, cookie);
+    rc = st__vi_filter_add(st, &fs, cookies);
   return rc;
 }
 
-#define ST_MAX_QUEUES 64
+/* Receive rings of several VIs share the pool: each gets at least this
+ * many buffers, and together at most half of the pool. */
+#define ST_RX_MIN_PER_VI 64u
 
-/* The stack's VI: on queue 0, or with ANYLOAD_STACK_F_ANY_QUEUE on the
- * first queue that no other process holds (a member of a VI set over the
- * interface's queues, as ef_vi gives a VI on queue N). */
+/* vis_max: how many VIs (queues) the stack may hold. */
+static unsigned vis_max(const struct anyload_stack* st, unsigned nq)
+{
+  unsigned n = 1;
+
+  if (st->cfg.flags & ANYLOAD_STACK_F_ALL_QUEUES) {
+    n = st->cfg.n_bufs / 2 / ST_RX_MIN_PER_VI;
+    if (st->cfg.max_queues && n > st->cfg.max_queues)
+      n = st->cfg.max_queues;
+  }
+  if (n > nq)
+    n = nq;
+  return n ? n : 1;
+}
+
+static void vi_taken(struct anyload_stack* st, int q)
+{
+  if (!st->n_vis)
+    st->queue = q;
+  st->queue_mask |= 1ull << q;
+  st->n_vis++;
+}
+
+/* The stack's VIs: one on queue 0. With ANYLOAD_STACK_F_ANY_QUEUE, when
+ * another process holds queue 0, one on the first queue that nobody
+ * holds; with ANYLOAD_STACK_F_ALL_QUEUES, one on every queue that nobody
+ * holds (up to vis_max). Queues past 0 are members of a VI set over the
+ * interface's queues, as ef_vi gives a VI on queue N. A backend that sees
+ * every queue through one socket (AF_PACKET) gets one VI. */
 static int vi_alloc(struct anyload_stack* st)
 {
+  unsigned flags = st->cfg.flags, max;
+  const char* be;
   int rc, nq, q;
 
-  rc = ef_vi_alloc_from_pd(&st->vi, st->dh, &st->pd, st->dh, -1,
-                           st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
-                           EF_VI_FLAGS_DEFAULT);
-  if (rc != -EBUSY || !(st->cfg.flags & ANYLOAD_STACK_F_ANY_QUEUE) ||
-      (nq = anyload_vi_queue_count(&st->pd)) <= 1)
-    return rc;
+  nq = anyload_vi_queue_count(&st->pd);
+  if (nq < 1)
+    nq = 1;
   if (nq > ST_MAX_QUEUES)
     nq = ST_MAX_QUEUES;   /* the largest VI set (and XDP filter) */
+  max = vis_max(st, (unsigned)nq);
+  st->vis = calloc((size_t)nq, sizeof(*st->vis));
+  if (!st->vis)
+    return -ENOMEM;
+  rc = ef_vi_alloc_from_pd(&st->vis[0], st->dh, &st->pd, st->dh, -1,
+                           st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
+                           EF_VI_FLAGS_DEFAULT);
+  if (rc >= 0)
+    vi_taken(st, 0);
+  else if (rc != -EBUSY ||
+           !(flags & (ANYLOAD_STACK_F_ANY_QUEUE | ANYLOAD_STACK_F_ALL_QUEUES)))
+    return rc;
+  if (nq <= 1 || st->n_vis >= max ||
+      (st->n_vis && (!(be = anyload_vi_backend(&st->vis[0])) ||
+                     strcmp(be, "afxdp"))))
+    return st->n_vis ? 0 : rc;
   if ((rc = ef_vi_set_alloc_from_pd(&st->vi_set, st->dh, &st->pd, st->dh,
                                     nq)) < 0)
-    return rc;
-  rc = -EBUSY;
-  for (q = 1; q < nq && rc == -EBUSY; q++)
-    rc = ef_vi_alloc_from_set(&st->vi, st->dh, &st->vi_set, st->dh, q, -1,
-                              st->cfg.rxq_size, st->cfg.txq_size, NULL, -1,
-                              EF_VI_FLAGS_DEFAULT);
-  if (rc < 0) {
-    ef_vi_set_free(&st->vi_set, st->dh);
-    return rc;
-  }
+    return st->n_vis ? 0 : rc;
   st->have_vi_set = 1;
-  st->queue = q - 1;
-  return rc;
+  rc = -EBUSY;
+  for (q = 1; q < nq && st->n_vis < max; q++) {
+    rc = ef_vi_alloc_from_set(&st->vis[st->n_vis], st->dh, &st->vi_set,
+                              st->dh, q, -1, st->cfg.rxq_size,
+                              st->cfg.txq_size, NULL, -1, EF_VI_FLAGS_DEFAULT);
+    if (rc == -EBUSY)
+      continue;
+    if (rc < 0)
+      break;   /* keep the queues taken so far */
+    vi_taken(st, q);
+    if (!(be = anyload_vi_backend(&st->vis[st->n_vis - 1])) ||
+        strcmp(be, "afxdp"))
+      break;
+  }
+  return st->n_vis ? 0 : rc;
 }
 
 int anyload_stack_create(const struct anyload_stack_config* cfg,
@@ -364,7 +503,7 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
 {
   struct anyload_stack* st;
   struct epoll_event ee;
-  unsigned discards = 0, frame_max;
+  unsigned discards = 0, frame_max, v;
   long page = sysconf(_SC_PAGESIZE);
   int rc, efd;
 
@@ -391,26 +530,30 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
   st->ifindex = st->pd.pd_ifindex;
   if ((rc = vi_alloc(st)) < 0)
     goto fail;
-  st->have_vi = 1;
   /* Super-frames: a VI that cannot says -EOPNOTSUPP to any call (an empty
    * one gets -EINVAL from one that can). */
-  if (ef_vi_transmitv_gso(&st->vi, NULL, 0, 0) == -EOPNOTSUPP)
+  if (ef_vi_transmitv_gso(st__tx_vi(st), NULL, 0, 0) == -EOPNOTSUPP)
     st->tcp_gso_off = 1;
-  if ((rc = ef_vi_get_mac(&st->vi, st->dh, st->mac)) < 0)
+  if ((rc = ef_vi_get_mac(st__tx_vi(st), st->dh, st->mac)) < 0)
     goto fail;
-  frame_max = ef_vi_mtu(&st->vi, st->dh);
+  frame_max = ef_vi_mtu(st__tx_vi(st), st->dh);
   st->mtu = frame_max > ST_ETH_HLEN ? frame_max - ST_ETH_HLEN : 0;
   if (st->mtu < 68 || st->mtu > ST_IPV4_MAX_LEN) {
     rc = -EINVAL;
     goto fail;
   }
   /* One buffer holds one frame of the interface's MTU. */
-  st->buf_size = (frame_max + ef_vi_receive_prefix_len(&st->vi) + 63) & ~63u;
+  st->buf_size = (frame_max + ef_vi_receive_prefix_len(st__tx_vi(st)) + 63) &
+                 ~63u;
   if (st->buf_size < 2048)
     st->buf_size = 2048;
-  st->rx_target = (unsigned)ef_vi_receive_capacity(&st->vi);
-  if (st->cfg.n_bufs < st->rx_target +
-                       (unsigned)ef_vi_transmit_capacity(&st->vi) + 128) {
+  /* One VI fills its whole ring; several share half of the pool. */
+  st->rx_target = (unsigned)ef_vi_receive_capacity(st__tx_vi(st));
+  if (st->n_vis > 1 && st->rx_target > st->cfg.n_bufs / 2 / st->n_vis)
+    st->rx_target = st->cfg.n_bufs / 2 / st->n_vis;
+  if (st->cfg.n_bufs < st->n_vis * st->rx_target +
+                       (unsigned)ef_vi_transmit_capacity(st__tx_vi(st)) +
+                       128) {
     rc = -EINVAL;
     goto fail;
   }
@@ -427,13 +570,15 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
                             st->mem_len)) < 0)
     goto fail;
   st->have_mr = 1;
-  ef_vi_receive_set_buffer_len(&st->vi, st->buf_size);
+  for (v = 0; v < st->n_vis; v++)
+    ef_vi_receive_set_buffer_len(&st->vis[v], st->buf_size);
   if (st->cfg.flags & ANYLOAD_STACK_F_VI_CSUM) {
     discards = EF_VI_DISCARD_RX_L3_CSUM_ERR | EF_VI_DISCARD_RX_ETH_LEN_ERR;
     if (!(st->cfg.flags & ANYLOAD_STACK_F_TRUST_RX_CSUM))
       discards |= EF_VI_DISCARD_RX_L4_CSUM_ERR;
   }
-  ef_vi_receive_set_discards(&st->vi, discards);
+  for (v = 0; v < st->n_vis; v++)
+    ef_vi_receive_set_discards(&st->vis[v], discards);
 
   if ((rc = st__pkt_init(st)) < 0 || (rc = st__sock_init(st)) < 0 ||
       (rc = st__tcp_init(st)) < 0 ||
@@ -455,12 +600,12 @@ int anyload_stack_create(const struct anyload_stack_config* cfg,
   rx_refill(st);
 
   if (st->cfg.flags & ANYLOAD_STACK_F_RX_FRAGMENTS) {
-    if ((rc = proto_filter(st, ST_IPPROTO_UDP, &st->udp_all_cookie)) < 0)
+    if ((rc = proto_filter(st, ST_IPPROTO_UDP, st->udp_all_cookie)) < 0)
       goto fail;
     st->have_udp_all = 1;
   }
   if (st->cfg.flags & ANYLOAD_STACK_F_RX_ICMP) {
-    if ((rc = proto_filter(st, ST_IPPROTO_ICMP, &st->icmp_cookie)) < 0)
+    if ((rc = proto_filter(st, ST_IPPROTO_ICMP, st->icmp_cookie)) < 0)
       goto fail;
     st->have_icmp = 1;
   }
@@ -494,6 +639,8 @@ fail:
 
 void anyload_stack_destroy(struct anyload_stack* st)
 {
+  unsigned v;
+
   if (!st)
     return;
   st__pub_close(st);
@@ -502,13 +649,14 @@ void anyload_stack_destroy(struct anyload_stack* st)
   st__reasm_fini(st);
   st__nwait_fini(st);
   if (st->have_udp_all && !st->forgotten)
-    ef_vi_filter_del(&st->vi, st->dh, &st->udp_all_cookie);
+    st__vi_filter_del(st, st->udp_all_cookie);
   if (st->have_icmp && !st->forgotten)
-    ef_vi_filter_del(&st->vi, st->dh, &st->icmp_cookie);
+    st__vi_filter_del(st, st->icmp_cookie);
   if (st->wait_fd >= 0)
     close(st->wait_fd);
-  if (st->have_vi)
-    ef_vi_free(&st->vi, st->dh);
+  for (v = 0; v < st->n_vis; v++)
+    ef_vi_free(&st->vis[v], st->dh);
+  free(st->vis);
   if (st->have_vi_set)
     ef_vi_set_free(&st->vi_set, st->dh);
   if (st->have_mr)
@@ -527,6 +675,8 @@ void anyload_stack_destroy(struct anyload_stack* st)
 
 void anyload_stack_forget(struct anyload_stack* st)
 {
+  unsigned v;
+
   if (!st)
     return;
   /* From here the filters and memberships are the parent's (filter_put,
@@ -535,9 +685,9 @@ void anyload_stack_forget(struct anyload_stack* st)
    * this process's memory, never freed here (that would remove the
    * parent's filters); its PD then stays too. */
   st->forgotten = 1;
-  if (st->have_vi)
-    (void)anyload_vi_forget(&st->vi);
-  st->have_vi = 0;
+  for (v = 0; v < st->n_vis; v++)
+    (void)anyload_vi_forget(&st->vis[v]);
+  st->n_vis = 0;
   anyload_stack_destroy(st);
 }
 
@@ -590,10 +740,12 @@ int anyload_stack_sync(struct anyload_stack* st, int64_t now_ns)
   const ef_vi_stats_layout* layout;
   uint64_t vals[128];
   int total = 0, n, k;
+  unsigned v;
 
-  if (ef_vi_stats_query_layout(&st->vi, &layout) == 0 &&
-      layout->evsl_data_size <= (int)sizeof(vals))
-    (void)ef_vi_stats_query(&st->vi, st->dh, vals, 0);
+  for (v = 0; v < st->n_vis; v++)
+    if (ef_vi_stats_query_layout(&st->vis[v], &layout) == 0 &&
+        layout->evsl_data_size <= (int)sizeof(vals))
+      (void)ef_vi_stats_query(&st->vis[v], st->dh, vals, 0);
   /* A flood leaves many drops to report (one event each, 64 per poll):
    * the bound only stops a flood that outruns the polls for ever. */
   for (k = 0; k < (1 << 18); k++) {

@@ -174,6 +174,9 @@ struct st_path {
 /* Memberships per socket: the kernel's igmp_max_memberships default. */
 #define ST_MAX_MSHIPS 20
 #define ST_PORT_HASH  1024
+/* The most interface queues a stack holds (the largest VI set, and the
+ * owners a filter names in the XDP program: bpf/filter_shared.h). */
+#define ST_MAX_QUEUES 64
 #define ST_TCP_ACK_DUE_MAX 64   /* connections with an ACK owed per poll */
 /* Frames published per kick at most while the doorbell is held: the
  * kernel's copy-mode AF_XDP sends 32 per sendto() anyway, and frames that
@@ -230,7 +233,7 @@ struct st_filter {
   uint32_t raddr_be32;   /* ip4_full filters; 0 for ip4_local */
   uint16_t rport_be16;
   unsigned refs;
-  ef_filter_cookie cookie;
+  /* its cookies, one per VI: st->filter_cookies[index * n_vis + v] */
 };
 
 /* ---- the stack -------------------------------------------------------- */
@@ -246,11 +249,17 @@ struct anyload_stack {
   ef_driver_handle dh;
   ef_pd    pd;
   ef_memreg mr;
-  ef_vi    vi;
-  int      have_pd, have_mr, have_vi;
-  int      have_vi_set;     /* the VI is a member of vi_set (a queue > 0) */
+  /* One VI per interface RX queue the stack holds (AF_XDP delivers a
+   * frame only to a socket bound to its arrival queue): vis[0] also
+   * transmits; every one receives, and holds every filter. */
+  ef_vi*   vis;
+  unsigned n_vis;             /* allocated VIs */
+  unsigned poll_first;        /* the VI that the next poll starts with */
+  int      have_pd, have_mr;
+  int      have_vi_set;     /* the VIs are members of vi_set */
   ef_vi_set vi_set;
-  int      queue;           /* the VI's interface RX queue */
+  int      queue;           /* vis[0]'s interface RX queue */
+  uint64_t queue_mask;      /* every VI's queue */
   uint8_t* mem;
   size_t   mem_len;
   unsigned buf_size;
@@ -258,7 +267,8 @@ struct anyload_stack {
   uint8_t  mac[6];
   unsigned mtu;              /* IP MTU of the interface */
   int      wait_fd;
-  ef_filter_cookie udp_all_cookie, icmp_cookie;
+  ef_filter_cookie udp_all_cookie[ST_MAX_QUEUES], icmp_cookie[ST_MAX_QUEUES];
+  ef_filter_cookie* filter_cookies; /* n_filters_max x n_vis (sock.c) */
   int      have_udp_all, have_icmp;
   /* Buffers. */
   struct st_pkt* pkts;
@@ -345,6 +355,18 @@ static inline void st__tx_hold(struct anyload_stack* st)
 }
 
 void st__tx_release(struct anyload_stack* st);
+
+/* st__tx_vi: the VI that transmits (the first; the others only receive). */
+static inline ef_vi* st__tx_vi(const struct anyload_stack* st)
+{
+  return &st->vis[0];
+}
+
+/* st__vi_filter_add: fs on every VI of the stack, cookies[v] for VI v
+ * (n_vis of them); all or none. st__vi_filter_del: remove such a set. */
+int st__vi_filter_add(struct anyload_stack* st, ef_filter_spec* fs,
+                      ef_filter_cookie* cookies);
+void st__vi_filter_del(struct anyload_stack* st, ef_filter_cookie* cookies);
 
 /* ---- timer.c (inline) ------------------------------------------------- */
 

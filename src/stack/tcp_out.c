@@ -79,7 +79,7 @@ static int emit_ready(struct anyload_stack* st, struct st_tcp* c, int64_t now)
     else if (rc != -EAGAIN)
       return -EHOSTUNREACH;
   }
-  if (c->path.have_mac && ef_vi_transmit_space(&st->vi) < 1)
+  if (c->path.have_mac && ef_vi_transmit_space(st__tx_vi(st)) < 1)
     return -EAGAIN;
   if (st->n_free < 2)
     return -EAGAIN;
@@ -258,7 +258,7 @@ static int emit_gso(struct anyload_stack* st, struct st_tcp* c, uint32_t seq,
   iov[0].iov_base = f;
   iov[0].iov_len = hlen;
   n = 1 + tcp__snd_iov(c, seq, dlen, &iov[1]);
-  rc = ef_vi_transmitv_gso(&st->vi, iov, n, seg);
+  rc = ef_vi_transmitv_gso(st__tx_vi(st), iov, n, seg);
   st__pkt_free(st, k);
   if (rc < 0) {
     /* The IP ID taken stays unused: harmless. */
@@ -357,7 +357,7 @@ void tcp__send_rst_for(struct anyload_stack* st, const struct st_tcp_seg* sg,
   if (sg->h.flags & ST_TCP_RST)
     return;
   k = st__pkt_alloc(st, ST_PKT_BUSY);
-  if (k == ST_PKT_NONE || ef_vi_transmit_space(&st->vi) < 1) {
+  if (k == ST_PKT_NONE || ef_vi_transmit_space(st__tx_vi(st)) < 1) {
     if (k != ST_PKT_NONE)
       st__pkt_free(st, k);
     ST_INC(st, tcp_rst_not_sent);

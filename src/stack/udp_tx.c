@@ -281,7 +281,7 @@ ssize_t anyload_udp_sendmsg(struct anyload_stack* st, int sd,
   nfr = st__ip_frag_count(ulen, pp->mtu);
   for (i = 0; i < 2; i++) {
     if (st->n_free >= nfr + 1 &&
-        (!pp->have_mac || ef_vi_transmit_space(&st->vi) >= (int)nfr))
+        (!pp->have_mac || ef_vi_transmit_space(st__tx_vi(st)) >= (int)nfr))
       break;
     if (i == 0)
       anyload_stack_poll(st, now_ns, 0);

@@ -518,8 +518,20 @@ static void print_info_json(const struct snap* s)
          i->sockets, i->filters, i->reasm_datagrams, i->neigh_waits);
 }
 
+/* queue_mask: the queues that the stack holds (its first alone when
+ * the writer left no mask). */
+static uint64_t queue_mask(const struct snap* s)
+{
+  if (s->h.queue_mask)
+    return s->h.queue_mask;
+  return s->h.queue < 64 ? 1ull << s->h.queue : 0;
+}
+
 static void print_head_json(const struct snap* s)
 {
+  uint64_t m = queue_mask(s);
+  int q, first = 1;
+
   printf("\"stack\":\"%d.%u\",\"pid\":%d,\"stack_id\":%u,\"command\":",
          s->h.pid, s->h.stack_id, s->h.pid, s->h.stack_id);
   json_str(s->h.cmdline);
@@ -536,17 +548,29 @@ static void print_head_json(const struct snap* s)
          (unsigned long long)s->h.updates, s->cap_on,
          (unsigned long long)s->cap_frames,
          (unsigned long long)s->cap_drops);
+  printf(",\"queues\":[");
+  for (q = 0; q < 64; q++)
+    if ((m >> q) & 1) {
+      printf("%s%d", first ? "" : ",", q);
+      first = 0;
+    }
+  printf("]");
 }
 
 static void print_head_text(const struct snap* s)
 {
+  uint64_t m = queue_mask(s);
+  char qs[200];
+
   printf("stack %d.%u: pid %d, %s\n", s->h.pid, s->h.stack_id, s->h.pid,
          s->h.cmdline);
   printf("  interface %s (ifindex %d, mtu %u, %02x:%02x:%02x:%02x:%02x:%02x)"
-         ", backend %s, queue %u, flags 0x%x, up %.1f s, %llu updates\n",
+         ", backend %s, %s %s, flags 0x%x, up %.1f s, %llu updates\n",
          s->h.ifname, s->h.ifindex, s->h.mtu, s->h.mac[0], s->h.mac[1],
          s->h.mac[2], s->h.mac[3], s->h.mac[4], s->h.mac[5], s->h.backend,
-         (unsigned)s->h.queue, s->h.cfg_flags, age_s(&s->h), (unsigned long long)s->h.updates);
+         (m & (m - 1)) ? "queues" : "queue",
+         anyload_queue_mask_str(m, qs, sizeof(qs)), s->h.cfg_flags,
+         age_s(&s->h), (unsigned long long)s->h.updates);
   printf("  buffers %u: free %u, rx ring %u, tx ring %u, socket queues %u, "
          "reassembly %u, next-hop waits %u; timers %u; sockets %u; "
          "filters %u\n", s->h.info.pkt_total, s->h.info.pkt_free,
