@@ -55,7 +55,9 @@ int st__sock_init(struct anyload_stack* st)
   st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
   st->n_filters_max = 2 * st->cfg.max_sockets + 16;  /* UDP and TCP */
   st->filters = calloc(st->n_filters_max, sizeof(*st->filters));
-  st->filter_cookies = calloc((size_t)st->n_filters_max * st->n_vis,
+  /* (a stack without VIs, as unit tests make, still gets one column) */
+  st->filter_cookies = calloc((size_t)st->n_filters_max *
+                                (st->n_vis ? st->n_vis : 1),
                               sizeof(*st->filter_cookies));
   if (!st->socks || !st->filters || !st->filter_cookies) {
     free(st->socks);

@@ -348,7 +348,7 @@ char* anyload_queue_mask_str(uint64_t mask, char* buf, size_t len)
   buf[0] = 0;
   if (!mask)
     snprintf(buf, len, "none");
-  while (mask >> q && q < 64 && used < len) {
+  while (q < 64 && (mask >> q) && used < len) {
     int last;
     if (!((mask >> q) & 1)) {
       q++;
