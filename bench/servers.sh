@@ -21,6 +21,10 @@
 #                 directory) serving a 1 KiB and a 1 MiB file, wrk -t 2
 #                 -c 2 and -c 32 on the 1 KiB file for BENCH_SRV_SECS;
 #                 metric: Requests/sec
+#   nginx_q2      nginx on a veth pair with 2 queues (a pair of its own,
+#                 as below): under anyload the one process's stack takes
+#                 both queues and serves every connection, wherever the
+#                 client kernel's hash puts it
 #   nginx_w2      nginx with its master and 2 worker processes (daemon
 #                 off, user nobody: as in a container), same load; under
 #                 anyload one worker takes the listener into its stack,
@@ -113,7 +117,7 @@ REDIS_RATE_C32=50000
 NEXT_PORT=12000
 KERNEL_FAILED=0
 
-ALL_MODES=(memcached_t1 memcached_t4 redis nginx nginx_w2 nginx_w2q2)
+ALL_MODES=(memcached_t1 memcached_t4 redis nginx nginx_q2 nginx_w2 nginx_w2q2)
 read -ra MODES <<<"${BENCH_SRV_MODES:-${ALL_MODES[*]}}"
 for m in "${MODES[@]}"; do
 	[[ " ${ALL_MODES[*]} " == *" $m "* ]] || {
@@ -127,6 +131,7 @@ declare -A MODE_LABEL=(
 	[memcached_t4]="memcached -t 4"
 	[redis]="redis-server"
 	[nginx]="nginx, 1 process"
+	[nginx_q2]="nginx, 1 process, 2-queue veth"
 	[nginx_w2]="nginx, 2 workers"
 	[nginx_w2q2]="nginx, 2 workers, 2-queue veth"
 )
@@ -135,6 +140,7 @@ declare -A METRIC_LABEL=(
 	[memcached_t4]="TPS"
 	[redis]="GET/s"
 	[nginx]="req/s"
+	[nginx_q2]="req/s"
 	[nginx_w2]="req/s"
 	[nginx_w2q2]="req/s"
 )
@@ -153,7 +159,7 @@ mode_missing()
 	case $1 in
 	memcached_*) tools=(memcached memcaslap) ;;
 	redis) tools=(redis-server redis-benchmark) ;;
-	nginx | nginx_w2 | nginx_w2q2) tools=(nginx wrk) ;;
+	nginx | nginx_q2 | nginx_w2 | nginx_w2q2) tools=(nginx wrk) ;;
 	esac
 	for t in "${tools[@]}"; do
 		if ! command -v "$t" >/dev/null 2>&1; then
@@ -209,7 +215,7 @@ server_cmd()
 			--save "" --appendonly no --daemonize no
 			--protected-mode no --dir "$TMPD/redis" --logfile "")
 		;;
-	nginx)
+	nginx | nginx_q2)
 		nginx_prefix
 		SERVER_CMD=(nginx -p "$TMPD/nginx" -e stderr
 			-c "$(nginx_conf "$port")")
@@ -247,7 +253,7 @@ client_cmd()
 		CLIENT_CMD=(redis-benchmark -h "$IP_A" -p "$port" -t get
 			-n "$n" -c "$conns" -q)
 		;;
-	nginx | nginx_w2 | nginx_w2q2)
+	nginx | nginx_q2 | nginx_w2 | nginx_w2q2)
 		CLIENT_CMD=(wrk -t 2 -c "$conns" -d "${SECS}s"
 			"http://$IP_A:$port/small.bin")
 		;;
@@ -269,7 +275,7 @@ parse_metric()
 			sed -n 's/^GET: \([0-9.][0-9.]*\) requests per second.*/\1/p' |
 			tail -n 1
 		;;
-	nginx | nginx_w2 | nginx_w2q2)
+	nginx | nginx_q2 | nginx_w2 | nginx_w2q2)
 		sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.][0-9.]*\).*/\1/p' "$2" |
 			tail -n 1
 		;;
@@ -387,7 +393,7 @@ parse_requests()
 	redis)
 		echo "$CLIENT_REQUESTS"
 		;;
-	nginx | nginx_w2 | nginx_w2q2)
+	nginx | nginx_q2 | nginx_w2 | nginx_w2q2)
 		sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$2" |
 			tail -n 1
 		;;
@@ -691,7 +697,7 @@ for mode in "${MODES[@]}"; do
 	# A mode on another number of queues gets a fresh pair (the trap
 	# removes every pair made).
 	q=1
-	[[ "$mode" != nginx_w2q2 ]] || q=2
+	[[ "$mode" != nginx_w2q2 && "$mode" != nginx_q2 ]] || q=2
 	if ((q != PAIR_QUEUES)); then
 		NS_QUEUES=$q ns_setup_pair
 		PAIR_QUEUES=$q

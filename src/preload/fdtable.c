@@ -248,10 +248,13 @@ struct anyload_stack* pl_stack(int* err)
     /* One message per process: later sockets find pl_st_state -1. With
      * EF_NO_FAIL=0 it is an error, printed whatever the log level. */
     pl_log(pl_cfg.no_fail ? 1 : 0,
-           "cannot start the stack on %s: %s; %s", pl_cfg.interface,
+           "cannot start the stack on %s: %s; %s%s", pl_cfg.interface,
            strerror(-rc), pl_cfg.no_fail
                             ? "sockets stay with the kernel"
-                            : "EF_NO_FAIL=0: the calls that need it fail");
+                            : "EF_NO_FAIL=0: the calls that need it fail",
+           rc == -EBUSY ? " (every queue of the interface is held by "
+                          "another process; ANYLOAD_LOG=2 names them)"
+                        : "");
     return NULL;
   }
   pl_st_state = 1;

@@ -267,8 +267,9 @@ int afxdp_xdp_open(int ifindex, int queue, struct afxdp_xdp** out,
    * the other's slot and both gave up). bind would also retry EBUSY for a
    * second (meant for a socket that is going away) and fail anyway. */
   if ((holder = vi_fmaps_queue_user(&x->fm, queue))) {
-    al_err("queue %d of ifindex %d is in use by process %d", queue, ifindex,
-           (int)holder);
+    /* Info, not an error: the caller may go on to another queue. */
+    al_info("queue %d of ifindex %d is in use by process %d", queue, ifindex,
+            (int)holder);
     rc = -EBUSY;
     goto fail;
   }
