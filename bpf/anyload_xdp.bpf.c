@@ -59,6 +59,11 @@ static __always_inline int steer(struct xdp_md *ctx,
   long rc;
 
   if (slot < 0) {
+    /* Handed over, the next owner not there yet (filter_shared.h). */
+    if (val->park_until_ns && bpf_ktime_get_ns() < val->park_until_ns) {
+      al_count(AL_STAT_PARKED);
+      return XDP_DROP;
+    }
     /* AF_XDP can only deliver to a socket bound to the arrival queue. */
     al_count(AL_STAT_WRONG_QUEUE);
     return XDP_PASS;

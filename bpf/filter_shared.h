@@ -21,7 +21,7 @@
 
 /* Bumped whenever a map layout changes: a program of another layout on
  * the interface is treated as foreign. */
-#define AL_LAYOUT_VERSION  3
+#define AL_LAYOUT_VERSION  4
 
 /* A filter names an owner per interface RX queue: AF_XDP delivers a frame
  * only to a socket bound to the queue it arrived on, so VIs on different
@@ -33,14 +33,25 @@
 #define AL_OWNER_SLOT_MASK   0x7f  /* owner[q] & mask: slot + 1, 0 = none */
 #define AL_OWNER_WHOLE_FLOW  0x80  /* that owner asked for the whole flow */
 
-/* Array maps start zeroed, so an entry is in use only when `valid` is 1. */
+/* Array maps start zeroed, so an entry is in use only when `valid` is 1.
+ *
+ * Parked: an owner that hands its filter over to another process (a
+ * listener that a pre-forking server's worker takes from its master, which
+ * must free its queues first) leaves it parked until park_until_ns
+ * (CLOCK_MONOTONIC, bpf_ktime_get_ns's clock): a frame that finds no owner
+ * on its queue is dropped meanwhile, not passed to the kernel, whose
+ * socket would otherwise take (TCP: complete) what the new owner is about
+ * to claim; the sender retries (a SYN after 1 s). The new owner takes the
+ * entry over; past the time, the kernel gets the frames again. */
 struct al_filter_val {
-  __u8  valid;      /* 1: at least one queue has an owner */
+  __u8  valid;      /* 1: some queue has an owner, or the entry is parked */
   __u8  whole_flow; /* some owner asked for EF_FILTER_FLAG_WHOLE_FLOW: later
                      * fragments and ICMP errors too (filter_lookup.h) */
   __u8  shared;     /* its owners asked for EF_FILTER_FLAG_SHARE_QUEUES */
   __u8  pad;
   __u8  owner[AL_MAX_QUEUES];
+  __u32 pad2;
+  __u64 park_until_ns; /* 0: not parked */
 };
 
 /* The XSKMAP slot that owns the filter's frames on RX queue `queue`, or
@@ -160,6 +171,7 @@ enum al_stat {
   AL_STAT_BLOCKED,        /* dropped by a block-kernel filter */
   AL_STAT_MALFORMED,      /* headers too short to parse: kernel */
   AL_STAT_FRAG_FOLLOWED,  /* non-first fragment steered as its first was */
+  AL_STAT_PARKED,         /* matched a parked filter, no owner: dropped */
   AL_STAT_MAX,
 };
 

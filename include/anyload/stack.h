@@ -648,6 +648,20 @@ int anyload_tcp_bind(struct anyload_stack* st, int sd,
  * closed or listening), or a filter error. */
 int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog);
 
+/* anyload_tcp_park: when listener sd's filter goes (at its close, once
+ * the connections riding on it have gone too), it stays parked on the
+ * interface for park_ms: arriving segments are dropped, not passed to
+ * the kernel, until a stack of another process listens on the same
+ * address and port (taking the filter over) or the time passes
+ * (anyload_vi_filter_park). For a listener handed to a pre-forking
+ * server's worker, which makes its stack once this one has freed the
+ * queue: the kernel socket would otherwise take the connections of that
+ * gap, and the worker's stack could not listen next to them (a SYN
+ * dropped is sent again after a second). Where the VI cannot park, the
+ * filter is removed as usual. Returns 0, -EBADF, or -EINVAL (not a
+ * listener, park_ms above 60000). */
+int anyload_tcp_park(struct anyload_stack* st, int sd, unsigned park_ms);
+
 /* anyload_tcp_accept: take an established connection from the accept
  * queue; peer (may be NULL) gets its address. Returns the new socket, or
  * -EBADF, -EINVAL (not listening), -EAGAIN (queue empty), -EMFILE. */

@@ -7,6 +7,7 @@
 #define ANYLOAD_VI_EXT_H
 
 #include <etherfabric/ef_vi.h>
+#include <etherfabric/vi.h>
 
 struct ef_pd;
 
@@ -40,9 +41,24 @@ int anyload_vi_forget(ef_vi* vi);
  * processes could not: the filter slots of dead processes, and the XDP
  * program once no live process has a VI there (a VI's process that had
  * dropped its privileges cannot detach it; one killed with SIGKILL
- * leaves it). Harmless while VIs are alive. Returns 0, -ENODEV (no such
+ * leaves it), unless a filter is parked (anyload_vi_filter_park) for a
+ * while yet. Harmless while VIs are alive. Returns 0, -ENODEV (no such
  * interface), or the first backend's -errno (-EPERM without privilege). */
 int anyload_vi_tidy(const char* ifname);
+
+/* anyload_vi_filter_park: ef_vi_filter_del for a filter that another
+ * process is about to take (a listener handed from a pre-forking server's
+ * master to a worker, which needs the master's queue first): when no
+ * other VI holds it, the filter stays parked for park_ms, its frames
+ * dropped instead of passed to the kernel (whose socket would take them
+ * first) until a VI adds it again or the time passes. Returns what
+ * ef_vi_filter_del does; -EINVAL for park_ms above 60000; -EOPNOTSUPP on
+ * a backend that cannot (AF_PACKET, sim: use ef_vi_filter_del). While a
+ * filter is parked the XDP program stays on the interface, also when the
+ * last VI there goes; the next VI (or anyload_vi_tidy) after the parking
+ * removes it. */
+int anyload_vi_filter_park(ef_vi* vi, ef_driver_handle vi_dh,
+                           ef_filter_cookie* cookie, unsigned park_ms);
 
 /* anyload_vi_queue_count: the RX queues of pd's interface (its ethtool
  * channels, else its /sys queues; at least 1), i.e. the largest VI set

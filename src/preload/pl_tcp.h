@@ -236,6 +236,12 @@ void pl_share_fork_child(void);
  * their number (under the lock). */
 int pl_share_fds(struct pollfd* p, int max);
 int pl_share_count(void);                         /* under the lock */
+/* pl_share_park: listener o, shared with forked children (a pre-forking
+ * server's), is about to leave the stack (taken by a child, or at exit):
+ * its filter stays parked a second (anyload_tcp_park), so that the child
+ * that follows it into a stack of its own (tcp_follow.c) finds no kernel
+ * connections on the port. Under the lock. */
+void pl_share_park(struct anyload_stack* st, struct pl_obj* o);
 /* pl_share_serve: chan (a parent end) was readable: answer its requests,
  * close it at its end. Under the lock (the TCP poller). */
 void pl_share_serve(int chan);

@@ -220,7 +220,9 @@ void pl_tcp_exit_drain(void)
   for (fd = 0; fd < PL_MAX_FDS; fd++) {
     struct pl_obj* o = pl_fds[fd];
     if (o && o->kind == PL_TCP && o->sd >= 0) {
-      /* One a forked child may hold goes on in the kernel for it. */
+      /* One a forked child may hold goes on in the kernel for it; a
+       * listener to follow into its stack waits for it parked. */
+      pl_share_park(st, o);
       pl_share_handover(fd, o, "exit, a forked child may hold it");
       pl_tcp_close_sd(o);
       open++;

@@ -414,6 +414,23 @@ static int move(int fd, struct pl_obj* o, struct anyload_stack* st,
 
 static const char why_use[] = "first use in a forked child";
 
+/* A listener handed to a child that will listen in its own stack
+ * (tcp_follow.c) leaves its filter parked this long (anyload_tcp_park):
+ * between this stack's release of the queue and the child's listen, the
+ * kernel socket would take the port's new connections, and the child
+ * finding them would leave the listener to the kernel for good. A SYN
+ * dropped meanwhile is sent again after a second, when the child listens
+ * or the parking has ended (a child that does not follow leaves the port
+ * to the kernel socket at most this long later). */
+#define LISTEN_PARK_MS 1000
+
+void pl_share_park(struct anyload_stack* st, struct pl_obj* o)
+{
+  if (st && pl_cfg.tcp_listen_follow && o->tcp == PL_TCP_LISTEN &&
+      o->sd >= 0 && o->shares > 0)
+    (void)anyload_tcp_park(st, o->sd, LISTEN_PARK_MS);
+}
+
 /* take: the answer to rq (under the lock, pl_depth raised). */
 static int take(const struct pl_share_req* rq)
 {
@@ -432,6 +449,7 @@ static int take(const struct pl_share_req* rq)
   if (fd < 0)
     return PL_SHARE_UNKNOWN;
   if (o->tcp == PL_TCP_LISTEN) {
+    pl_share_park(st, o);
     pl_tcp_listener_to_kernel(fd, o, why_use, 0);
     /* Before the answer: the child's stack may want the queue
      * (tcp_follow.c). */

@@ -249,10 +249,24 @@ static void filter_put(struct anyload_stack* st, uint8_t proto,
 
   if (!f || --f->refs)
     return;
-  if (!st->forgotten)
+  if (!st->forgotten && f->park_ms)
+    st__vi_filter_park(st, filter_cookies(st, f), f->park_ms);
+  else if (!st->forgotten)
     st__vi_filter_del(st, filter_cookies(st, f));
   memset(f, 0, sizeof(*f));
   st->n_filters--;
+}
+
+int st__filter_park(struct anyload_stack* st, uint8_t proto,
+                    uint32_t laddr_be32, uint16_t lport_be16,
+                    unsigned park_ms)
+{
+  struct st_filter* f = filter_find(st, proto, laddr_be32, lport_be16, 0, 0);
+
+  if (!f)
+    return -ENOENT;
+  f->park_ms = park_ms;
+  return 0;
 }
 
 int st__filter_get(struct anyload_stack* st, uint8_t proto,

@@ -403,6 +403,17 @@ void st__vi_filter_del(struct anyload_stack* st, ef_filter_cookie* cookies)
     ef_vi_filter_del(&st->vis[v], st->dh, &cookies[v]);
 }
 
+void st__vi_filter_park(struct anyload_stack* st, ef_filter_cookie* cookies,
+                        unsigned park_ms)
+{
+  unsigned v;
+
+  for (v = 0; v < st->n_vis; v++)
+    if (anyload_vi_filter_park(&st->vis[v], st->dh, &cookies[v], park_ms) ==
+        -EOPNOTSUPP)
+      ef_vi_filter_del(&st->vis[v], st->dh, &cookies[v]);
+}
+
 static int proto_filter(struct anyload_stack* st, uint8_t proto,
                         ef_filter_cookie* cookies)
 {

@@ -233,6 +233,7 @@ struct st_filter {
   uint32_t raddr_be32;   /* ip4_full filters; 0 for ip4_local */
   uint16_t rport_be16;
   unsigned refs;
+  unsigned park_ms;      /* released: park it this long (anyload_tcp_park) */
   /* its cookies, one per VI: st->filter_cookies[index * n_vis + v] */
 };
 
@@ -367,6 +368,15 @@ static inline ef_vi* st__tx_vi(const struct anyload_stack* st)
 int st__vi_filter_add(struct anyload_stack* st, ef_filter_spec* fs,
                       ef_filter_cookie* cookies);
 void st__vi_filter_del(struct anyload_stack* st, ef_filter_cookie* cookies);
+/* st__vi_filter_park: st__vi_filter_del leaving the filter parked for
+ * park_ms (anyload_vi_filter_park) where the backend can. */
+void st__vi_filter_park(struct anyload_stack* st, ef_filter_cookie* cookies,
+                        unsigned park_ms);
+/* st__filter_park: the ip4_local filter, when its last reference goes, is
+ * parked for park_ms instead of removed. 0, or -ENOENT (no such filter). */
+int st__filter_park(struct anyload_stack* st, uint8_t proto,
+                    uint32_t laddr_be32, uint16_t lport_be16,
+                    unsigned park_ms);
 
 /* ---- timer.c (inline) ------------------------------------------------- */
 

@@ -541,6 +541,18 @@ int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog)
   return 0;
 }
 
+int anyload_tcp_park(struct anyload_stack* st, int sd, unsigned park_ms)
+{
+  struct st_tcp* c = tcp__get(st, sd);
+
+  if (!c)
+    return -EBADF;
+  if (c->state != TCP_LISTEN || c->filter != 1 || park_ms > 60000)
+    return -EINVAL;
+  return st__filter_park(st, ST_IPPROTO_TCP, c->bind_addr_be32, c->lport_be16,
+                         park_ms);
+}
+
 int anyload_tcp_synq_len(const struct anyload_stack* st, int sd)
 {
   const struct st_tcp* l = tcp__get(st, sd);

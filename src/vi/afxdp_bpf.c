@@ -305,7 +305,13 @@ void afxdp_xdp_close(struct afxdp_xdp* x, int slot)
   vi_fmaps_lock_take(&x->lock);
   drop_slot(x, slot);
   live = vi_fmaps_reclaim_dead(&x->fm, drop_xsk, x);
-  if (!live) {
+  if (!live && vi_fmaps_parked(&x->fm)) {
+    /* A filter handed over (parked) keeps dropping its frames until its
+     * taker comes; the taker's VI, the next VI after it, or
+     * anyload_vi_tidy removes the program. */
+    al_info("the XDP filter program stays on ifindex %d while a filter is "
+            "parked", x->ifindex);
+  } else if (!live) {
     /* Without CAP_NET_ADMIN (a worker that dropped its privileges after
      * making its VI) the program stays, passing everything that no live
      * socket claims; the next VI on the interface reuses it. */
@@ -340,7 +346,8 @@ int afxdp_xdp_tidy(int ifindex)
   if (rc == 1) {
     live = vi_fmaps_reclaim_dead(&x.fm, drop_xsk, &x);
     rc = 0;
-    if (!live && (rc = detach(&x)) == 0) {
+    /* A parked filter keeps the program until its time has passed. */
+    if (!live && !vi_fmaps_parked(&x.fm) && (rc = detach(&x)) == 0) {
       al_info("detached the XDP filter program left on ifindex %d",
               ifindex);
       vi_fmaps_lock_unlink(&x.lock);
@@ -375,6 +382,12 @@ int afxdp_xdp_filter_del(struct afxdp_xdp* x, int slot,
                          struct vi_fmaps_filter* f)
 {
   return vi_fmaps_filter_del(&x->fm, &x->lock, slot, f);
+}
+
+int afxdp_xdp_filter_park(struct afxdp_xdp* x, int slot,
+                          struct vi_fmaps_filter* f, unsigned park_ms)
+{
+  return vi_fmaps_filter_park(&x->fm, &x->lock, slot, f, park_ms);
 }
 
 int afxdp_xdp_stats(struct afxdp_xdp* x, uint64_t out[AL_STAT_MAX])

@@ -129,6 +129,10 @@ int afxdp_xdp_filter_add(struct afxdp_xdp* x, int slot, int queue,
  * (only if it still belongs to `slot`). */
 int afxdp_xdp_filter_del(struct afxdp_xdp* x, int slot,
                          struct vi_fmaps_filter* f);
+/* afxdp_xdp_filter_park: the same, leaving the filter parked for park_ms
+ * (vi_fmaps_filter_park). */
+int afxdp_xdp_filter_park(struct afxdp_xdp* x, int slot,
+                          struct vi_fmaps_filter* f, unsigned park_ms);
 /* afxdp_xdp_stats: the program's counters summed over CPUs. */
 int afxdp_xdp_stats(struct afxdp_xdp* x, uint64_t out[AL_STAT_MAX]);
 

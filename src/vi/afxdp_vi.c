@@ -661,6 +661,15 @@ static int afxdp_filter_del(ef_vi* vi, int id)
   return afxdp_xdp_filter_del(v->xdp, v->slot, &v->filters[id]);
 }
 
+static int afxdp_filter_park(ef_vi* vi, int id, unsigned park_ms)
+{
+  struct afxdp_vi* v = vi_of(vi);
+
+  if (id < 0 || id >= VI_MAX_FILTERS || !v->filters[id].used || !v->xdp)
+    return -EINVAL;
+  return afxdp_xdp_filter_park(v->xdp, v->slot, &v->filters[id], park_ms);
+}
+
 static int afxdp_has_event(const ef_vi* vi)
 {
   const struct afxdp_vi* v = vi_of(vi);
@@ -686,6 +695,7 @@ static const char* const stat_names[] = {
   VI_SWQ_COUNTER_NAMES,
   "xdp_rx", "xdp_redirected", "xdp_passed", "xdp_wrong_queue",
   "xdp_no_socket", "xdp_blocked", "xdp_malformed", "xdp_frag_followed",
+  "xdp_parked",
 };
 #define N_STATS ((int)(sizeof(stat_names) / sizeof(stat_names[0])))
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
@@ -775,6 +785,7 @@ const struct vi_ops afxdp_ops = {
   .vi_free = afxdp_vi_free,
   .filter_add = afxdp_filter_add,
   .filter_del = afxdp_filter_del,
+  .filter_park = afxdp_filter_park,
   .has_event = afxdp_has_event,
   .wait_fd = afxdp_wait_fd,
   .flush = afxdp_flush,

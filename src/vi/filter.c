@@ -236,6 +236,19 @@ int ef_vi_filter_add(ef_vi* vi, ef_driver_handle vi_dh,
   return 0;
 }
 
+int anyload_vi_filter_park(ef_vi* vi, ef_driver_handle vi_dh,
+                           ef_filter_cookie* cookie, unsigned park_ms)
+{
+  const struct vi_ops* ops = vi_backend(vi);
+  (void)vi_dh;
+
+  if (!ops || !cookie || park_ms > 60000)
+    return -EINVAL;
+  if (!ops->filter_park)
+    return -EOPNOTSUPP;
+  return ops->filter_park(vi, cookie->filter_id, park_ms);
+}
+
 int ef_vi_filter_del(ef_vi* vi, ef_driver_handle vi_dh,
                      ef_filter_cookie* cookie)
 {

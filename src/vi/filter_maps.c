@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOCK_DIR "/run/anyload"
@@ -311,22 +312,45 @@ int vi_fmaps_take_slot(const struct vi_fmaps* fm, int queue, int* slot_out)
   return 0;
 }
 
-/* Recompute an entry's summary fields from its owners. */
-static void val_sum_up(struct al_filter_val* v)
+/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns (parked filters). */
+static uint64_t mono_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int val_has_owner(const struct al_filter_val* v)
 {
   unsigned q;
 
-  v->valid = 0;
+  for (q = 0; q < AL_MAX_QUEUES; q++)
+    if (v->owner[q] & AL_OWNER_SLOT_MASK)
+      return 1;
+  return 0;
+}
+
+/* Recompute an entry's summary fields from its owners and its parking
+ * (which ends here once its time has passed). */
+static void val_sum_up(struct al_filter_val* v)
+{
+  unsigned q;
+  int owned = 0;
+
   v->whole_flow = 0;
   for (q = 0; q < AL_MAX_QUEUES; q++) {
     if (!(v->owner[q] & AL_OWNER_SLOT_MASK))
       continue;
-    v->valid = 1;
+    owned = 1;
     if (v->owner[q] & AL_OWNER_WHOLE_FLOW)
       v->whole_flow = 1;
   }
-  if (!v->valid)
+  if (v->park_until_ns && v->park_until_ns <= mono_ns())
+    v->park_until_ns = 0;
+  if (!owned)
     v->shared = 0;
+  v->valid = owned || v->park_until_ns;
 }
 
 /* Take slot's ownership out of v, on every queue; 1 if it had any. */
@@ -355,14 +379,19 @@ static void drop_hash_entries_of(int map_fd, uint32_t key_size, int slot)
   /* Deleting the current key restarts the walk from the start, which is
    * bounded because every pass deletes or skips a distinct key. */
   while (guard-- > 0 && bpf_map_get_next_key(map_fd, prev, next) == 0) {
+    int had = 0;
+    /* An entry of slot's, or one left parked past its time: */
     if (bpf_map_lookup_elem(map_fd, next, &v) == 0 &&
-        val_drop_slot(&v, slot)) {
+        ((had = val_drop_slot(&v, slot)) ||
+         (v.park_until_ns && !val_has_owner(&v)))) {
+      val_sum_up(&v);
       if (!v.valid) {
         bpf_map_delete_elem(map_fd, next);
         prev = NULL;
         continue;
       }
-      bpf_map_update_elem(map_fd, next, &v, BPF_EXIST);
+      if (had)
+        bpf_map_update_elem(map_fd, next, &v, BPF_EXIST);
     }
     memcpy(key, next, key_size);
     prev = key;
@@ -427,6 +456,32 @@ int vi_fmaps_live_slots(const struct vi_fmaps* fm)
     if (bpf_map_lookup_elem(fm->owners, &s, &o) == 0 && vi_owner_alive(&o))
       live++;
   return live;
+}
+
+/* parked_in: 1 if a hash map holds an entry parked beyond now. */
+static int parked_in(int map_fd, uint64_t now)
+{
+  uint8_t key[64], next[64];
+  uint8_t* prev = NULL;
+  struct al_filter_val v;
+  int guard = AL_MAX_FILTERS;
+
+  while (guard-- > 0 && bpf_map_get_next_key(map_fd, prev, next) == 0) {
+    if (bpf_map_lookup_elem(map_fd, next, &v) == 0 && v.park_until_ns > now)
+      return 1;
+    memcpy(key, next, sizeof(key));
+    prev = key;
+  }
+  return 0;
+}
+
+int vi_fmaps_parked(const struct vi_fmaps* fm)
+{
+  uint64_t now = mono_ns();
+
+  return parked_in(fm->ip4_local, now) || parked_in(fm->ip4_full, now) ||
+         parked_in(fm->ip6_local, now) || parked_in(fm->ip6_full, now) ||
+         parked_in(fm->eth, now) || parked_in(fm->ethertype, now);
 }
 
 pid_t vi_fmaps_queue_user(const struct vi_fmaps* fm, int queue)
@@ -628,10 +683,10 @@ int vi_fmaps_filter_add(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
   if (bpf_map_lookup_elem(f->map_fd, f->key, &val) == 0 && val.valid) {
     if ((rc = may_join(fm, &val, slot, queue, share)) < 0)
       goto out;
-    val_sum_up(&val);
     /* Every owner must have asked to share (a same-process holder that
-     * did not keeps other processes out). */
-    val.shared = val.valid ? val.shared && share : share;
+     * did not keeps other processes out); a parked entry without owners
+     * is the caller's to take, its parking kept for the other queues. */
+    val.shared = val_has_owner(&val) ? val.shared && share : share;
   } else {
     memset(&val, 0, sizeof(val));
     val.shared = share;
@@ -651,8 +706,11 @@ out:
   return rc;
 }
 
-int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
-                        int slot, struct vi_fmaps_filter* f)
+/* filter_del: take slot's part out of f's entry; with park_until_ns, leave
+ * the entry parked until then (at least). */
+static int filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
+                      int slot, struct vi_fmaps_filter* f,
+                      uint64_t park_until_ns)
 {
   struct al_filter_val val;
   int rc = 0;
@@ -665,6 +723,11 @@ int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
     rc = -ENOENT;
   } else {
     val.owner[f->queue] = 0;
+    /* The last owner sets the parking; with owners left (on other
+     * queues) it can only grow. */
+    if (park_until_ns &&
+        (!val_has_owner(&val) || park_until_ns > val.park_until_ns))
+      val.park_until_ns = park_until_ns;
     val_sum_up(&val);
     if (val.valid || is_array_filter(fm, f)) {
       if (bpf_map_update_elem(f->map_fd, f->key, &val, 0) < 0)
@@ -676,6 +739,21 @@ int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
   vi_fmaps_lock_drop(l);
   f->used = 0;
   return rc;
+}
+
+int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
+                        int slot, struct vi_fmaps_filter* f)
+{
+  return filter_del(fm, l, slot, f, 0);
+}
+
+int vi_fmaps_filter_park(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
+                         int slot, struct vi_fmaps_filter* f,
+                         unsigned park_ms)
+{
+  if (is_array_filter(fm, f))
+    return filter_del(fm, l, slot, f, 0);   /* no parking there */
+  return filter_del(fm, l, slot, f, mono_ns() + park_ms * 1000000ull);
 }
 
 int vi_fmaps_stats(const struct vi_fmaps* fm, uint64_t out[AL_STAT_MAX])

@@ -116,6 +116,10 @@ int vi_fmaps_reclaim_dead(const struct vi_fmaps* fm,
 /* vi_fmaps_live_slots: the number of slots held by live processes. */
 int vi_fmaps_live_slots(const struct vi_fmaps* fm);
 
+/* vi_fmaps_parked: 1 if a filter is parked (vi_fmaps_filter_park) and its
+ * time has not passed: the program must stay to drop its frames. */
+int vi_fmaps_parked(const struct vi_fmaps* fm);
+
 /* vi_fmaps_queue_user: the pid of a live process other than this one
  * that holds a slot on queue, or 0. */
 pid_t vi_fmaps_queue_user(const struct vi_fmaps* fm, int queue);
@@ -135,6 +139,13 @@ int vi_fmaps_filter_add(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
  * -errno. */
 int vi_fmaps_filter_del(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
                         int slot, struct vi_fmaps_filter* f);
+/* vi_fmaps_filter_park: vi_fmaps_filter_del, but an entry left without
+ * owners stays parked for park_ms (bpf/filter_shared.h: its frames are
+ * dropped, not the kernel's, until another VI takes it or the time
+ * passes); array filters (ipproto, special) are removed as by del. */
+int vi_fmaps_filter_park(const struct vi_fmaps* fm, struct vi_fmaps_lock* l,
+                         int slot, struct vi_fmaps_filter* f,
+                         unsigned park_ms);
 
 /* vi_fmaps_stats: the programs' counters summed over CPUs. Returns 0 or
  * -EINVAL, -ENOMEM. */

@@ -148,6 +148,9 @@ struct vi_ops {
   int  (*vi_free)(ef_vi* vi);
   int  (*filter_add)(ef_vi* vi, const ef_filter_spec* fs, int* id_out);
   int  (*filter_del)(ef_vi* vi, int id);
+  /* filter_del leaving the filter parked (anyload_vi_filter_park); NULL:
+   * the backend cannot */
+  int  (*filter_park)(ef_vi* vi, int id, unsigned park_ms);
   int  (*has_event)(const ef_vi* vi);
   /* wait_fd: the fd to poll for POLLIN while waiting for events, or a
    * negative errno that ef_eventq_wait returns at once, when no amount of

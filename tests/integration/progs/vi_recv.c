@@ -23,6 +23,7 @@
  *   add VI SPEC   -> R<n> add vi=VI rc=RC id=ID   (SPEC as efsink's)
  *   sadd VI SPEC  -> the same, with EF_FILTER_FLAG_SHARE_QUEUES
  *   del ID        -> R<n> del id=ID rc=RC         (ID from add)
+ *   park ID MS    -> R<n> park id=ID rc=RC        (anyload_vi_filter_park)
  *   count         -> R<n> count vi0=N vi1=N ...   (RX events per VI)
  *   sync          -> R<n> sync
  *   quit          -> frees everything, prints BYE, exit status 0
@@ -30,6 +31,7 @@
  */
 #include "efvi_test.h"
 
+#include <anyload/vi_ext.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -144,6 +146,7 @@ static void command(char *line, int seq)
 {
 	char spec[200];
 	int vi, id, rc, share;
+	unsigned ms;
 
 	line[strcspn(line, "\r\n")] = '\0';
 	share = !strncmp(line, "sadd ", 5);
@@ -171,16 +174,26 @@ static void command(char *line, int seq)
 			id = -1;
 		}
 		printf("R%d add vi=%d rc=%d id=%d\n", seq, vi, rc, id);
-	} else if (sscanf(line, "del %d", &id) == 1) {
+	} else if (sscanf(line, "del %d", &id) == 1 ||
+		   sscanf(line, "park %d %u", &id, &ms) == 2) {
+		const char *what = line[0] == 'p' ? "park" : "del";
+
 		if (id < 0 || id >= MAX_COOKIES || !cookies[id].used) {
-			printf("R%d del id=%d rc=%d\n", seq, id, -EINVAL);
+			printf("R%d %s id=%d rc=%d\n", seq, what, id, -EINVAL);
 			return;
 		}
 		vi = cookies[id].vi;
-		rc = ef_vi_filter_del(&vis[vi].vi, vis[vi].dh,
-				      &cookies[id].cookie);
-		cookies[id].used = 0;
-		printf("R%d del id=%d rc=%d\n", seq, id, rc);
+		if (line[0] == 'p')
+			rc = anyload_vi_filter_park(&vis[vi].vi, vis[vi].dh,
+						    &cookies[id].cookie, ms);
+		else
+			rc = ef_vi_filter_del(&vis[vi].vi, vis[vi].dh,
+					      &cookies[id].cookie);
+		/* A refused park (-EINVAL, -EOPNOTSUPP) leaves the filter
+		 * installed. */
+		if (line[0] != 'p' || rc == 0 || rc == -ENOENT)
+			cookies[id].used = 0;
+		printf("R%d %s id=%d rc=%d\n", seq, what, id, rc);
 	} else if (!strcmp(line, "count")) {
 		printf("R%d count", seq);
 		for (vi = 0; vi < n_vis; vi++)
