@@ -420,7 +420,7 @@ void st__pub_update(struct anyload_stack* st, int64_t now)
   struct st_pub* p = st->pub;
   struct anyload_shm_hdr* h = p->hdr;
   struct anyload_stack_info info;
-  unsigned k, ns = 0, nf = 0;
+  unsigned k, seen, ns = 0, nf = 0;
   uint32_t seq = h->seq;
 
   /* Seqlock writer: odd while the sections change; the fence keeps the
@@ -443,19 +443,29 @@ void st__pub_update(struct anyload_stack* st, int64_t now)
   h->info.reasm_datagrams = info.reasm_datagrams;
   h->info.neigh_waits = info.neigh_waits;
 
-  for (k = 0; st->socks && k < st->cfg.max_sockets && ns < h->max_socks; k++)
-    if (st->socks[k].used)
+  /* The walks stop at the last entry in use (their counts): the tables
+   * are sized for max_sockets, and touching every slot of them (a cache
+   * line each) every ST_PUB_INTERVAL_NS stalled the poll loop. */
+  for (k = 0, seen = 0; st->socks && seen < st->n_socks &&
+                        k < st->cfg.max_sockets && ns < h->max_socks; k++)
+    if (st->socks[k].used) {
+      seen++;
       pub_sock_udp(st, (int)k, &p->socks[ns++]);
-  for (k = 0; st->tcps && k < st->cfg.max_sockets && ns < h->max_socks; k++)
-    if (st->tcps[k].used)
+    }
+  for (k = 0, seen = 0; st->tcps && seen < st->n_tcps &&
+                        k < st->cfg.max_sockets && ns < h->max_socks; k++)
+    if (st->tcps[k].used) {
+      seen++;
       pub_sock_tcp(st, (int)k, &p->socks[ns++]);
+    }
   h->n_socks = ns;
 
-  for (k = 0; st->filters && k < st->n_filters_max && nf < h->max_filters;
-       k++) {
+  for (k = 0, seen = 0; st->filters && seen < st->n_filters &&
+                        k < st->n_filters_max && nf < h->max_filters; k++) {
     const struct st_filter* f = &st->filters[k];
     if (!f->used)
       continue;
+    seen++;
     p->filters[nf].kind = f->raddr_be32 ? ANYLOAD_SHM_FILTER_FULL
                                         : ANYLOAD_SHM_FILTER_LOCAL;
     p->filters[nf].proto = f->proto;

@@ -45,21 +45,34 @@ start_vi()
 		fail "vi_recv $1 did not start: $(cat "$TMPD/$1.out" "$TMPD/$1.err")"
 }
 
+# got TAG WHAT: the N datagrams tagged WHAT reach vi_recv TAG.
+got()
+{
+	wait_count "$TMPD/$1.out" "payload=$2-" $N 10 ||
+		fail "$1 got $(count_lines "$TMPD/$1.out" "payload=$2-") of $N $2"
+}
+
+# hold TAG WHAT: vi_recv TAG adds udp:IP_B:P (its id in ID) and gets the N
+# datagrams tagged WHAT sent then.
+hold()
+{
+	bg_cmd "$1" "add 0 udp:$IP_B:$P"
+	expect_eq "$1 filter_add udp:$IP_B:$P" "$(field "$BG_REPLY" rc)" 0
+	ID=$(field "$BG_REPLY" id)
+	send "$2"
+	got "$1" "$2"
+}
+
 log "---- 1. process 1 holds udp:$IP_B:$P"
 start_vi p1
-bg_cmd p1 "add 0 udp:$IP_B:$P"
-expect_eq "process 1 filter_add" "$(field "$BG_REPLY" rc)" 0
-id1=$(field "$BG_REPLY" id)
-send A
-wait_count "$TMPD/p1.out" 'payload=A-' $N 10 ||
-	fail "process 1 got $(count_lines "$TMPD/p1.out" 'payload=A-') of $N"
+hold p1 A
+id1=$ID
 
 log "---- 5a. a park of more than 60 s is refused, the filter stays"
 bg_cmd p1 "park $id1 60001"
 expect_eq "park for 60001 ms" "$(field "$BG_REPLY" rc)" -22
 send A2
-wait_count "$TMPD/p1.out" 'payload=A2-' $N 10 ||
-	fail "after the refused park process 1 got $(count_lines "$TMPD/p1.out" 'payload=A2-') of $N"
+got p1 A2
 
 log "---- 2. process 1 parks it (20 s) and exits"
 bg_cmd p1 "park $id1 20000"
@@ -74,12 +87,8 @@ sleep 0.5
 
 log "---- 3. process 2 takes the parked filter"
 start_vi p2
-bg_cmd p2 "add 0 udp:$IP_B:$P"
-expect_eq "process 2 filter_add of the parked filter" "$(field "$BG_REPLY" rc)" 0
-id2=$(field "$BG_REPLY" id)
-send C
-wait_count "$TMPD/p2.out" 'payload=C-' $N 10 ||
-	fail "process 2 got $(count_lines "$TMPD/p2.out" 'payload=C-') of $N"
+hold p2 C
+id2=$ID
 expect_eq "datagrams sent while parked that reached the kernel socket" \
 	"$(count_lines "$TMPD/kq.out" '^GOT B-')" 0
 expect_eq "... or process 2" "$(count_lines "$TMPD/p2.out" 'payload=B-')" 0
