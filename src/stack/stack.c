@@ -667,9 +667,10 @@ void anyload_stack_destroy(struct anyload_stack* st)
     close(st->wait_fd);
   for (v = 0; v < st->n_vis; v++)
     ef_vi_free(&st->vis[v], st->dh);
-  free(st->vis);
+  /* The set looks at its members: before they are freed. */
   if (st->have_vi_set)
     ef_vi_set_free(&st->vi_set, st->dh);
+  free(st->vis);
   if (st->have_mr)
     ef_memreg_free(&st->mr, st->dh);
   if (st->mem)
