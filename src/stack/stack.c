@@ -259,14 +259,20 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
     budget = DEFAULT_BUDGET;
   st__tx_hold(st);
   st->in_rx_batch = 1;
-  /* Several VIs (queues): each poll starts with the next one, so that a
-   * busy queue cannot keep the others waiting past one budget. */
-  for (i = 0; i < st->n_vis && handled < budget; i++) {
-    unsigned v = (st->poll_first + i) % st->n_vis;
-    handled += poll_vi(st, &st->vis[v], now_ns, budget - handled);
+  if (st->n_vis == 1) {
+    handled = poll_vi(st, st->vis, now_ns, budget);
+  } else {
+    /* Several VIs (queues): each poll starts with the next one, so that a
+     * busy queue cannot keep the others waiting past one budget. */
+    for (i = 0; i < st->n_vis && handled < budget; i++) {
+      unsigned v = st->poll_first + i;
+      if (v >= st->n_vis)
+        v -= st->n_vis;
+      handled += poll_vi(st, &st->vis[v], now_ns, budget - handled);
+    }
+    if (++st->poll_first == st->n_vis)
+      st->poll_first = 0;
   }
-  if (st->n_vis > 1)
-    st->poll_first = (st->poll_first + 1) % st->n_vis;
   st->in_rx_batch = 0;
   if (st->n_tcp_ack_due)
     st__tcp_flush_acks(st, now_ns);
