@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #define DEFAULT_BUDGET 64
+#define ST_IDLE_VI_POLL_EVERY 64   /* a power of two */
 #define EV_BATCH       32
 
 void anyload_stack_config_init(struct anyload_stack_config* cfg)
@@ -268,10 +269,18 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
       unsigned v = st->poll_first + i;
       if (v >= st->n_vis)
         v -= st->n_vis;
+      /* A receive-only VI with nothing on its rings costs a look at them
+       * (a spinning caller polls all of them each time); its full poll,
+       * which also reads the kernel's drop counters now and then, runs
+       * on every ST_IDLE_VI_POLL_EVERY-th pass. */
+      if (v != 0 && (st->poll_pass & (ST_IDLE_VI_POLL_EVERY - 1)) &&
+          !ef_eventq_has_event(&st->vis[v]))
+        continue;
       handled += poll_vi(st, &st->vis[v], now_ns, budget - handled);
     }
     if (++st->poll_first == st->n_vis)
       st->poll_first = 0;
+    st->poll_pass++;
   }
   st->in_rx_batch = 0;
   if (st->n_tcp_ack_due)

@@ -256,6 +256,7 @@ struct anyload_stack {
   ef_vi*   vis;
   unsigned n_vis;             /* allocated VIs */
   unsigned poll_first;        /* the VI that the next poll starts with */
+  unsigned poll_pass;         /* polls of several VIs so far */
   int      have_pd, have_mr;
   int      have_vi_set;     /* the VIs are members of vi_set */
   ef_vi_set vi_set;
