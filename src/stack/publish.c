@@ -312,7 +312,7 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
   memcpy(p->hdr->mac, st->mac, 6);
   be = anyload_vi_backend(st__tx_vi(st));
   snprintf(p->hdr->backend, sizeof(p->hdr->backend), "%s", be ? be : "?");
-  p->hdr->queue = (uint16_t)st->queue;
+  p->hdr->queue = (uint16_t)anyload_stack_queue(st);
   p->hdr->queue_mask = st->queue_mask;
   p->hdr->cfg_flags = st->cfg.flags;
   p->hdr->n_bufs = st->n_pkts;

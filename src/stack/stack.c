@@ -265,8 +265,9 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
   } else {
     /* Several VIs (queues): each poll starts with the next one, so that a
      * busy queue cannot keep the others waiting past one budget. */
+    unsigned first = st->poll_pass % st->n_vis;
     for (i = 0; i < st->n_vis && handled < budget; i++) {
-      unsigned v = st->poll_first + i;
+      unsigned v = first + i;
       if (v >= st->n_vis)
         v -= st->n_vis;
       /* A receive-only VI with nothing on its rings costs a look at them
@@ -278,8 +279,6 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
         continue;
       handled += poll_vi(st, &st->vis[v], now_ns, budget - handled);
     }
-    if (++st->poll_first == st->n_vis)
-      st->poll_first = 0;
     st->poll_pass++;
   }
   st->in_rx_batch = 0;
@@ -345,7 +344,7 @@ unsigned anyload_stack_mtu(const struct anyload_stack* st)
 
 int anyload_stack_queue(const struct anyload_stack* st)
 {
-  return st->queue;
+  return st->queue_mask ? __builtin_ctzll(st->queue_mask) : 0;
 }
 
 uint64_t anyload_stack_queue_mask(const struct anyload_stack* st)
@@ -463,8 +462,6 @@ static unsigned vis_max(const struct anyload_stack* st, unsigned nq)
 
 static void vi_taken(struct anyload_stack* st, int q)
 {
-  if (!st->n_vis)
-    st->queue = q;
   st->queue_mask |= 1ull << q;
   st->n_vis++;
 }

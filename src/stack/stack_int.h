@@ -255,13 +255,11 @@ struct anyload_stack {
    * transmits; every one receives, and holds every filter. */
   ef_vi*   vis;
   unsigned n_vis;             /* allocated VIs */
-  unsigned poll_first;        /* the VI that the next poll starts with */
   unsigned poll_pass;         /* polls of several VIs so far */
   int      have_pd, have_mr;
   int      have_vi_set;     /* the VIs are members of vi_set */
   ef_vi_set vi_set;
-  int      queue;           /* vis[0]'s interface RX queue */
-  uint64_t queue_mask;      /* every VI's queue */
+  uint64_t queue_mask;      /* every VI's queue (vis[0]'s the lowest) */
   uint8_t* mem;
   size_t   mem_len;
   unsigned buf_size;
