@@ -14,9 +14,11 @@
 #
 # A test's exit status: 0 pass, 77 skip (the last line of its log is the
 # reason), anything else fail (124 = timed out); a failure prints the tail
-# of its log. Integration tests are skipped when not run as root. Before
-# them, network namespaces left by an aborted earlier run are removed (only
-# names of tests/harness/netns.sh's pattern whose owner is gone).
+# of its log, and a "failed: NAME: ..." line before the totals repeats its
+# log's first lines that say FAIL or error. Integration tests are skipped
+# when not run as root. Before them, network namespaces left by an aborted
+# earlier run are removed (only names of tests/harness/netns.sh's pattern
+# whose owner is gone).
 #
 # Environment:
 #   TESTS         extended regex; only tests whose name matches run
@@ -59,6 +61,7 @@ fi
 mkdir -p "$LOG_DIR"
 passed=0
 failed=0
+FAILURES=()
 skipped=0
 
 # log_name NAME: the log file of a test; "unit/vi/test_pd" becomes
@@ -142,6 +145,11 @@ run_test()
 		tail -n "$LOG_TAIL" "$log" | sed 's/^/    /'
 		echo "----"
 		failed=$((failed + 1))
+		# The first lines that say what failed, for the summary at the
+		# end: a long tail of progress lines can hide them in a
+		# shortened view of the output.
+		FAILURES+=("$name: $(grep -m 3 -E 'FAIL|ERROR|[Ee]rror:|Assertion|runtime error' "$log" |
+			tr '\n' ' ' | cut -c 1-600)")
 		;;
 	esac
 }
@@ -225,5 +233,8 @@ if [[ -n "${SANITIZE_BUILD:-}" && -d "$SANITIZE_BUILD" ]]; then
 	fi
 fi
 
+for f in "${FAILURES[@]}"; do
+	echo "failed: $f"
+done
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

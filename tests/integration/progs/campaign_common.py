@@ -87,9 +87,10 @@ def send_paced(sock, frames, burst):
     return sent
 
 
-def drain(sock, secs, parse, poll=0.05, want=None):
+def drain(sock, secs, parse, poll=0.05, want=None, until=None):
     """What the non-blocking sock receives for secs seconds (or until want
-    items came): parse(data, addr) of each packet, those not None."""
+    items came, or until(items) is true): parse(data, addr) of each packet,
+    those not None."""
     got = []
     deadline = time.monotonic() + secs
     while time.monotonic() < deadline:
@@ -105,5 +106,7 @@ def drain(sock, secs, parse, poll=0.05, want=None):
             if item is not None:
                 got.append(item)
         if want is not None and len(got) >= want:
+            break
+        if until is not None and until(got):
             break
     return got

@@ -174,10 +174,11 @@ class Raw:
     def send(self, frames):
         self.sent += send_paced(self.tx, frames, 32)
 
-    def collect(self, secs, want=None):
+    def collect(self, secs, want=None, until=None):
         """The server's TCP segments to the raw peer for secs seconds (or
-        until want of them came)."""
-        return drain(self.rx, secs, self.segment, poll=0.02, want=want)
+        until want of them came, or until(segments) is true)."""
+        return drain(self.rx, secs, self.segment, poll=0.02, want=want,
+                     until=until)
 
     def segment(self, pkt, addr):
         if addr[2] == PACKET_OUTGOING or len(pkt) < 34:
@@ -210,6 +211,17 @@ def by_port(segs):
     for s in segs:
         out.setdefault(s.dport, []).append(s)
     return out
+
+
+def every_port(ports, answers):
+    """A collect() end condition: each of ports has a segment for which
+    answers(port, segment) is true. A count of segments is not one where
+    the server may also send others meanwhile (a FIN or SYN-ACK sent again
+    when its timer fires, 200 ms after the first at the least)."""
+    def until(segs):
+        got = by_port(segs)
+        return all(any(answers(p, x) for x in got.get(p, ())) for p in ports)
+    return until
 
 
 # ---- the campaign ------------------------------------------------------------
@@ -260,7 +272,9 @@ class Campaign:
         mss = opts if opts is not None else struct.pack("!BBH", 2, 4, 1400)
         self.raw.send([self.raw.frame(p, self.port, isn[p], 0, F_SYN,
                                       opts=mss) for p in ports])
-        got = by_port(self.raw.collect(3, want=n))
+        got = by_port(self.raw.collect(
+            3, until=every_port(ports, lambda p, x: x.flags & (F_SYN | F_ACK)
+                                == F_SYN | F_ACK)))
         conns = []
         for p in ports:
             sa = [s for s in got.get(p, []) if s.flags & (F_SYN | F_ACK)
@@ -298,7 +312,11 @@ class Campaign:
         frames = [self.raw.frame(p, self.port, c + (1 << 30), una, F_ACK)
                   for p, c, una, _ in conns]
         self.raw.send(frames)
-        got = by_port(self.raw.collect(secs, want=len(conns)))
+        # The answer to the probe: an RST, or an ACK without FIN (a FIN
+        # is our FIN sent again, which may come first).
+        got = by_port(self.raw.collect(secs, until=every_port(
+            [cn[0] for cn in conns],
+            lambda p, x: x.flags & F_RST or not x.flags & F_FIN)))
         out = {}
         for p, c, _, _ in conns:
             segs = got.get(p, [])
@@ -637,7 +655,10 @@ class Campaign:
         n = len(conns)
         self.raw.send([self.raw.frame(p, self.port, c, una, F_FIN | F_ACK)
                        for p, c, una, _ in conns])
-        acks = by_port(self.raw.collect(2, want=n))
+        fin_acked = {cn[0]: ((cn[1] + 1) & 0xffffffff, cn[3]) for cn in conns}
+        acks = by_port(self.raw.collect(2, until=every_port(
+            fin_acked, lambda p, x: (x.ack, x.seq) == fin_acked[p] and
+            not x.flags & (F_SYN | F_RST))))
         for cn in conns:
             if not any(x.ack == (cn[1] + 1) & 0xffffffff and
                        x.seq == cn[3] and not x.flags & (F_SYN | F_RST)
@@ -655,7 +676,9 @@ class Campaign:
         if r.get("n") != n:
             raise Fail("%s: closed %s connections of %d" %
                        (state, r.get("n"), n))
-        fins = by_port(self.raw.collect(2, want=n))
+        fins = by_port(self.raw.collect(2, until=every_port(
+            [cn[0] for cn in conns],
+            lambda p, x: x.flags & F_FIN)))
         for cn in conns:
             if not any(x.flags & F_FIN and x.seq == cn[3]
                        for x in fins.get(cn[0], [])):
@@ -842,7 +865,9 @@ class Campaign:
                                      F_SYN, opts=bytes([1] * 4), doff=8))
         before = self.ctl.kv("stats")
         self.raw.send(frames)
-        got = by_port(self.raw.collect(1.0, want=len(cases)))
+        got = by_port(self.raw.collect(1.0, until=every_port(
+            ports[:len(cases)], lambda p, x: x.flags & (F_SYN | F_ACK)
+            == F_SYN | F_ACK)))
         d = delta(before, self.ctl.kv("stats"))
         for p in bad:
             if got.get(p):
