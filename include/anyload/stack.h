@@ -803,6 +803,7 @@ struct anyload_tcp_export {
   uint8_t  ws_ok, snd_ws, rcv_ws;  /* window scale: peer's, ours */
   uint8_t  sack_ok, ts_ok;
   uint32_t ts_val;            /* our timestamp clock now (ms) */
+  uint32_t ts_recent;         /* the peer's last TSval (TS.Recent) */
 };
 
 /* Queues of an exported connection, for anyload_tcp_export_bytes. */
@@ -821,6 +822,14 @@ enum anyload_tcp_queue {
  * its segments here). Changes nothing. */
 int anyload_tcp_export(const struct anyload_stack* st, int sd,
                        struct anyload_tcp_export* out, int64_t now_ns);
+/* anyload_tcp_export_flags: anyload_tcp_export; with
+ * ANYLOAD_TCP_EXPORT_RIDING in flags also a connection that rides on its
+ * listener's filter, for a move into another anyload stack that takes
+ * that filter over (anyload_tcp_import), never into the kernel. */
+#define ANYLOAD_TCP_EXPORT_RIDING 1u
+int anyload_tcp_export_flags(const struct anyload_stack* st, int sd,
+                             struct anyload_tcp_export* out, int64_t now_ns,
+                             unsigned flags);
 
 /* anyload_tcp_export_bytes: copy len bytes of queue q of sd, from offset
  * off in it, into buf. Returns the bytes copied (fewer at the queue's
@@ -839,6 +848,29 @@ ssize_t anyload_tcp_export_bytes(const struct anyload_stack* st, int sd,
  * 0, -EBADF, -EOPNOTSUPP, -EBUSY. */
 #define ANYLOAD_TCP_DETACH_QUIET_NS 10000000000ll
 int anyload_tcp_detach(struct anyload_stack* st, int sd, int64_t now_ns);
+/* anyload_tcp_detach_flags: anyload_tcp_detach, with the flags of
+ * anyload_tcp_export_flags. */
+int anyload_tcp_detach_flags(struct anyload_stack* st, int sd,
+                             int64_t now_ns, unsigned flags);
+
+/* anyload_tcp_import: a connection that another anyload stack exported
+ * (anyload_tcp_export_flags with ANYLOAD_TCP_EXPORT_RIDING) and detached
+ * joins the tail of listener lsd's accept queue, as if its handshake had
+ * ended here: anyload_tcp_accept hands it out. recv holds its
+ * ex->recv_len unread bytes. Only a connection that nothing was sent or
+ * queued on (one accepted there, never used: sent_len and unsent_len 0),
+ * in ESTABLISHED or CLOSE_WAIT, on lsd's port and address. It goes on
+ * without a segment, with the sequence numbers, windows, window scales
+ * and timestamp clock of the other stack; its segments must reach this
+ * stack through lsd's filter (the other stack's was parked, so the peer
+ * sends again what was dropped meanwhile). Returns 0, or -EBADF,
+ * -EINVAL (lsd not listening, ex not such a connection), -EEXIST (the
+ * 4-tuple has a connection here), -ENOBUFS (accept queue full, or more
+ * bytes than the receive buffer), -EAGAIN (no slot, route or filter),
+ * -ENOMEM. */
+int anyload_tcp_import(struct anyload_stack* st, int lsd,
+                       const struct anyload_tcp_export* ex, const void* recv,
+                       int64_t now_ns);
 
 /* Per-socket TCP counters, read by name as the stack's are (declared in
  * src/stack/stats.def with ST_TCP_SOCK_STAT). */

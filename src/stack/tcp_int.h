@@ -277,6 +277,15 @@ void tcp__listen_rx(struct anyload_stack* st, struct st_tcp* l,
  * into the accept queue. Returns 0, or -1 when the queue is full (the
  * caller drops the ACK; the child stays in SYN_RECV). */
 int tcp__child_established(struct anyload_stack* st, struct st_tcp* c);
+/* tcp__new_child: a connection on listener l for the 4-tuple of SYN sg
+ * (its addresses and ports only), with a slot, a route, a reference on
+ * the listener's filter and a place in the hashes; its handshake state is
+ * the caller's to set. NULL when no slot, filter or route (counted). */
+struct st_tcp* tcp__new_child(struct anyload_stack* st, struct st_tcp* l,
+                              const struct st_tcp_seg* sg, int64_t now);
+/* tcp__acceptq_push: c, established, to the tail of l's accept queue. */
+void tcp__acceptq_push(struct anyload_stack* st, struct st_tcp* l,
+                       struct st_tcp* c);
 /* tcp__unqueue: take c out of its parent's queue. */
 void tcp__unqueue(struct anyload_stack* st, struct st_tcp* c);
 

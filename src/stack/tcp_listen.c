@@ -197,8 +197,8 @@ void tcp__unqueue(struct anyload_stack* st, struct st_tcp* c)
   c->parent = -1;
 }
 
-static void acceptq_push(struct anyload_stack* st, struct st_tcp* l,
-                         struct st_tcp* c)
+void tcp__acceptq_push(struct anyload_stack* st, struct st_tcp* l,
+                       struct st_tcp* c)
 {
   uint32_t me = (uint32_t)tcp__index(st, c);
 
@@ -227,17 +227,17 @@ int tcp__child_established(struct anyload_stack* st, struct st_tcp* c)
     return -1;
   }
   tcp__unqueue(st, c);
-  acceptq_push(st, l, c);
+  tcp__acceptq_push(st, l, c);
   ST_INC(st, tcp_passive_opens);
   return 0;
 }
 
 /* ---- children --------------------------------------------------------- */
 
-/* new_child: a connection for SYN sg on listener l, its handshake
+/* tcp__new_child: a connection for SYN sg on listener l, its handshake
  * state set by the caller. NULL when no slot, filter or route. */
-static struct st_tcp* new_child(struct anyload_stack* st, struct st_tcp* l,
-                                const struct st_tcp_seg* sg, int64_t now)
+struct st_tcp* tcp__new_child(struct anyload_stack* st, struct st_tcp* l,
+                              const struct st_tcp_seg* sg, int64_t now)
 {
   struct st_tcp* c = tcp__alloc(st);
 
@@ -340,7 +340,7 @@ static void syn_rx(struct anyload_stack* st, struct st_tcp* l,
     ST_INC(st, tcp_syncookies_sent);
     return;
   }
-  c = new_child(st, l, sg, now);
+  c = tcp__new_child(st, l, sg, now);
   if (!c)
     return;
   c->iss = tcp__isn(st, c->laddr_be32, c->lport_be16, c->raddr_be32,
@@ -386,7 +386,7 @@ static int cookie_ack(struct anyload_stack* st, struct st_tcp* l,
     ST_INC(st, tcp_rx_drop_acceptq_full);
     return 1;
   }
-  c = new_child(st, l, sg, now);
+  c = tcp__new_child(st, l, sg, now);
   if (!c)
     return 1;
   memset(&syn, 0, sizeof(syn));

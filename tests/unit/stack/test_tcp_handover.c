@@ -348,10 +348,157 @@ static void test_detach(void)
   tw_close(&w);
 }
 
+/* peer_seg: a segment of the raw peer from port 40000 to A's 8080, with
+ * timestamps (TSval tsval, TSecr tsecr). */
+static void peer_seg(struct tw* w, uint8_t flags, uint32_t seq, uint32_t ack,
+                     uint32_t tsval, uint32_t tsecr, const void* data,
+                     unsigned len)
+{
+  struct tw_seg s = tw_seg_init(40000, 8080);
+
+  s.flags = flags;
+  s.seq = seq;
+  s.ack = ack;
+  s.ts = 1;
+  s.tsval = tsval;
+  s.tsecr = tsecr;
+  s.data = data;
+  s.len = len;
+  tw_peer_send(w, &s);
+}
+
+/* A pre-forking server's hand-over: a connection queued on A's listener,
+ * with 100 bytes received, leaves A (export with
+ * ANYLOAD_TCP_EXPORT_RIDING, detach) and joins the accept queue of
+ * another stack's listener on the same port and interface
+ * (anyload_tcp_import). That stack goes on with it without a segment:
+ * the same sequence numbers, window scales and timestamp clock; it
+ * acknowledges what the peer sends next, echoes its TSval, and sends. */
+static void test_import(void)
+{
+  struct tw w;
+  struct anyload_stack *a, *b;
+  struct anyload_stack_config sc;
+  struct anyload_stack_env ev;
+  struct sim_env e2;
+  struct anyload_tcp_export ex, bad;
+  struct sockaddr_in peer;
+  struct tw_got g;
+  struct tw_seg s;
+  uint8_t data[150], got[150];
+  uint32_t iss, win, win_a;
+  int ls, sd, lb, sb;
+
+  tw_open(&w, "hoi", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 8080, 4);
+  s = tw_seg_init(40000, 8080);
+  s.flags = ST_TCP_SYN;
+  s.seq = 7000;
+  s.mss = 1400;
+  s.ws = 6;
+  s.sack_ok = 1;
+  s.ts = 1;
+  s.tsval = 500;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  iss = g.h.seq;
+  CHECK(g.h.ws_ok, ==, 1);
+  tw_fill(data, sizeof(data), 0, 9);
+  peer_seg(&w, ST_TCP_ACK | ST_TCP_PSH, 7001, iss + 1, 510, g.h.tsval, data,
+           100);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.ack, ==, 7101);
+  win_a = g.h.win;                    /* scaled below, by ex.rcv_ws */
+  tw_run(&w, 3 * TW_MS);
+  sd = anyload_tcp_accept(a, ls, &peer, tw_now());
+  CHECK(sd, >=, 0);
+  /* It rides on the listener's filter: only a move into another anyload
+   * stack may take it. */
+  CHECK(anyload_tcp_export(a, sd, &ex, tw_now()), ==, -EBUSY);
+  CHECK(anyload_tcp_export_flags(a, sd, &ex, tw_now(),
+                                 ANYLOAD_TCP_EXPORT_RIDING), ==, 0);
+  CHECK(ex.recv_len, ==, 100);
+  CHECK(ex.rcv_nxt, ==, 7101);
+  CHECK(ex.snd_una, ==, iss + 1);
+  CHECK(ex.ts_recent, ==, 510);
+  CHECK(anyload_tcp_export_bytes(a, sd, ANYLOAD_TCP_Q_RECV, 0, got, 100),
+        ==, 100);
+  CHECK(memcmp(got, data, 100), ==, 0);
+  CHECK(anyload_tcp_detach(a, sd, tw_now()), ==, -EBUSY);
+  CHECK(anyload_tcp_detach_flags(a, sd, tw_now(), ANYLOAD_TCP_EXPORT_RIDING),
+        ==, 0);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_peer_none(&w);                   /* A let it go without a word */
+  anyload_stack_destroy(a);
+
+  /* Stack B on the same interface (as the worker's, in another process)
+   * listens on the port and takes the connection in. */
+  sc = sim_config_of(NULL);
+  sc.n_bufs = 2048;
+  sc.seed = 777;
+  sim_env_init(&e2, 0);
+  ev = tw_env_of(&e2);
+  b = sim_stack_open(&sc, w.ifn[0], &ev, &e2);
+  w.st[0] = b;
+  lb = tw_listen(b, 8080, 4);
+  bad = ex;
+  bad.sent_len = 1;
+  bad.snd_max = bad.snd_una + 1;
+  CHECK(anyload_tcp_import(b, lb, &bad, got, tw_now()), ==, -EINVAL);
+  bad = ex;
+  bad.local.sin_port = htons(8081);
+  CHECK(anyload_tcp_import(b, lb, &bad, got, tw_now()), ==, -EINVAL);
+  CHECK(anyload_tcp_import(b, lb, &ex, NULL, tw_now()), ==, -EINVAL);
+  CHECK(anyload_tcp_import(b, lb + 1, &ex, got, tw_now()), ==, -EBADF);
+  CHECK(anyload_tcp_import(b, lb, &ex, got, tw_now()), ==, 0);
+  CHECK(anyload_tcp_import(b, lb, &ex, got, tw_now()), ==, -EEXIST);
+  CHECK(tw_stat(b, "tcp_imported"), ==, 1);
+  tw_peer_none(&w);
+  sb = anyload_tcp_accept(b, lb, &peer, tw_now());
+  CHECK(sb, >=, 0);
+  CHECK(ntohs(peer.sin_port), ==, 40000);
+  CHECK(anyload_tcp_state(b, sb), ==, TCP_ESTABLISHED);
+  memset(got, 0, sizeof(got));
+  CHECK(tw_recv(b, sb, got, sizeof(got)), ==, 100);
+  CHECK(memcmp(got, data, 100), ==, 0);
+  /* The peer goes on: B acknowledges with A's numbers and clock. */
+  peer_seg(&w, ST_TCP_ACK | ST_TCP_PSH, 7101, iss + 1, 520, ex.ts_val,
+           data + 100, 50);
+  tw_peer_expect(&w, &g, ST_TCP_ACK);
+  CHECK(g.h.seq, ==, iss + 1);
+  CHECK(g.h.ack, ==, 7151);
+  CHECK(g.h.ts_ok, ==, 1);
+  CHECK(g.h.tsecr, ==, 520);
+  CHECK((int32_t)(g.h.tsval - ex.ts_val), >=, 0);
+  CHECK((int32_t)(g.h.tsval - ex.ts_val), <, 1000);
+  /* The window in A's scale: the same buffer size as A's, with 50 bytes
+   * unread where A had 100. */
+  win = (uint32_t)g.h.win << ex.rcv_ws;
+  win_a <<= ex.rcv_ws;
+  CHECK(win, >=, win_a);
+  CHECK(win, <=, win_a + 50 + (1u << ex.rcv_ws));
+  CHECK(tw_recv(b, sb, got, sizeof(got)), ==, 50);
+  CHECK(memcmp(got, data + 100, 50), ==, 0);
+  /* B sends at A's sequence numbers, in the peer's window scale. */
+  CHECK(tw_send(b, sb, "reply", 5), ==, 5);
+  tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
+  CHECK(g.h.seq, ==, iss + 1);
+  CHECK(g.len, ==, 5);
+  CHECK(memcmp(g.data, "reply", 5), ==, 0);
+  peer_seg(&w, ST_TCP_ACK, 7151, iss + 6, 530, g.h.tsval, NULL, 0);
+  tw_run(&w, 1 * TW_MS);
+  tw_peer_none(&w);
+  CHECK(anyload_tcp_close(b, lb, tw_now()), ==, 0);
+  tw_abort_sd(&w, sb);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_export_queues),
   UNIT_TEST(test_export_options),
   UNIT_TEST(test_export_which),
   UNIT_TEST(test_detach),
+  UNIT_TEST(test_import),
 };
 UNIT_TEST_MAIN(tests)
