@@ -762,6 +762,7 @@ void pl_tcp_close_sd(struct pl_obj* o)
   free(o->backlog);
   o->backlog = NULL;
   o->n_backlog = 0;
+  pl_share_queue_forget(o);
 }
 
 void pl_tcp_linger_take(int fd, struct pl_tcp_linger* lg)
@@ -891,6 +892,24 @@ static int take_queue(struct anyload_stack* st, struct pl_obj* o)
   return n;
 }
 
+void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o)
+{
+  /* Handshakes in progress would be reset by the close (a client whose
+   * connect() had returned saw ECONNRESET: socat with 8 clients on a
+   * loaded machine): the stack runs until none is left, bounded, so that
+   * they complete and join the queue. */
+  int64_t start = pl_now(), now = start;
+  struct timespec nap = { 0, 100000 };
+
+  while (now < start + LISTENER_DRAIN_MAX_NS &&
+         (now < start + LISTENER_DRAIN_NS ||
+          anyload_tcp_synq_len(st, o->sd) > 0)) {
+    pl_progress(st);
+    nanosleep(&nap, NULL);
+    now = pl_now();
+  }
+}
+
 void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
                                int keep_queue)
 {
@@ -900,19 +919,7 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
   if (!st || o->tcp != PL_TCP_LISTEN || o->sd < 0)
     return;
   if (keep_queue) {
-    /* Handshakes in progress would be reset by the close (a client whose
-     * connect() had returned saw ECONNRESET: socat with 8 clients on a
-     * loaded machine): the stack runs until none is left, bounded, so
-     * that they complete and join the queue kept for accept. */
-    int64_t start = pl_now(), now = start;
-    struct timespec nap = { 0, 100000 };
-    while (now < start + LISTENER_DRAIN_MAX_NS &&
-           (now < start + LISTENER_DRAIN_NS ||
-            anyload_tcp_synq_len(st, o->sd) > 0)) {
-      pl_progress(st);
-      nanosleep(&nap, NULL);
-      now = pl_now();
-    }
+    pl_tcp_listener_drain(st, o);
     kept = take_queue(st, o);
   }
   anyload_tcp_close(st, o->sd, pl_now());
@@ -923,7 +930,7 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
   pl_log(2, "fd %d: TCP listener handed to the kernel at %s (the kernel "
          "socket takes new connections in every process; %s)", fd, why,
          keep_queue ? "those queued in the stack are accepted first"
-                    : "those queued in the stack were reset");
+                    : "those still queued in the stack were reset");
   if (kept)
     pl_log(2, "fd %d: %d connection%s queued in the stack kept for accept",
            fd, kept, kept == 1 ? "" : "s");
@@ -981,6 +988,7 @@ void pl_tcp_child(int fd, struct pl_obj* o)
   free(o->backlog);
   o->backlog = NULL;
   o->n_backlog = 0;
+  pl_share_queue_forget(o);
   if (o->tcp == PL_TCP_CONN && o->sd >= 0) {
     o->tcp = PL_TCP_ORPHAN;
     pl_log(2, "fd %d: accelerated TCP connection inherited by a forked "

@@ -163,6 +163,7 @@ struct pl_obj* pl_obj_new(int kind)
   o->sd = -1;
   o->chan = -1;
   o->rsd = -1;
+  o->moves_chan = -1;
   o->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
   return o;
 }

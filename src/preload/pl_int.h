@@ -111,6 +111,13 @@ struct pl_obj {
    * handed out by accept (fd_tcp.c). */
   struct pl_tcp_queued* backlog;
   int      n_backlog;
+  /* PL_TCP listener claimed from the parent by this forked child: a
+   * hidden copy of the channel (-1: none) to ask the parent, once this
+   * process listens in its own stack, for the connections the parent's
+   * stack had queued on it, and the listener's id there
+   * (tcp_share_queue.c). */
+  int      moves_chan;
+  uint64_t moves_id;
   int      listen_backlog; /* PL_TCP: the program's last listen() */
 };
 

@@ -166,6 +166,10 @@ int pl_stack_release_if_idle(const char* why);
  * reset. */
 void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
                                int keep_queue);
+/* pl_tcp_listener_drain: run the stack (bounded: 5 to 200 ms) until
+ * listener o has no handshake in progress, so that they join its accept
+ * queue before it closes. */
+void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o);
 /* A connection taken from a stack listener's queue as it left the stack,
  * still to be handed out by accept. */
 struct pl_tcp_queued {
@@ -182,6 +186,13 @@ struct pl_tcp_queued {
  * inherit the channel) reads its own answer. */
 #define PL_SHARE_MAGIC 0x616c7368u   /* "alsh" */
 #define PL_SHARE_TAKE  1u            /* op: hand this socket to the kernel */
+#define PL_SHARE_CONN  2u            /* op: a queued connection (see below) */
+#define PL_SHARE_MOVES 3u            /* op: the connections kept for a
+                                        listener (tcp_share_queue.c) */
+/* Request flag: the asker will listen in a stack of its own
+ * (tcp_follow.c): a listener's queued connections may come with the
+ * answer, for its stack to take in (tcp_share_queue.c). */
+#define PL_SHARE_F_QUEUE 1u
 enum pl_share_result {
   PL_SHARE_KERNEL = 1,   /* the socket is the kernel's (now or before) */
   PL_SHARE_STAYS = 2,    /* it cannot move: the parent's stack keeps it */
@@ -192,11 +203,30 @@ struct pl_share_req {
   int32_t  fd;           /* the fd number in the asker (a hint) */
   int32_t  sd;           /* the stack socket at the fork */
   uint64_t id;           /* the object's id (pl_obj.id) at the fork */
+  uint32_t flags;        /* PL_SHARE_F_* */
+  uint32_t pad;
 };
 struct pl_share_ans {
   uint32_t magic;
   int32_t  result;       /* enum pl_share_result */
   uint64_t id;           /* the request's */
+  uint32_t n_conns;      /* PL_SHARE_CONN messages that follow */
+  uint32_t pad;
+};
+/* After an answer with n_conns, as many messages on the reply socket:
+ * this header, then ex.recv_len bytes (at most PL_SHARE_CONN_MAX_BYTES). */
+#define PL_SHARE_CONN_MAX_BYTES 65536u
+#define PL_SHARE_MAX_CONNS 4096
+struct pl_share_conn {
+  uint32_t magic, op;    /* PL_SHARE_MAGIC, PL_SHARE_CONN */
+  uint64_t id;           /* the request's */
+  struct anyload_tcp_export ex;
+};
+/* A queued connection on its way from the parent's stack to the child's:
+ * its state and unread bytes (malloc'd, NULL when none). */
+struct pl_share_move {
+  struct anyload_tcp_export ex;
+  uint8_t* bytes;
 };
 /* pl_share_ask: send rq on chan with a fresh reply socket and wait up to
  * timeout_ns for the answer (signals do not end the wait). 0 with *an
@@ -205,7 +235,8 @@ struct pl_share_ans {
  * magic, id), -EMFILE/-ENFILE/-ENOMEM (no reply socket), or sendmsg's
  * errno (-EBADF, -ENOTSOCK ...). Makes kernel calls only. */
 int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
-                 struct pl_share_ans* an);
+                 struct pl_share_ans* an, struct pl_share_move** moves,
+                 int* n_moves);
 /* pl_share_recv: one message from chan without waiting: 1 with *rq and
  * *reply (the asker's reply socket, the caller's to pass to
  * pl_share_answer), 0 at the end (every holder of the other end is
@@ -213,9 +244,36 @@ int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
  * not a request (dropped, the fds it carried closed), or recvmsg's
  * errno. */
 int pl_share_recv(int chan, struct pl_share_req* rq, int* reply);
-/* pl_share_answer: answer rq on reply, without waiting, and close reply.
- * 0 or a negative errno (the asker is gone: nothing to do). */
-int pl_share_answer(int reply, const struct pl_share_req* rq, int result);
+/* pl_share_answer: answer rq on reply, then send the n queued
+ * connections of moves (waiting at most 1 s in all for room: the asker
+ * reads them as they come), and close reply. 0 or a negative errno (the
+ * asker is gone: nothing to do). */
+int pl_share_answer(int reply, const struct pl_share_req* rq, int result,
+                    const struct pl_share_move* moves, int n);
+
+/* tcp_share_queue.c: a listener's queued connections follow it from the
+ * parent's stack to a child's (see there). In the parent, under the lock,
+ * pl_depth raised: */
+/* pl_share_queue_out: before listener o (fd) closes for a child that
+ * asked with PL_SHARE_F_QUEUE, when nothing else keeps the stack (it is
+ * released next, so that a child can make its own), its queued
+ * connections leave the stack and are kept for the child that will ask
+ * for them (PL_SHARE_MOVES with the request's id). */
+void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
+                        uint64_t id);
+/* pl_share_queue_take: the connections kept for id (gone from the store:
+ * the caller frees them), their number in *n; expired ones are freed. */
+struct pl_share_move* pl_share_queue_take(uint64_t id, int* n);
+/* In the child, under the lock: */
+/* pl_share_queue_chan: o (REMOTE, id) was claimed with PL_SHARE_F_QUEUE
+ * on chan: a hidden copy of chan is kept to ask for its connections. */
+void pl_share_queue_chan(struct pl_obj* o, int chan, uint64_t id);
+/* pl_share_queue_in: fd's listener o now listens in st: the parent's
+ * queued connections, asked for at once, join its accept queue. */
+void pl_share_queue_in(int fd, struct pl_obj* o, struct anyload_stack* st);
+/* pl_share_queue_forget: o will not ask (its copy of the channel goes). */
+void pl_share_queue_forget(struct pl_obj* o);
+void pl_share_moves_free(struct pl_share_move* m, int n);
 
 /* tcp_share.c: the channels. In the process whose stack holds sockets:
  * made at fork, served by the TCP poller, closed at their end. */

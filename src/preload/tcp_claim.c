@@ -100,9 +100,10 @@ static void claim_one(int fd, const char* why)
 {
   struct pl_share_req rq = { .magic = PL_SHARE_MAGIC, .op = PL_SHARE_TAKE };
   struct pl_share_ans an;
+  struct pl_share_move* moves = NULL;
   struct pl_obj* o;
   uint64_t id;
-  int chan, rc;
+  int chan, rc, n_moves = 0;
 
   if (pl_lock() < 0)
     return;
@@ -115,18 +116,33 @@ static void claim_one(int fd, const char* why)
   rq.fd = fd;
   rq.sd = o->rsd;
   rq.id = id;
+  /* A listener that this process will listen on in its own stack takes
+   * what the parent's stack had queued on it (tcp_share_queue.c). */
+  if ((o->flags & PL_TF_RLISTEN) && pl_cfg.tcp_listen_follow && pl_cfg.tcp)
+    rq.flags |= PL_SHARE_F_QUEUE;
   chan = pl_share_chan_of(o);
   pl_unlock();
   pl_depth++;
-  rc = chan >= 0 ? pl_share_ask(chan, &rq, CLAIM_WAIT_NS, &an) : -EPIPE;
+  rc = chan >= 0 ? pl_share_ask(chan, &rq, CLAIM_WAIT_NS, &an, &moves,
+                                &n_moves)
+                 : -EPIPE;
   pl_depth--;
+  /* A take's answer carries no connection (they come on asking again,
+   * tcp_share_queue.c). */
+  pl_share_moves_free(moves, n_moves);
   if (pl_lock() < 0)
     return;
   o = pl_fds[fd];
   /* Settled by another thread meanwhile, or closed (and the number
    * reused): nothing left to do. */
-  if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE && o->id == id)
+  if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE && o->id == id) {
+    /* Before settle, which may close the channel. */
+    if ((rq.flags & PL_SHARE_F_QUEUE) && rc == 0)
+      pl_share_queue_chan(o, chan, id);
     settle(fd, o, rc, &an, why);
+    if (!(o->flags & PL_TF_FOLLOW))
+      pl_share_queue_forget(o);
+  }
   pl_unlock();
 }
 

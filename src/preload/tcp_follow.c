@@ -157,10 +157,11 @@ static void conns_why(int n, const char* when, char* why, size_t len)
 }
 
 /* stays_kernel: the reason why fd's listener stays the kernel's. */
-static void stays_kernel(int fd, const char* why)
+static void stays_kernel(int fd, struct pl_obj* o, const char* why)
 {
   pl_log(2, "fd %d: TCP listener stays the kernel's in this process: %s",
          fd, why);
+  pl_share_queue_forget(o);
 }
 
 void pl_tcp_listener_follow(int fd, struct pl_obj* o)
@@ -174,25 +175,25 @@ void pl_tcp_listener_follow(int fd, struct pl_obj* o)
   if (!pl_cfg.tcp_listen_follow || !pl_cfg.tcp || o->tcp != PL_TCP_KERNEL)
     return;
   if (pl_tcp_local_of(fd, &local, &w) < 0) {
-    stays_kernel(fd, w);
+    stays_kernel(fd, o, w);
     return;
   }
   n = kernel_conns(local.sin_port);
   if (n != 0) {
     conns_why(n, "in the kernel's hands", why, sizeof(why));
-    stays_kernel(fd, why);
+    stays_kernel(fd, o, why);
     return;
   }
   st = pl_stack(&err);
   if (!st) {
     snprintf(why, sizeof(why), "no stack in this process (%s)",
              strerror(-err));
-    stays_kernel(fd, why);
+    stays_kernel(fd, o, why);
     return;
   }
   sd = pl_tcp_open_bound(fd, o, st, &local, why, sizeof(why));
   if (sd < 0) {
-    stays_kernel(fd, why);
+    stays_kernel(fd, o, why);
     return;
   }
   err = anyload_tcp_listen(st, sd, o->listen_backlog > 0 ? o->listen_backlog
@@ -204,7 +205,7 @@ void pl_tcp_listener_follow(int fd, struct pl_obj* o)
       snprintf(why, sizeof(why), "listen in the stack: %s", strerror(-err));
     else
       conns_why(n, "reached the kernel meanwhile", why, sizeof(why));
-    stays_kernel(fd, why);
+    stays_kernel(fd, o, why);
     return;
   }
   o->sd = sd;
@@ -214,4 +215,6 @@ void pl_tcp_listener_follow(int fd, struct pl_obj* o)
   pl_log(2, "fd %d: TCP listener %s accelerated again, in this process's "
          "stack (stack socket %d; the kernel socket listens too)", fd,
          pl_tcp_addr_str(&local, as, sizeof(as)), sd);
+  if (o->moves_chan >= 0)
+    pl_share_queue_in(fd, o, st);
 }

@@ -450,6 +450,8 @@ static int take(const struct pl_share_req* rq)
     return PL_SHARE_UNKNOWN;
   if (o->tcp == PL_TCP_LISTEN) {
     pl_share_park(st, o);
+    if (rq->flags & PL_SHARE_F_QUEUE)
+      pl_share_queue_out(st, fd, o, rq->id);
     pl_tcp_listener_to_kernel(fd, o, why_use, 0);
     /* Before the answer: the child's stack may want the queue
      * (tcp_follow.c). */
@@ -486,7 +488,8 @@ void pl_share_serve(int fd)
 {
   struct pl_share_req rq;
   struct pl_obj* o = pl_obj_of(fd);
-  int k, rc, reply, n = 0;
+  struct pl_share_move* moves;
+  int k, rc, reply, n = 0, n_moves;
 
   for (k = 0; k < n_chans; k++)
     if (chans[k].fd == fd)
@@ -508,8 +511,16 @@ void pl_share_serve(int fd)
       chan_close(k);
       break;
     }
-    rc = take(&rq);
-    pl_share_answer(reply, &rq, rc);
+    moves = NULL;
+    n_moves = 0;
+    if (rq.op == PL_SHARE_MOVES) {
+      moves = pl_share_queue_take(rq.id, &n_moves);
+      rc = PL_SHARE_KERNEL;
+    } else {
+      rc = take(&rq);
+    }
+    pl_share_answer(reply, &rq, rc, moves, n_moves);
+    pl_share_moves_free(moves, n_moves);
   }
   pl_depth--;
 }

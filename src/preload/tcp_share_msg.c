@@ -21,6 +21,7 @@
 #include "preload/pl_tcp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,14 +90,82 @@ static int send_req(int chan, const struct pl_share_req* rq, int reply,
   }
 }
 
+/* recv_moves: the n PL_SHARE_CONN messages that follow the answer to rq
+ * on fd, by deadline, into *moves (malloc'd). 0, or a negative errno
+ * (nothing kept). */
+static int recv_moves(int fd, const struct pl_share_req* rq, uint32_t n,
+                      int64_t deadline, struct pl_share_move** moves)
+{
+  size_t cap = sizeof(struct pl_share_conn) + PL_SHARE_CONN_MAX_BYTES + 1;
+  uint8_t* buf = malloc(cap);
+  struct pl_share_move* m = calloc(n, sizeof(*m));
+  uint32_t k = 0;
+  int rc = 0;
+
+  if (!buf || !m) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  while (k < n) {
+    struct pl_share_conn h;
+    ssize_t got;
+    rc = wait_fd(fd, POLLIN, deadline);
+    if (rc <= 0) {
+      rc = rc < 0 ? rc : -ETIMEDOUT;
+      break;
+    }
+    got = PL_REAL(recv)(fd, buf, cap, MSG_DONTWAIT);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+      rc = 0;
+      continue;
+    }
+    if (got <= 0) {
+      rc = got < 0 ? -errno : -EPIPE;
+      break;
+    }
+    if ((size_t)got < sizeof(h)) {
+      rc = -EBADMSG;
+      break;
+    }
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != PL_SHARE_MAGIC || h.op != PL_SHARE_CONN || h.id != rq->id ||
+        h.ex.recv_len > PL_SHARE_CONN_MAX_BYTES ||
+        (size_t)got != sizeof(h) + h.ex.recv_len) {
+      rc = -EBADMSG;
+      break;
+    }
+    m[k].ex = h.ex;
+    if (h.ex.recv_len) {
+      m[k].bytes = malloc(h.ex.recv_len);
+      if (!m[k].bytes) {
+        rc = -ENOMEM;
+        break;
+      }
+      memcpy(m[k].bytes, buf + sizeof(h), h.ex.recv_len);
+    }
+    k++;
+  }
+out:
+  free(buf);
+  if (rc < 0) {
+    pl_share_moves_free(m, (int)k);
+    return rc;
+  }
+  *moves = m;
+  return 0;
+}
+
 int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
-                 struct pl_share_ans* an)
+                 struct pl_share_ans* an, struct pl_share_move** moves,
+                 int* n_moves)
 {
   int64_t deadline = pl_now() + timeout_ns;
   struct pl_share_ans got[2];   /* room for one more: a longer one shows */
   int pair[2], rc;
   ssize_t n;
 
+  *moves = NULL;
+  *n_moves = 0;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
     return -errno;
   rc = send_req(chan, rq, pair[1], deadline);
@@ -125,6 +194,12 @@ int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
   else {
     *an = got[0];
     rc = 0;
+    if (an->n_conns > PL_SHARE_MAX_CONNS)
+      rc = -EBADMSG;
+    else if (an->n_conns &&
+             recv_moves(pair[0], rq, an->n_conns, deadline, moves) == 0)
+      *n_moves = (int)an->n_conns;
+    /* Connections that did not all come are lost: the answer stands. */
   }
 out:
   PL_REAL(close)(pair[0]);
@@ -184,7 +259,8 @@ int pl_share_recv(int chan, struct pl_share_req* rq, int* reply)
   /* One request, one reply socket of ours (SEQPACKET, AF_UNIX): a reply
    * to anything else could write into a file the asker did not mean. */
   if (n != (ssize_t)sizeof(*rq) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-      got[0].magic != PL_SHARE_MAGIC || got[0].op != PL_SHARE_TAKE ||
+      got[0].magic != PL_SHARE_MAGIC ||
+      (got[0].op != PL_SHARE_TAKE && got[0].op != PL_SHARE_MOVES) ||
       nfd != 1 ||
       PL_REAL(getsockopt)(fds[0], SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
       type != SOCK_SEQPACKET) {
@@ -197,14 +273,47 @@ int pl_share_recv(int chan, struct pl_share_req* rq, int* reply)
   return 1;
 }
 
-int pl_share_answer(int reply, const struct pl_share_req* rq, int result)
+/* send_move: one queued connection on reply, by deadline. */
+static int send_move(int reply, const struct pl_share_req* rq,
+                     const struct pl_share_move* m, int64_t deadline)
+{
+  struct pl_share_conn h = { .magic = PL_SHARE_MAGIC, .op = PL_SHARE_CONN,
+                             .id = rq->id, .ex = m->ex };
+  struct iovec iov[2] = { { &h, sizeof(h) },
+                          { m->bytes, m->ex.recv_len } };
+  struct msghdr msg = { .msg_iov = iov, .msg_iovlen = m->ex.recv_len ? 2 : 1 };
+  size_t want = sizeof(h) + m->ex.recv_len;
+  ssize_t n;
+  int rc;
+
+  for (;;) {
+    n = PL_REAL(sendmsg)(reply, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)want)
+      return 0;
+    if (n >= 0)
+      return -EIO;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return -errno;
+    rc = wait_fd(reply, POLLOUT, deadline);
+    if (rc <= 0)
+      return rc < 0 ? rc : -ETIMEDOUT;
+  }
+}
+
+int pl_share_answer(int reply, const struct pl_share_req* rq, int result,
+                    const struct pl_share_move* moves, int n_moves)
 {
   struct pl_share_ans an = { .magic = PL_SHARE_MAGIC, .result = result,
-                             .id = rq->id };
+                             .id = rq->id, .n_conns = (uint32_t)n_moves };
+  int64_t deadline = pl_now() + 1000000000ll;
   ssize_t n = PL_REAL(send)(reply, &an, sizeof(an),
                             MSG_DONTWAIT | MSG_NOSIGNAL);
-  int rc = n == (ssize_t)sizeof(an) ? 0 : n < 0 ? -errno : -EIO;
+  int rc = n == (ssize_t)sizeof(an) ? 0 : n < 0 ? -errno : -EIO, k;
 
+  for (k = 0; rc == 0 && k < n_moves; k++)
+    rc = send_move(reply, rq, &moves[k], deadline);
   PL_REAL(close)(reply);
   return rc;
 }

@@ -41,6 +41,12 @@ static int n_fds(void)
   return n;
 }
 
+/* ASK: pl_share_ask where no connection may come with the answer. */
+static struct pl_share_move* no_moves;
+static int n_no_moves;
+#define ASK(chan, rq, t, an)                                              \
+  pl_share_ask(chan, rq, t, an, &no_moves, &n_no_moves)
+
 static void chan_pair(int p[2])
 {
   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p), ==, 0);
@@ -68,6 +74,8 @@ struct asker {
   int64_t timeout_ns;
   int rc;
   struct pl_share_ans an;
+  struct pl_share_move* moves;
+  int n_moves;
 };
 
 static void* ask_thread(void* arg)
@@ -75,7 +83,8 @@ static void* ask_thread(void* arg)
   struct asker* a = arg;
   struct pl_share_req rq = req(a->id);
 
-  a->rc = pl_share_ask(a->chan, &rq, a->timeout_ns, &a->an);
+  a->rc = pl_share_ask(a->chan, &rq, a->timeout_ns, &a->an, &a->moves,
+                       &a->n_moves);
   return NULL;
 }
 
@@ -96,13 +105,81 @@ static void test_tcp_share_msg_roundtrip(void)
   CHECK(rq.sd, ==, 3);
   CHECK(rq.id, ==, 42);
   CHECK(reply, >=, 0);
-  CHECK(pl_share_answer(reply, &rq, PL_SHARE_KERNEL), ==, 0);
+  CHECK(pl_share_answer(reply, &rq, PL_SHARE_KERNEL, NULL, 0), ==, 0);
   CHECK(pthread_join(t, NULL), ==, 0);
   CHECK(a.rc, ==, 0);
   CHECK(a.an.result, ==, PL_SHARE_KERNEL);
   CHECK(a.an.id, ==, 42);
   /* Nothing else queued. */
   CHECK(pl_share_recv(p[0], &rq, &reply), ==, -EAGAIN);
+  close(p[0]);
+  close(p[1]);
+  CHECK(n_fds(), ==, before);
+}
+
+/* A listener's queued connections come after the answer, in order, each
+ * with its unread bytes (none, a few, the most a message may carry); a
+ * connection message that is not one (another request's id) leaves the
+ * answer standing and no connection kept. */
+static void test_tcp_share_msg_moves(void)
+{
+  static uint8_t big[PL_SHARE_CONN_MAX_BYTES];
+  struct asker a = { .id = 77, .timeout_ns = 2000000000ll };
+  struct pl_share_move mv[3];
+  struct pl_share_req rq;
+  struct pl_share_conn bad;
+  struct pl_share_ans an;
+  pthread_t t;
+  int p[2], reply, k, before = n_fds();
+  unsigned lens[3] = { 0, 10, PL_SHARE_CONN_MAX_BYTES };
+
+  for (k = 0; k < (int)sizeof(big); k++)
+    big[k] = (uint8_t)(k * 7 + 1);
+  memset(mv, 0, sizeof(mv));
+  for (k = 0; k < 3; k++) {
+    mv[k].ex.state = 1;
+    mv[k].ex.rcv_nxt = 1000u + (unsigned)k;
+    mv[k].ex.recv_len = lens[k];
+    mv[k].bytes = lens[k] ? big : NULL;
+  }
+  chan_pair(p);
+  a.chan = p[1];
+  CHECK(pthread_create(&t, NULL, ask_thread, &a), ==, 0);
+  CHECK(recv_wait(p[0], &rq, &reply), ==, 1);
+  CHECK(pl_share_answer(reply, &rq, PL_SHARE_KERNEL, mv, 3), ==, 0);
+  CHECK(pthread_join(t, NULL), ==, 0);
+  CHECK(a.rc, ==, 0);
+  CHECK(a.an.n_conns, ==, 3);
+  CHECK(a.n_moves, ==, 3);
+  for (k = 0; k < 3; k++) {
+    CHECK(a.moves[k].ex.rcv_nxt, ==, 1000u + (unsigned)k);
+    CHECK(a.moves[k].ex.recv_len, ==, lens[k]);
+    CHECK(a.moves[k].bytes == NULL, ==, lens[k] == 0);
+    if (lens[k])
+      CHECK(memcmp(a.moves[k].bytes, big, lens[k]), ==, 0);
+  }
+  pl_share_moves_free(a.moves, a.n_moves);
+
+  /* A connection message for another request. */
+  a.moves = NULL;
+  a.n_moves = 0;
+  CHECK(pthread_create(&t, NULL, ask_thread, &a), ==, 0);
+  CHECK(recv_wait(p[0], &rq, &reply), ==, 1);
+  an = (struct pl_share_ans){ .magic = PL_SHARE_MAGIC,
+                              .result = PL_SHARE_KERNEL, .id = rq.id,
+                              .n_conns = 1 };
+  CHECK(send(reply, &an, sizeof(an), 0), ==, (ssize_t)sizeof(an));
+  memset(&bad, 0, sizeof(bad));
+  bad.magic = PL_SHARE_MAGIC;
+  bad.op = PL_SHARE_CONN;
+  bad.id = rq.id + 1;
+  CHECK(send(reply, &bad, sizeof(bad), 0), ==, (ssize_t)sizeof(bad));
+  close(reply);
+  CHECK(pthread_join(t, NULL), ==, 0);
+  CHECK(a.rc, ==, 0);
+  CHECK(a.an.result, ==, PL_SHARE_KERNEL);
+  CHECK(a.n_moves, ==, 0);
+  CHECK(a.moves == NULL, ==, 1);
   close(p[0]);
   close(p[1]);
   CHECK(n_fds(), ==, before);
@@ -127,7 +204,7 @@ static void test_tcp_share_msg_private_replies(void)
     struct pl_share_req r = req(9);
     struct pl_share_ans an;
     close(p[0]);
-    if (pl_share_ask(p[1], &r, 3000000000ll, &an) != 0)
+    if (ASK(p[1], &r, 3000000000ll, &an) != 0)
       _exit(1);
     _exit(an.result == (int)(9 % 3) + 1 && an.id == 9 ? 0 : 2);
   }
@@ -138,7 +215,8 @@ static void test_tcp_share_msg_private_replies(void)
   for (k = 0; k < 3; k++)
     CHECK(recv_wait(p[0], &rq[k], &reply[k]), ==, 1);
   for (k = 2; k >= 0; k--)
-    CHECK(pl_share_answer(reply[k], &rq[k], (int)(rq[k].id % 3) + 1), ==, 0);
+    CHECK(pl_share_answer(reply[k], &rq[k], (int)(rq[k].id % 3) + 1, NULL,
+                          0), ==, 0);
   for (k = 0; k < 2; k++) {
     CHECK(pthread_join(t[k], NULL), ==, 0);
     CHECK(a[k].rc, ==, 0);
@@ -162,7 +240,7 @@ static void test_tcp_share_msg_server_gone(void)
   chan_pair(p);
   close(p[0]);
   t0 = pl_now();
-  CHECK(pl_share_ask(p[1], &rq, 2000000000ll, &an), ==, -EPIPE);
+  CHECK(ASK(p[1], &rq, 2000000000ll, &an), ==, -EPIPE);
   CHECK(pl_now() - t0, <, 500000000ll);
   close(p[1]);
 }
@@ -190,7 +268,7 @@ static void test_tcp_share_msg_server_dies_queued(void)
   chan_pair(p);
   CHECK(pthread_create(&t, NULL, close_later, &p[0]), ==, 0);
   t0 = pl_now();
-  CHECK(pl_share_ask(p[1], &rq, 2000000000ll, &an), ==, -EPIPE);
+  CHECK(ASK(p[1], &rq, 2000000000ll, &an), ==, -EPIPE);
   CHECK(pl_now() - t0, <, 1000000000ll);
   CHECK(pthread_join(t, NULL), ==, 0);
   close(p[1]);
@@ -205,14 +283,14 @@ static void test_tcp_share_msg_timeout(void)
 
   chan_pair(p);
   t0 = pl_now();
-  CHECK(pl_share_ask(p[1], &rq, 100000000ll, &an), ==, -ETIMEDOUT);
+  CHECK(ASK(p[1], &rq, 100000000ll, &an), ==, -ETIMEDOUT);
   dt = pl_now() - t0;
   CHECK(dt, >=, 100000000ll);
   CHECK(dt, <, 1000000000ll);
   /* The request stayed queued; its reply socket is dead: an answer to it
    * fails quietly. */
   CHECK(pl_share_recv(p[0], &rq, &reply), ==, 1);
-  CHECK(pl_share_answer(reply, &rq, PL_SHARE_KERNEL), <, 0);
+  CHECK(pl_share_answer(reply, &rq, PL_SHARE_KERNEL, NULL, 0), <, 0);
   close(p[0]);
   close(p[1]);
 }
@@ -248,7 +326,7 @@ static int ask_bad(const void* bytes, size_t len)
   chan_pair(p);
   b.chan = p[0];
   CHECK(pthread_create(&t, NULL, bad_server, &b), ==, 0);
-  rc = pl_share_ask(p[1], &rq, 2000000000ll, &an);
+  rc = ASK(p[1], &rq, 2000000000ll, &an);
   CHECK(pthread_join(t, NULL), ==, 0);
   close(p[0]);
   close(p[1]);
@@ -343,7 +421,7 @@ static void test_tcp_share_msg_bad_requests(void)
   send_raw(p[1], &rq, sizeof(rq), &r[1], 1);
   CHECK(pl_share_recv(p[0], &got, &reply), ==, 1);
   CHECK(got.id, ==, 5);
-  CHECK(pl_share_answer(reply, &got, PL_SHARE_STAYS), ==, 0);
+  CHECK(pl_share_answer(reply, &got, PL_SHARE_STAYS, NULL, 0), ==, 0);
   {
     struct pl_share_ans an;
     CHECK(recv(r[0], &an, sizeof(an), 0), ==, (ssize_t)sizeof(an));
@@ -363,6 +441,7 @@ static void test_tcp_share_msg_bad_requests(void)
 
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_share_msg_roundtrip),
+  UNIT_TEST(test_tcp_share_msg_moves),
   UNIT_TEST(test_tcp_share_msg_private_replies),
   UNIT_TEST(test_tcp_share_msg_server_gone),
   UNIT_TEST(test_tcp_share_msg_server_dies_queued),
