@@ -395,6 +395,24 @@ static __attribute__((unused)) struct tw_seg tw_seg_init(uint16_t sport, uint16_
   return s;
 }
 
+/* tw_syn_full: a SYN from sport to dport at seq with every option: MSS
+ * mss, window scale ws, SACK permitted, timestamps with TSval tsval. */
+static __attribute__((unused)) struct tw_seg tw_syn_full(
+  uint16_t sport, uint16_t dport, uint32_t seq, uint16_t mss, int ws,
+  uint32_t tsval)
+{
+  struct tw_seg s = tw_seg_init(sport, dport);
+
+  s.flags = ST_TCP_SYN;
+  s.seq = seq;
+  s.mss = mss;
+  s.ws = ws;
+  s.sack_ok = 1;
+  s.ts = 1;
+  s.tsval = tsval;
+  return s;
+}
+
 /* tw_peer_frag_headers: Ethernet and IPv4 headers (B to A, TTL 64, id)
  * at f for len bytes of protocol proto, DF if df, at fragment offset
  * frag_off (bytes) with MF if mf; returns where those bytes go. */

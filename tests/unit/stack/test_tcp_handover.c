@@ -392,14 +392,7 @@ static void test_import(void)
   tw_open(&w, "hoi", NULL, TW_PEER);
   a = w.st[0];
   ls = tw_listen(a, 8080, 4);
-  s = tw_seg_init(40000, 8080);
-  s.flags = ST_TCP_SYN;
-  s.seq = 7000;
-  s.mss = 1400;
-  s.ws = 6;
-  s.sack_ok = 1;
-  s.ts = 1;
-  s.tsval = 500;
+  s = tw_syn_full(40000, 8080, 7000, 1400, 6, 500);
   tw_peer_send(&w, &s);
   tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
   iss = g.h.seq;

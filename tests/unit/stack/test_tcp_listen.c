@@ -88,14 +88,7 @@ static void test_tcp_cookie_options(void)
   /* The clock's low 6 bits (0 after the 1000 s start, the harness's)
    * are below the options' 0x13: the TSval goes 64 ms back. */
   tw_run(&w, 5 * TW_MS);
-  s = tw_seg_init(PA, 80);
-  s.flags = ST_TCP_SYN;
-  s.seq = 9000;
-  s.mss = 1400;
-  s.ws = 3;
-  s.sack_ok = 1;
-  s.ts = 1;
-  s.tsval = 777;
+  s = tw_syn_full(PA, 80, 9000, 1400, 3, 777);
   tw_peer_send(&w, &s);
   tw_peer_expect(&w, &sa, ST_TCP_SYN | ST_TCP_ACK);
   CHECK(tw_stat(a, "tcp_syncookies_sent"), ==, 1);
