@@ -264,6 +264,9 @@ void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
 /* pl_share_queue_take: the connections kept for id (gone from the store:
  * the caller frees them), their number in *n; expired ones are freed. */
 struct pl_share_move* pl_share_queue_take(uint64_t id, int* n);
+/* pl_share_queue_fork_child: in a forked child (alone): the parent's
+ * kept connections are not its own. */
+void pl_share_queue_fork_child(void);
 /* In the child, under the lock: */
 /* pl_share_queue_chan: o (REMOTE, id) was claimed with PL_SHARE_F_QUEUE
  * on chan: a hidden copy of chan is kept to ask for its connections. */

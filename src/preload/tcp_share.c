@@ -259,6 +259,8 @@ void pl_share_fork_child(void)
   struct pl_obj* c = NULL;
   int k, fd;
 
+  /* The connections the parent keeps for a child are the parent's. */
+  pl_share_queue_fork_child();
   /* The parent's ends are its own: the child must not hold them. */
   for (k = 0; k < n_chans; k++) {
     struct pl_obj* o = pl_obj_of(chans[k].fd);

@@ -104,6 +104,17 @@ struct pl_share_move* pl_share_queue_take(uint64_t id, int* n)
   return NULL;
 }
 
+void pl_share_queue_fork_child(void)
+{
+  int k;
+
+  for (k = 0; k < MAX_KEPT; k++) {
+    pl_share_moves_free(kept[k].m, kept[k].n);
+    kept[k].m = NULL;
+    kept[k].n = 0;
+  }
+}
+
 /* others: another socket of the program is in st. */
 static int others(const struct pl_obj* o)
 {
@@ -275,6 +286,11 @@ void pl_share_queue_in(int fd, struct pl_obj* o, struct anyload_stack* st)
            "had queued (%s)", fd, strerror(-rc));
     return;
   }
+  if ((uint32_t)n < an.n_conns)
+    pl_log(1, "fd %d: %u connection%s queued in the parent's stack lost on "
+           "the way (a message missing or malformed): their peers are "
+           "reset at their next segment", fd, an.n_conns,
+           an.n_conns == 1 ? "" : "s");
   for (k = 0; k < n; k++) {
     rc = anyload_tcp_import(st, o->sd, &m[k].ex, m[k].bytes, pl_now());
     if (rc == 0)
