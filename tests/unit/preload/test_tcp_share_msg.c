@@ -119,8 +119,9 @@ static void test_tcp_share_msg_roundtrip(void)
 
 /* A listener's queued connections come after the answer, in order, each
  * with its unread bytes (none, a few, the most a message may carry); a
- * connection message that is not one (another request's id) leaves the
- * answer standing and no connection kept. */
+ * connection message that is not one (another request's id, a size that
+ * is not its header's) leaves the answer standing and no connection
+ * kept. */
 static void test_tcp_share_msg_moves(void)
 {
   static uint8_t big[PL_SHARE_CONN_MAX_BYTES];
@@ -178,6 +179,23 @@ static void test_tcp_share_msg_moves(void)
   CHECK(pthread_join(t, NULL), ==, 0);
   CHECK(a.rc, ==, 0);
   CHECK(a.an.result, ==, PL_SHARE_KERNEL);
+  CHECK(a.n_moves, ==, 0);
+  CHECK(a.moves == NULL, ==, 1);
+
+  /* Two announced; the first good, the second says 10 bytes and carries
+   * none: neither is kept. */
+  CHECK(pthread_create(&t, NULL, ask_thread, &a), ==, 0);
+  CHECK(recv_wait(p[0], &rq, &reply), ==, 1);
+  an.id = rq.id;
+  an.n_conns = 2;
+  CHECK(send(reply, &an, sizeof(an), 0), ==, (ssize_t)sizeof(an));
+  bad.id = rq.id;
+  CHECK(send(reply, &bad, sizeof(bad), 0), ==, (ssize_t)sizeof(bad));
+  bad.ex.recv_len = 10;
+  CHECK(send(reply, &bad, sizeof(bad), 0), ==, (ssize_t)sizeof(bad));
+  close(reply);
+  CHECK(pthread_join(t, NULL), ==, 0);
+  CHECK(a.rc, ==, 0);
   CHECK(a.n_moves, ==, 0);
   CHECK(a.moves == NULL, ==, 1);
   close(p[0]);
