@@ -251,6 +251,21 @@ int pl_share_recv(int chan, struct pl_share_req* rq, int* reply);
 int pl_share_answer(int reply, const struct pl_share_req* rq, int result,
                     const struct pl_share_move* moves, int n);
 
+/* pl_share_send_conn: one connection of id as a PL_SHARE_CONN message on
+ * fd, waiting for room until deadline. 0 or a negative errno. */
+int pl_share_send_conn(int fd, uint64_t id, const struct pl_share_move* m,
+                       int64_t deadline);
+/* pl_share_recv_posted: the next message on a child's end of chan, which
+ * the parent posted there at its exit (pl_share_post), without waiting:
+ * 0 with *m (its bytes malloc'd) and *id, -EAGAIN when none is left,
+ * -EBADMSG (a message that is not one: dropped), -ENOMEM. */
+int pl_share_recv_posted(int chan, struct pl_share_move* m, uint64_t* id);
+/* pl_share_post (tcp_share.c): at exit, the n connections of listener id
+ * into the first channel whose child shares it, without waiting (the
+ * child whose stack listens next reads them there). Their number
+ * posted. */
+int pl_share_post(uint64_t id, const struct pl_share_move* m, int n);
+
 /* tcp_share_queue.c: a listener's queued connections follow it from the
  * parent's stack to a child's (see there). In the parent, under the lock,
  * pl_depth raised: */
@@ -261,6 +276,10 @@ int pl_share_answer(int reply, const struct pl_share_req* rq, int result,
  * for them (PL_SHARE_MOVES with the request's id). */
 void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
                         uint64_t id);
+/* pl_share_queue_exit: at exit, before listener o (fd), shared with a
+ * child, closes: its queued connections leave the stack and are posted
+ * to the child (pl_share_post). */
+void pl_share_queue_exit(struct anyload_stack* st, int fd, struct pl_obj* o);
 /* pl_share_queue_take: the connections kept for id (gone from the store:
  * the caller frees them), their number in *n; expired ones are freed. */
 struct pl_share_move* pl_share_queue_take(uint64_t id, int* n);

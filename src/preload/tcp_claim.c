@@ -137,7 +137,8 @@ static void claim_one(int fd, const char* why)
    * reused): nothing left to do. */
   if (o && o->kind == PL_TCP && o->tcp == PL_TCP_REMOTE && o->id == id) {
     /* Before settle, which may close the channel. */
-    if ((rq.flags & PL_SHARE_F_QUEUE) && rc == 0)
+    if ((rq.flags & PL_SHARE_F_QUEUE) && (rc == 0 || rc == -EPIPE) &&
+        chan >= 0)
       pl_share_queue_chan(o, chan, id);
     settle(fd, o, rc, &an, why);
     if (!(o->flags & PL_TF_FOLLOW))

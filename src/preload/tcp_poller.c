@@ -223,6 +223,7 @@ void pl_tcp_exit_drain(void)
       /* One a forked child may hold goes on in the kernel for it; a
        * listener to follow into its stack waits for it parked. */
       pl_share_park(st, o);
+      pl_share_queue_exit(st, fd, o);
       pl_share_handover(fd, o, "exit, a forked child may hold it");
       pl_tcp_close_sd(o);
       open++;

@@ -562,6 +562,24 @@ int pl_share_hold(int fd, struct pl_obj* o)
   return 1;
 }
 
+int pl_share_post(uint64_t id, const struct pl_share_move* m, int n)
+{
+  int k, posted = 0;
+
+  for (k = 0; k < n_chans; k++) {
+    if (!bsearch(&id, chans[k].ids, (size_t)chans[k].n_ids,
+                 sizeof(*chans[k].ids), cmp_id))
+      continue;
+    /* One child's channel only: a connection taken in twice would be
+     * served by two stacks. */
+    while (posted < n &&
+           pl_share_send_conn(chans[k].fd, id, &m[posted], pl_now()) == 0)
+      posted++;
+    break;
+  }
+  return posted;
+}
+
 void pl_share_exit(void)
 {
   while (n_chans)

@@ -90,16 +90,44 @@ static int send_req(int chan, const struct pl_share_req* rq, int reply,
   }
 }
 
+/* conn_of: the PL_SHARE_CONN message buf (len bytes) into *m (its bytes
+ * malloc'd), its id into *id: 0, -EBADMSG or -ENOMEM. */
+static int conn_of(const uint8_t* buf, size_t len, struct pl_share_move* m,
+                   uint64_t* id)
+{
+  struct pl_share_conn h;
+
+  if (len < sizeof(h))
+    return -EBADMSG;
+  memcpy(&h, buf, sizeof(h));
+  if (h.magic != PL_SHARE_MAGIC || h.op != PL_SHARE_CONN ||
+      h.ex.recv_len > PL_SHARE_CONN_MAX_BYTES ||
+      len != sizeof(h) + h.ex.recv_len)
+    return -EBADMSG;
+  m->ex = h.ex;
+  m->bytes = NULL;
+  if (h.ex.recv_len) {
+    m->bytes = malloc(h.ex.recv_len);
+    if (!m->bytes)
+      return -ENOMEM;
+    memcpy(m->bytes, buf + sizeof(h), h.ex.recv_len);
+  }
+  *id = h.id;
+  return 0;
+}
+
+#define CONN_BUF (sizeof(struct pl_share_conn) + PL_SHARE_CONN_MAX_BYTES + 1)
+
 /* recv_moves: the n PL_SHARE_CONN messages that follow the answer to rq
  * on fd, by deadline, into *moves (malloc'd). 0, or a negative errno
  * (nothing kept). */
 static int recv_moves(int fd, const struct pl_share_req* rq, uint32_t n,
                       int64_t deadline, struct pl_share_move** moves)
 {
-  size_t cap = sizeof(struct pl_share_conn) + PL_SHARE_CONN_MAX_BYTES + 1;
-  uint8_t* buf = malloc(cap);
+  uint8_t* buf = malloc(CONN_BUF);
   struct pl_share_move* m = calloc(n, sizeof(*m));
   uint32_t k = 0;
+  uint64_t id;
   int rc = 0;
 
   if (!buf || !m) {
@@ -107,14 +135,13 @@ static int recv_moves(int fd, const struct pl_share_req* rq, uint32_t n,
     goto out;
   }
   while (k < n) {
-    struct pl_share_conn h;
     ssize_t got;
     rc = wait_fd(fd, POLLIN, deadline);
     if (rc <= 0) {
       rc = rc < 0 ? rc : -ETIMEDOUT;
       break;
     }
-    got = PL_REAL(recv)(fd, buf, cap, MSG_DONTWAIT);
+    got = PL_REAL(recv)(fd, buf, CONN_BUF, MSG_DONTWAIT);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
       rc = 0;
       continue;
@@ -123,26 +150,13 @@ static int recv_moves(int fd, const struct pl_share_req* rq, uint32_t n,
       rc = got < 0 ? -errno : -EPIPE;
       break;
     }
-    if ((size_t)got < sizeof(h)) {
+    rc = conn_of(buf, (size_t)got, &m[k], &id);
+    if (rc == 0 && id != rq->id) {
+      free(m[k].bytes);
       rc = -EBADMSG;
+    }
+    if (rc < 0)
       break;
-    }
-    memcpy(&h, buf, sizeof(h));
-    if (h.magic != PL_SHARE_MAGIC || h.op != PL_SHARE_CONN || h.id != rq->id ||
-        h.ex.recv_len > PL_SHARE_CONN_MAX_BYTES ||
-        (size_t)got != sizeof(h) + h.ex.recv_len) {
-      rc = -EBADMSG;
-      break;
-    }
-    m[k].ex = h.ex;
-    if (h.ex.recv_len) {
-      m[k].bytes = malloc(h.ex.recv_len);
-      if (!m[k].bytes) {
-        rc = -ENOMEM;
-        break;
-      }
-      memcpy(m[k].bytes, buf + sizeof(h), h.ex.recv_len);
-    }
     k++;
   }
 out:
@@ -153,6 +167,27 @@ out:
   }
   *moves = m;
   return 0;
+}
+
+int pl_share_recv_posted(int chan, struct pl_share_move* m, uint64_t* id)
+{
+  uint8_t* buf = malloc(CONN_BUF);
+  ssize_t got;
+  int rc;
+
+  if (!buf)
+    return -ENOMEM;
+  do
+    got = PL_REAL(recv)(chan, buf, CONN_BUF, MSG_DONTWAIT);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    rc = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  else if (got == 0)
+    rc = -EAGAIN;   /* the end (or an empty datagram): nothing posted */
+  else
+    rc = conn_of(buf, (size_t)got, m, id);
+  free(buf);
+  return rc;
 }
 
 int pl_share_ask(int chan, const struct pl_share_req* rq, int64_t timeout_ns,
@@ -273,12 +308,11 @@ int pl_share_recv(int chan, struct pl_share_req* rq, int* reply)
   return 1;
 }
 
-/* send_move: one queued connection on reply, by deadline. */
-static int send_move(int reply, const struct pl_share_req* rq,
-                     const struct pl_share_move* m, int64_t deadline)
+int pl_share_send_conn(int fd, uint64_t id, const struct pl_share_move* m,
+                       int64_t deadline)
 {
   struct pl_share_conn h = { .magic = PL_SHARE_MAGIC, .op = PL_SHARE_CONN,
-                             .id = rq->id, .ex = m->ex };
+                             .id = id, .ex = m->ex };
   struct iovec iov[2] = { { &h, sizeof(h) },
                           { m->bytes, m->ex.recv_len } };
   struct msghdr msg = { .msg_iov = iov, .msg_iovlen = m->ex.recv_len ? 2 : 1 };
@@ -287,7 +321,7 @@ static int send_move(int reply, const struct pl_share_req* rq,
   int rc;
 
   for (;;) {
-    n = PL_REAL(sendmsg)(reply, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = PL_REAL(sendmsg)(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n == (ssize_t)want)
       return 0;
     if (n >= 0)
@@ -296,7 +330,9 @@ static int send_move(int reply, const struct pl_share_req* rq,
       continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       return -errno;
-    rc = wait_fd(reply, POLLOUT, deadline);
+    if (pl_now() >= deadline)
+      return -ETIMEDOUT;
+    rc = wait_fd(fd, POLLOUT, deadline);
     if (rc <= 0)
       return rc < 0 ? rc : -ETIMEDOUT;
   }
@@ -313,7 +349,7 @@ int pl_share_answer(int reply, const struct pl_share_req* rq, int result,
   int rc = n == (ssize_t)sizeof(an) ? 0 : n < 0 ? -errno : -EIO, k;
 
   for (k = 0; rc == 0 && k < n_moves; k++)
-    rc = send_move(reply, rq, &moves[k], deadline);
+    rc = pl_share_send_conn(reply, rq->id, &moves[k], deadline);
   PL_REAL(close)(reply);
   return rc;
 }

@@ -34,9 +34,12 @@
  * them when no child asks within KEEP_NS (their peers are reset by the
  * kernel at their next segment once the parking ends). While the parent's
  * stack holds other sockets its queued connections are reset with the
- * listener, as before. A process that exits with the listener (nginx's
- * `daemon on`: the process that listened forks the master and exits)
- * resets what it had queued.
+ * listener, as before. A process that exits with the listener shared
+ * (nginx's `daemon on`: the process that listened forks the master and
+ * exits) cannot wait to be asked: it posts its queued connections on the
+ * channel to its child, where they wait in the socket's queue (a dozen
+ * messages fit without blocking; more are lost) for the descendant whose
+ * stack listens next, which finds the parent gone and reads them there.
  */
 #include "preload/pl_tcp.h"
 
@@ -186,32 +189,30 @@ static int move_out(struct anyload_stack* st, int sd, struct pl_share_move* m)
   return rc;
 }
 
-void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
-                        uint64_t id)
+/* queue_out: listener o's queued connections out of st into *out
+ * (malloc'd), after its handshakes in progress finished (bounded); with
+ * need_alone, only when nothing else keeps st (else they are reset).
+ * Their number. */
+static int queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
+                     int need_alone, struct pl_share_move** out)
 {
   struct pl_share_move* m;
   int* sds;
-  int n = 0, k, slot, moved = 0, lost = 0, sd;
+  int n = 0, k, moved = 0, lost = 0, sd;
 
-  if (o->tcp != PL_TCP_LISTEN || o->sd < 0 || others(o))
-    return;
-  expire(pl_now());
-  for (slot = 0; slot < MAX_KEPT && kept[slot].m; slot++)
-    ;
-  if (slot == MAX_KEPT)
-    return;
+  *out = NULL;
   m = calloc(PL_SHARE_MAX_CONNS, sizeof(*m));
   sds = malloc(PL_SHARE_MAX_CONNS * sizeof(*sds));
   if (!m || !sds) {
     free(m);
     free(sds);
-    return;
+    return 0;
   }
   pl_tcp_listener_drain(st, o);
   while (n < PL_SHARE_MAX_CONNS &&
          (sd = anyload_tcp_accept(st, o->sd, NULL, pl_now())) >= 0)
     sds[n++] = sd;
-  if (!alone(st, o, n)) {
+  if (need_alone && !alone(st, o, n)) {
     /* The stack stays: no child can make one on this queue. Reset, as
      * the listener's close does. */
     for (k = 0; k < n; k++)
@@ -228,19 +229,109 @@ void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
   }
   free(sds);
   if (lost)
-    pl_log(1, "fd %d: %d connection%s queued in the stack could not be "
-           "kept for a forked child: reset", fd, lost, lost == 1 ? "" : "s");
+    pl_log(1, "fd %d: %d connection%s queued in the stack could not go "
+           "to a forked child: reset", fd, lost, lost == 1 ? "" : "s");
   if (!moved) {
     free(m);
-    return;
+    return 0;
   }
+  *out = m;
+  return moved;
+}
+
+void pl_share_queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
+                        uint64_t id)
+{
+  struct pl_share_move* m;
+  int slot, n;
+
+  if (o->tcp != PL_TCP_LISTEN || o->sd < 0 || others(o))
+    return;
+  expire(pl_now());
+  for (slot = 0; slot < MAX_KEPT && kept[slot].m; slot++)
+    ;
+  if (slot == MAX_KEPT)
+    return;
+  n = queue_out(st, fd, o, 1, &m);
+  if (!n)
+    return;
   pl_log(2, "fd %d: %d connection%s queued in the stack kept for the "
-         "forked child that listens next in a stack of its own", fd, moved,
-         moved == 1 ? "" : "s");
+         "forked child that listens next in a stack of its own", fd, n,
+         n == 1 ? "" : "s");
   kept[slot].id = id;
   kept[slot].until = pl_now() + KEEP_NS;
   kept[slot].m = m;
-  kept[slot].n = moved;
+  kept[slot].n = n;
+}
+
+void pl_share_queue_exit(struct anyload_stack* st, int fd, struct pl_obj* o)
+{
+  struct pl_share_move* m;
+  int n, posted;
+
+  if (!pl_cfg.tcp_listen_follow || o->tcp != PL_TCP_LISTEN || o->sd < 0 ||
+      o->shares <= 0)
+    return;
+  n = queue_out(st, fd, o, 0, &m);
+  if (!n)
+    return;
+  posted = pl_share_post(o->id, m, n);
+  if (posted)
+    pl_log(2, "fd %d: exit: %d connection%s queued in the stack left for "
+           "the forked child that listens next in a stack of its own", fd,
+           posted, posted == 1 ? "" : "s");
+  if (posted < n)
+    pl_log(1, "fd %d: exit: %d connection%s queued in the stack lost (no "
+           "room on the channel to the child): their peers are reset at "
+           "their next segment", fd, n - posted, n - posted == 1 ? "" : "s");
+  pl_share_moves_free(m, n);
+}
+
+/* stash: one connection posted for listener id (read while looking for
+ * another's) into kept, for that listener's follow. */
+static void stash(uint64_t id, struct pl_share_move* one)
+{
+  struct pl_share_move* p;
+  int k, free_slot = -1;
+
+  for (k = 0; k < MAX_KEPT; k++) {
+    if (kept[k].m && kept[k].id == id)
+      break;
+    if (!kept[k].m && free_slot < 0)
+      free_slot = k;
+  }
+  if (k == MAX_KEPT) {
+    if (free_slot < 0)
+      goto drop;
+    k = free_slot;
+    kept[k].id = id;
+    kept[k].n = 0;
+  }
+  p = realloc(kept[k].m, (size_t)(kept[k].n + 1) * sizeof(*p));
+  if (!p)
+    goto drop;
+  p[kept[k].n++] = *one;
+  kept[k].m = p;
+  kept[k].until = pl_now() + KEEP_NS;
+  return;
+drop:
+  free(one->bytes);
+}
+
+/* read_posted: what the parent posted on chan at its exit, into kept. */
+static void read_posted(int chan)
+{
+  struct pl_share_move one;
+  uint64_t id;
+  int k, rc;
+
+  for (k = 0; k < PL_SHARE_MAX_CONNS; k++) {
+    rc = pl_share_recv_posted(chan, &one, &id);
+    if (rc == -EAGAIN || rc == -ENOMEM)
+      break;
+    if (rc == 0)
+      stash(id, &one);
+  }
 }
 
 void pl_share_queue_chan(struct pl_obj* o, int chan, uint64_t id)
@@ -279,6 +370,14 @@ void pl_share_queue_in(int fd, struct pl_obj* o, struct anyload_stack* st)
 
   pl_depth++;
   rc = pl_share_ask(o->moves_chan, &rq, ASK_WAIT_NS, &an, &m, &n);
+  if (rc == -EPIPE) {
+    /* The parent is gone (nginx's `daemon on`: the process that listened
+     * forked the master and exited): what it left on the channel. */
+    read_posted(o->moves_chan);
+    m = pl_share_queue_take(o->moves_id, &n);
+    an.n_conns = (uint32_t)n;
+    rc = 0;
+  }
   pl_depth--;
   pl_share_queue_forget(o);
   if (rc < 0) {

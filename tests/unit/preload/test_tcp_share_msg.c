@@ -203,6 +203,48 @@ static void test_tcp_share_msg_moves(void)
   CHECK(n_fds(), ==, before);
 }
 
+/* What a parent posts on its end of the channel at its exit (without
+ * waiting: the rest is refused once the queue is full) is read on the
+ * child's end after the parent is gone, message by message with its
+ * listener's id; a malformed one is refused and the next still read. */
+static void test_tcp_share_msg_posted(void)
+{
+  struct pl_share_move mv = { .ex = { .rcv_nxt = 5, .recv_len = 3 },
+                              .bytes = (uint8_t*)"abc" }, got;
+  uint32_t junk = 7;
+  uint64_t id;
+  int p[2], k, posted = 0, before = n_fds();
+
+  chan_pair(p);
+  CHECK(pl_share_send_conn(p[0], 11, &mv, 0), ==, 0);
+  CHECK(send(p[0], &junk, sizeof(junk), 0), ==, (ssize_t)sizeof(junk));
+  mv.ex.recv_len = 0;
+  CHECK(pl_share_send_conn(p[0], 12, &mv, 0), ==, 0);
+  /* The queue fills up: a full queue refuses at once. */
+  for (k = 0; k < 100000 && pl_share_send_conn(p[0], 13, &mv, 0) == 0; k++)
+    posted++;
+  CHECK(k, <, 100000);
+  CHECK(pl_share_send_conn(p[0], 13, &mv, 0), ==, -ETIMEDOUT);
+  close(p[0]);
+  CHECK(pl_share_recv_posted(p[1], &got, &id), ==, 0);
+  CHECK(id, ==, 11);
+  CHECK(got.ex.rcv_nxt, ==, 5);
+  CHECK(got.ex.recv_len, ==, 3);
+  CHECK(memcmp(got.bytes, "abc", 3), ==, 0);
+  free(got.bytes);
+  CHECK(pl_share_recv_posted(p[1], &got, &id), ==, -EBADMSG);
+  CHECK(pl_share_recv_posted(p[1], &got, &id), ==, 0);
+  CHECK(id, ==, 12);
+  CHECK(got.bytes == NULL, ==, 1);
+  for (k = 0; k < posted; k++) {
+    CHECK(pl_share_recv_posted(p[1], &got, &id), ==, 0);
+    CHECK(id, ==, 13);
+  }
+  CHECK(pl_share_recv_posted(p[1], &got, &id), ==, -EAGAIN);
+  close(p[1]);
+  CHECK(n_fds(), ==, before);
+}
+
 /* Three askers at once: two threads and a process that inherited the
  * channel (a grandchild's case); answered last first, each with a result
  * of its own id: every one reads its own. */
@@ -460,6 +502,7 @@ static void test_tcp_share_msg_bad_requests(void)
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_share_msg_roundtrip),
   UNIT_TEST(test_tcp_share_msg_moves),
+  UNIT_TEST(test_tcp_share_msg_posted),
   UNIT_TEST(test_tcp_share_msg_private_replies),
   UNIT_TEST(test_tcp_share_msg_server_gone),
   UNIT_TEST(test_tcp_share_msg_server_dies_queued),
