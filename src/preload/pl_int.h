@@ -118,6 +118,7 @@ struct pl_obj {
    * (tcp_share_queue.c). */
   int      moves_chan;
   uint64_t moves_id;
+  uint64_t moves_chan_ino; /* its inode: still ours (a dup2 over it)? */
   int      listen_backlog; /* PL_TCP: the program's last listen() */
 };
 

@@ -47,6 +47,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void pl_share_moves_free(struct pl_share_move* m, int n)
 {
@@ -334,25 +335,50 @@ static void read_posted(int chan)
   }
 }
 
+/* chan_ino: fd's inode if it is a socket, else 0. */
+static uint64_t chan_ino(int fd)
+{
+  struct stat sb;
+
+  if (fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+    return 0;
+  return (uint64_t)sb.st_ino;
+}
+
 void pl_share_queue_chan(struct pl_obj* o, int chan, uint64_t id)
 {
   int c;
 
   pl_share_queue_forget(o);
-  /* Above the numbers a program uses first, close-on-exec: the
-   * program never sees it. */
+  /* Above the numbers a program uses first, close-on-exec: the program
+   * does not see it. It is not in the fd table (it lives until this
+   * process's listen, moments later), so before each use its inode says
+   * whether it is still ours: the program may have put a file of its own
+   * on that number meanwhile (dup2). */
   c = PL_REAL(fcntl)(chan, F_DUPFD_CLOEXEC, (void*)(long)256);
   if (c < 0)
     return;
+  o->moves_chan_ino = chan_ino(c);
+  if (!o->moves_chan_ino) {
+    PL_REAL(close)(c);
+    return;
+  }
   o->moves_chan = c;
   o->moves_id = id;
+}
+
+/* chan_ours: o's copy of the channel is still the one it made. */
+static int chan_ours(const struct pl_obj* o)
+{
+  return o->moves_chan >= 0 && chan_ino(o->moves_chan) == o->moves_chan_ino;
 }
 
 void pl_share_queue_forget(struct pl_obj* o)
 {
   if (o->moves_chan < 0)
     return;
-  PL_REAL(close)(o->moves_chan);
+  if (chan_ours(o))
+    PL_REAL(close)(o->moves_chan);
   o->moves_chan = -1;
 }
 
@@ -368,6 +394,10 @@ void pl_share_queue_in(int fd, struct pl_obj* o, struct anyload_stack* st)
   struct pl_share_move* m = NULL;
   int k, n = 0, ok = 0, rc, last_err = 0;
 
+  if (!chan_ours(o)) {
+    pl_share_queue_forget(o);
+    return;
+  }
   pl_depth++;
   rc = pl_share_ask(o->moves_chan, &rq, ASK_WAIT_NS, &an, &m, &n);
   if (rc == -EPIPE) {
