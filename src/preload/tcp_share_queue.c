@@ -72,6 +72,14 @@ struct kept {
 };
 static struct kept kept[MAX_KEPT];
 
+/* drop_kept: kept entry k goes, its connections freed. */
+static void drop_kept(int k)
+{
+  pl_share_moves_free(kept[k].m, kept[k].n);
+  kept[k].m = NULL;
+  kept[k].n = 0;
+}
+
 /* expire: the kept connections whose time passed go (logged). */
 static void expire(int64_t now)
 {
@@ -83,9 +91,7 @@ static void expire(int64_t now)
     pl_log(1, "%d connection%s queued in the stack for a forked child "
            "lost: no child listening in its own stack asked for them",
            kept[k].n, kept[k].n == 1 ? "" : "s");
-    pl_share_moves_free(kept[k].m, kept[k].n);
-    kept[k].m = NULL;
-    kept[k].n = 0;
+    drop_kept(k);
   }
 }
 
@@ -112,11 +118,8 @@ void pl_share_queue_fork_child(void)
 {
   int k;
 
-  for (k = 0; k < MAX_KEPT; k++) {
-    pl_share_moves_free(kept[k].m, kept[k].n);
-    kept[k].m = NULL;
-    kept[k].n = 0;
-  }
+  for (k = 0; k < MAX_KEPT; k++)
+    drop_kept(k);
 }
 
 /* others: another socket of the program is in st. */
@@ -202,20 +205,18 @@ static int queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
   int n = 0, k, moved = 0, lost = 0, sd;
 
   *out = NULL;
-  m = calloc(PL_SHARE_MAX_CONNS, sizeof(*m));
   sds = malloc(PL_SHARE_MAX_CONNS * sizeof(*sds));
-  if (!m || !sds) {
-    free(m);
-    free(sds);
+  if (!sds)
     return 0;
-  }
   pl_tcp_listener_drain(st, o);
   while (n < PL_SHARE_MAX_CONNS &&
          (sd = anyload_tcp_accept(st, o->sd, NULL, pl_now())) >= 0)
     sds[n++] = sd;
-  if (need_alone && !alone(st, o, n)) {
-    /* The stack stays: no child can make one on this queue. Reset, as
-     * the listener's close does. */
+  /* Room for what was queued only (most takes find nothing). */
+  m = n ? calloc((size_t)n, sizeof(*m)) : NULL;
+  if ((need_alone && !alone(st, o, n)) || !m) {
+    /* The stack stays (no child can make one on this queue), or no
+     * memory: reset, as the listener's close does. */
     for (k = 0; k < n; k++)
       abort_conn(st, sds[k]);
     n = 0;
