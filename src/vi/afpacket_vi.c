@@ -123,7 +123,7 @@ struct afpacket_vi {
   uint32_t             tx_sent;     /* slots below were handed over */
   int                  tx_retry;    /* the kernel said "later" */
   /* kernel drops (PACKET_STATISTICS resets on read: we add up) */
-  uint32_t             polls_to_drop_check;
+  uint32_t             drop_check_budget;   /* vi_drop_check_tick */
   int                  drop_check_due;
   uint64_t             k_packets, k_drops;
   uint64_t             no_desc_pending;
@@ -163,14 +163,15 @@ static inline void rx_release(struct tpacket2_hdr* h)
 /* Kernel drops (RX ring full: the program did not keep up) are reported as
  * RX_NO_DESC_TRUNC events, one per frame, like a NIC's. PACKET_STATISTICS
  * is a system call and resets the kernel's counters, so it is read when a
- * frame says TP_STATUS_LOSING and otherwise every 4096 polls. */
+ * frame says TP_STATUS_LOSING and otherwise as vi_drop_check_tick
+ * (vi_int.h) paces it. */
 static void read_kernel_stats(struct afpacket_vi* v)
 {
   struct tpacket_stats st;
   socklen_t len = sizeof(st);
 
   v->drop_check_due = 0;
-  v->polls_to_drop_check = 4096;
+  v->drop_check_budget = VI_DROP_CHECK_BUDGET;
   if (getsockopt(v->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
     return;
   v->k_packets += st.tp_packets;
@@ -180,11 +181,12 @@ static void read_kernel_stats(struct afpacket_vi* v)
 }
 
 static int report_kernel_drops(ef_vi* vi, struct afpacket_vi* v,
-                               ef_event* evs, int budget)
+                               ef_event* evs, int budget, bool received)
 {
   int n = 0;
 
-  if (v->drop_check_due || v->polls_to_drop_check-- == 0)
+  if (v->drop_check_due ||
+      vi_drop_check_tick(&v->drop_check_budget, received))
     read_kernel_stats(v);
   while (v->no_desc_pending && n < budget) {
     evs[n].rx_no_desc_trunc.type = EF_EVENT_TYPE_RX_NO_DESC_TRUNC;
@@ -515,7 +517,7 @@ static int afpacket_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
   rx_budget = evs_len > 1 ? evs_len - 1 : evs_len;
   n = rx_poll(vi, v, evs, rx_budget);
   if (n < rx_budget)
-    n += report_kernel_drops(vi, v, evs + n, rx_budget - n);
+    n += report_kernel_drops(vi, v, evs + n, rx_budget - n, n > 0);
   if (v->tx_retry)
     tx_send(v);
   if (v->q.tx_evented != v->q.state.txq.added)
@@ -668,7 +670,7 @@ static int afpacket_vi_alloc(ef_vi* vi, ef_driver_handle dh,
   v->queue = queue;
   vi_gso_tx_init(&v->gso, pd->ifindex);
   v->max_frame = vi_if_mtu(pd->ifname) + ETH_HLEN + 4;
-  v->polls_to_drop_check = 4096;
+  v->drop_check_budget = VI_DROP_CHECK_BUDGET;
   memset(vi, 0, sizeof(*vi));
   v->txd = calloc(txn, sizeof(*v->txd));
   if (!v->txd || vi_swq_init(&v->q, vi, rxn, txn) < 0) {

@@ -54,7 +54,7 @@ struct afxdp_vi {
   int                    queue;
   uint32_t               max_frame;   /* MTU + Ethernet + VLAN header */
   int                    tx_kick_pending;
-  uint32_t               polls_to_drop_check;
+  uint32_t               drop_check_budget;   /* vi_drop_check_tick */
   int                    drop_check_due;
   uint64_t               kernel_drops_seen;   /* rx_dropped + rx_ring_full */
   uint64_t               no_desc_pending;     /* drops not yet reported */
@@ -121,7 +121,8 @@ static int rx_poll(ef_vi* vi, struct afxdp_vi* v, ef_event* evs, int budget)
  * fill ring full: the program did not keep up) are reported as
  * RX_NO_DESC_TRUNC events, one per frame, as a NIC reports the frames it
  * had no descriptor for. Reading the counters is a system call, so it is
- * done when the RX backlog was deep and otherwise every 4096 polls. */
+ * done when the RX backlog was deep and otherwise as vi_drop_check_tick
+ * (vi_int.h) paces it. */
 static void check_kernel_drops(struct afxdp_vi* v)
 {
   struct xdp_statistics ks;
@@ -129,7 +130,7 @@ static void check_kernel_drops(struct afxdp_vi* v)
   uint64_t total;
 
   v->drop_check_due = 0;
-  v->polls_to_drop_check = 4096;
+  v->drop_check_budget = VI_DROP_CHECK_BUDGET;
   if (getsockopt(v->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) < 0)
     return;
   total = ks.rx_dropped + ks.rx_ring_full;
@@ -141,11 +142,12 @@ static void check_kernel_drops(struct afxdp_vi* v)
 }
 
 static int report_kernel_drops(ef_vi* vi, struct afxdp_vi* v, ef_event* evs,
-                               int budget)
+                               int budget, bool received)
 {
   int n = 0;
 
-  if (v->drop_check_due || v->polls_to_drop_check-- == 0)
+  if (v->drop_check_due ||
+      vi_drop_check_tick(&v->drop_check_budget, received))
     check_kernel_drops(v);
   while (v->no_desc_pending && n < budget) {
     evs[n].rx_no_desc_trunc.type = EF_EVENT_TYPE_RX_NO_DESC_TRUNC;
@@ -345,7 +347,7 @@ static int afxdp_eventq_poll(ef_vi* vi, ef_event* evs, int evs_len)
   rx_budget = evs_len > 1 ? evs_len - 1 : evs_len;
   n = rx_poll(vi, v, evs, rx_budget);
   if (n < rx_budget)
-    n += report_kernel_drops(vi, v, evs + n, rx_budget - n);
+    n += report_kernel_drops(vi, v, evs + n, rx_budget - n, n > 0);
   if (v->tx_kick_pending)
     kick_tx(v);
   if (v->q.tx_evented != v->q.state.txq.added) {

@@ -17,6 +17,7 @@
 #include <etherfabric/vi.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -233,6 +234,30 @@ static inline void vi_arm_note_poll(struct vi_common* c, int n)
 {
   if (n > 0 && c->armed && ++c->armed_polls >= VI_DISARM_POLLS)
     vi_disarm(c);
+}
+
+/* Kernel drop counters (AF_XDP's XDP_STATISTICS, AF_PACKET's
+ * PACKET_STATISTICS) are a system call away, so the backends read them
+ * when a poll hints at drops (a deep backlog, TP_STATUS_LOSING) and
+ * otherwise as a fallback, paced by vi_drop_check_tick: every 4096 polls
+ * that received frames, or after about four million empty ones. Drops
+ * come with traffic, and the polls that find the ring empty are the
+ * spinning ones: counting them all put a system call into a spinning
+ * program's wait about every half millisecond. */
+#define VI_DROP_CHECK_RX_COST 1024u
+#define VI_DROP_CHECK_BUDGET (4096u * VI_DROP_CHECK_RX_COST)
+
+/* vi_drop_check_tick: charge one poll (received: it found frames) to
+ * *budget; true when the fallback check is due (the caller then resets
+ * *budget to VI_DROP_CHECK_BUDGET). */
+static inline bool vi_drop_check_tick(uint32_t* budget, bool received)
+{
+  uint32_t cost = received ? VI_DROP_CHECK_RX_COST : 1u;
+
+  if (*budget <= cost)
+    return true;
+  *budget -= cost;
+  return false;
 }
 
 /* vi_live_add: remember a new VI, so that if the process exits without
