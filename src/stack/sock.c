@@ -249,12 +249,35 @@ static void filter_put(struct anyload_stack* st, uint8_t proto,
 
   if (!f || --f->refs)
     return;
+  if (!raddr_be32) {
+    struct st_filter_gone* g =
+      &st->filters_gone[st->filters_gone_next++ % ST_FILTERS_GONE];
+    g->proto = proto;
+    g->laddr_be32 = laddr_be32;
+    g->lport_be16 = lport_be16;
+    g->until = st->now + ST_FILTER_GONE_NS;
+  }
   if (!st->forgotten && f->park_ms)
     st__vi_filter_park(st, filter_cookies(st, f), f->park_ms);
   else if (!st->forgotten)
     st__vi_filter_del(st, filter_cookies(st, f));
   memset(f, 0, sizeof(*f));
   st->n_filters--;
+}
+
+int st__filter_was_local(const struct anyload_stack* st, uint8_t proto,
+                         uint32_t laddr_be32, uint16_t lport_be16)
+{
+  unsigned k;
+
+  for (k = 0; k < ST_FILTERS_GONE; k++) {
+    const struct st_filter_gone* g = &st->filters_gone[k];
+    if (g->until > st->now && g->proto == proto &&
+        g->lport_be16 == lport_be16 &&
+        (!g->laddr_be32 || g->laddr_be32 == laddr_be32))
+      return 1;
+  }
+  return 0;
 }
 
 int st__filter_park(struct anyload_stack* st, uint8_t proto,

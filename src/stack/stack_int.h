@@ -178,6 +178,12 @@ struct st_path {
  * owners a filter names in the XDP program: bpf/filter_shared.h). */
 #define ST_MAX_QUEUES 64
 #define ST_TCP_ACK_DUE_MAX 64   /* connections with an ACK owed per poll */
+/* Released port filters remembered (st__filter_was_local), and how long:
+ * a frame waits on a ring at most until the owner's next poll, which a
+ * hand-over's work (repairing connections, draining a listener: some
+ * milliseconds, 200 at most) may delay. */
+#define ST_FILTERS_GONE 8
+#define ST_FILTER_GONE_NS 1000000000ll
 /* Frames published per kick at most while the doorbell is held: the
  * kernel's copy-mode AF_XDP sends 32 per sendto() anyway, and frames that
  * wait unpublished hold ring slots that completions cannot free. */
@@ -287,6 +293,15 @@ struct anyload_stack {
   struct st_filter* filters;
   unsigned n_filters_max;
   unsigned n_filters;
+  /* The port filters (ip4_local) released last, for st__filter_was_local:
+   * frames they let in may still be on the rings. */
+  struct st_filter_gone {
+    uint8_t  proto;
+    uint16_t lport_be16;
+    uint32_t laddr_be32;
+    int64_t  until;
+  } filters_gone[ST_FILTERS_GONE];
+  unsigned filters_gone_next;
   uint16_t ephem_next;
   /* TCP (tcp_int.h): connections, their port and 4-tuple hashes. */
   struct st_tcp* tcps;
@@ -586,6 +601,15 @@ int st__filter_get(struct anyload_stack* st, uint8_t proto,
                    uint32_t laddr_be32, uint16_t lport_be16);
 void st__filter_put(struct anyload_stack* st, uint8_t proto,
                     uint32_t laddr_be32, uint16_t lport_be16);
+
+/* st__filter_was_local: whether a port filter (ip4_local) that would
+ * have let in a frame for (proto, laddr, lport) was released within the
+ * last ST_FILTER_GONE_NS. Such a frame was on its way when the port left
+ * the stack (to the kernel's socket, or another process's stack): its
+ * new owner gets the sender's retransmission, and an answer from here
+ * (a TCP RST to a SYN) would refuse a connection the owner would take. */
+int st__filter_was_local(const struct anyload_stack* st, uint8_t proto,
+                         uint32_t laddr_be32, uint16_t lport_be16);
 
 /* st__filter_get_full / put_full: the same for an ip4_full filter on a
  * 4-tuple (a connecting TCP socket). */

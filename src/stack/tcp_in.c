@@ -539,6 +539,10 @@ void st__tcp_rx(struct anyload_stack* st, uint32_t i,
     if (l) {
       ST_INC(st, tcp_rx_listen_segs);
       tcp__listen_rx(st, l, &sg, now);
+    } else if (st__filter_was_local(st, ST_IPPROTO_TCP, ip->dst_be32,
+                                    sg.h.dport_be16)) {
+      /* Its listener left the stack as it came: no answer (sock.c). */
+      ST_INC(st, rx_drop_tcp_listener_gone);
     } else {
       ST_INC(st, rx_drop_tcp_no_sock);
       tcp__send_rst_for(st, &sg, now);

@@ -336,7 +336,8 @@ static void check_counters(void)
   anyload_stack_stats(st, v, n, 1);
   if (S(rx_tcp_segs) != S(rx_drop_tcp_trunc) + S(rx_drop_tcp_doff) +
                         S(rx_drop_tcp_csum) + S(rx_drop_tcp_addr) +
-                        S(rx_drop_tcp_no_sock) + S(tcp_rx_conn_segs) +
+                        S(rx_drop_tcp_no_sock) +
+                        S(rx_drop_tcp_listener_gone) + S(tcp_rx_conn_segs) +
                         S(tcp_rx_listen_segs))
     fail("a TCP segment without exactly one outcome");
   if (S(rx_frames) > S(rx_drop_multibuf) + S(rx_drop_eth_trunc) +

@@ -548,6 +548,49 @@ static void test_tcp_closed_port_rst(void)
   tw_close(&w);
 }
 
+/* A SYN for a port whose listener has just left the stack (it was on a
+ * ring as the port went to the kernel or another stack) gets no answer
+ * for a second, counted; after that a SYN to the port is refused again
+ * (RFC 9293 §3.10.7.1). Other ports are refused throughout. */
+static void test_tcp_listener_gone(void)
+{
+  struct tw w;
+  struct tw_got g;
+  struct tw_seg s;
+  int ls;
+
+  tw_open(&w, "lg", NULL, TW_PEER);
+  ls = tw_listen(w.st[0], 82, 4);
+  CHECK(anyload_tcp_close(w.st[0], ls, tw_now()), ==, 0);
+  tw_run(&w, 1 * TW_MS);
+  s = tw_seg_init(PA, 82);
+  s.flags = ST_TCP_SYN;
+  s.seq = 900;
+  s.mss = 1460;
+  tw_peer_send(&w, &s);
+  tw_peer_none(&w);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_listener_gone"), ==, 1);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_no_sock"), ==, 0);
+  /* Another port: refused at once. */
+  s.sport = PA + 1;
+  s.dport = 83;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(g.sport, ==, 83);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_no_sock"), ==, 1);
+  /* A second after the close: port 82 is refused too. */
+  tw_run(&w, 1 * TW_SEC);
+  s.sport = PA;
+  s.dport = 82;
+  tw_peer_send(&w, &s);
+  tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
+  CHECK(g.sport, ==, 82);
+  CHECK(g.h.ack, ==, 901);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_listener_gone"), ==, 1);
+  CHECK(tw_stat(w.st[0], "rx_drop_tcp_no_sock"), ==, 2);
+  tw_close(&w);
+}
+
 /* RSTs and SYNs in ESTABLISHED: exact RST resets, in-window RST and SYN
  * get challenge ACKs, out-of-window RST is dropped (RFC 5961). */
 static void test_tcp_rst_established(void)
@@ -2078,6 +2121,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_passive_open_options),
   UNIT_TEST(test_tcp_stacks_exchange),
   UNIT_TEST(test_tcp_closed_port_rst),
+  UNIT_TEST(test_tcp_listener_gone),
   UNIT_TEST(test_tcp_rst_established),
   UNIT_TEST(test_tcp_rst_states),
   UNIT_TEST(test_tcp_paws_ooo),
