@@ -872,11 +872,11 @@ uint32_t pl_tcp_edge(struct pl_ep_item* it, uint32_t r)
 #define LISTENER_DRAIN_MAX_NS 200000000ll
 
 /* take_queue: the connections queued in o's stack listener into
- * o->backlog, for accept to hand out. Their number. */
-static int take_queue(struct anyload_stack* st, struct pl_obj* o)
+ * o->backlog, for accept to hand out; *(int*)ctx counts them. */
+static void take_queue(struct anyload_stack* st, struct pl_obj* o, void* ctx)
 {
   struct pl_tcp_queued q;
-  int n = 0;
+  int* n = ctx;
 
   while ((q.sd = anyload_tcp_accept(st, o->sd, &q.peer, pl_now())) >= 0) {
     struct pl_tcp_queued* p = realloc(o->backlog, (size_t)(o->n_backlog + 1) *
@@ -887,12 +887,12 @@ static int take_queue(struct anyload_stack* st, struct pl_obj* o)
     }
     o->backlog = p;
     o->backlog[o->n_backlog++] = q;
-    n++;
+    (*n)++;
   }
-  return n;
 }
 
-void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o)
+void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o,
+                           pl_tcp_queue_taker take, void* ctx)
 {
   /* Handshakes in progress would be reset by the close (a client whose
    * connect() had returned saw ECONNRESET: socat with 8 clients on a
@@ -905,9 +905,11 @@ void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o)
          (now < start + LISTENER_DRAIN_NS ||
           anyload_tcp_synq_len(st, o->sd) > 0)) {
     pl_progress(st);
+    take(st, o, ctx);
     nanosleep(&nap, NULL);
     now = pl_now();
   }
+  take(st, o, ctx);
 }
 
 void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
@@ -919,8 +921,7 @@ void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
   if (!st || o->tcp != PL_TCP_LISTEN || o->sd < 0)
     return;
   if (keep_queue) {
-    pl_tcp_listener_drain(st, o);
-    kept = take_queue(st, o);
+    pl_tcp_listener_drain(st, o, take_queue, &kept);
   }
   anyload_tcp_close(st, o->sd, pl_now());
   o->sd = -1;

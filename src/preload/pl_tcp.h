@@ -167,9 +167,16 @@ int pl_stack_release_if_idle(const char* why);
 void pl_tcp_listener_to_kernel(int fd, struct pl_obj* o, const char* why,
                                int keep_queue);
 /* pl_tcp_listener_drain: run the stack (bounded: 5 to 200 ms) until
- * listener o has no handshake in progress, so that they join its accept
- * queue before it closes. */
-void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o);
+ * listener o has no handshake in progress, so that they complete before
+ * it closes. After each round, and once at the end, take(st, o, ctx)
+ * empties the stack listener's accept queue into the caller's keeping: a
+ * full queue (a program that listened with a small backlog and is busy
+ * elsewhere) would drop the handshakes' last ACKs, and the close would
+ * reset connections whose clients believe them established. */
+typedef void (*pl_tcp_queue_taker)(struct anyload_stack* st,
+                                   struct pl_obj* o, void* ctx);
+void pl_tcp_listener_drain(struct anyload_stack* st, struct pl_obj* o,
+                           pl_tcp_queue_taker take, void* ctx);
 /* A connection taken from a stack listener's queue as it left the stack,
  * still to be handed out by accept. */
 struct pl_tcp_queued {

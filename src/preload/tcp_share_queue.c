@@ -193,6 +193,25 @@ static int move_out(struct anyload_stack* st, int sd, struct pl_share_move* m)
   return rc;
 }
 
+/* struct accepted, take_accepted: the drain's taker of queue_out: the
+ * stack sockets of the connections accepted, at most PL_SHARE_MAX_CONNS
+ * (more stay queued and are reset with the listener). */
+struct accepted {
+  int* sds;
+  int n;
+};
+
+static void take_accepted(struct anyload_stack* st, struct pl_obj* o,
+                          void* ctx)
+{
+  struct accepted* a = ctx;
+  int sd;
+
+  while (a->n < PL_SHARE_MAX_CONNS &&
+         (sd = anyload_tcp_accept(st, o->sd, NULL, pl_now())) >= 0)
+    a->sds[a->n++] = sd;
+}
+
 /* queue_out: listener o's queued connections out of st into *out
  * (malloc'd), after its handshakes in progress finished (bounded); with
  * need_alone, only when nothing else keeps st (else they are reset).
@@ -201,17 +220,17 @@ static int queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
                      int need_alone, struct pl_share_move** out)
 {
   struct pl_share_move* m;
+  struct accepted a = { NULL, 0 };
   int* sds;
-  int n = 0, k, moved = 0, lost = 0, sd;
+  int n, k, moved = 0, lost = 0;
 
   *out = NULL;
   sds = malloc(PL_SHARE_MAX_CONNS * sizeof(*sds));
   if (!sds)
     return 0;
-  pl_tcp_listener_drain(st, o);
-  while (n < PL_SHARE_MAX_CONNS &&
-         (sd = anyload_tcp_accept(st, o->sd, NULL, pl_now())) >= 0)
-    sds[n++] = sd;
+  a.sds = sds;
+  pl_tcp_listener_drain(st, o, take_accepted, &a);
+  n = a.n;
   /* Room for what was queued only (most takes find nothing). */
   m = n ? calloc((size_t)n, sizeof(*m)) : NULL;
   if ((need_alone && !alone(st, o, n)) || !m) {
