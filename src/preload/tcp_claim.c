@@ -37,8 +37,66 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CLAIM_WAIT_NS 2000000000ll
+/* How long a listener's claim that found the stack's owner exiting waits
+ * for that process to be gone (see owner_gone_wait). */
+#define OWNER_EXIT_WAIT_NS 2000000000ll
+
+/* chan_owner: the process that made channel chan (a socketpair's
+ * SO_PEERCRED names its maker on both ends): the one whose stack held the
+ * sockets shared over it. 0 if unknown. */
+static pid_t chan_owner(int chan)
+{
+  struct ucred cr;
+  socklen_t len = sizeof(cr);
+
+  if (chan < 0 ||
+      PL_REAL(getsockopt)(chan, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+      cr.pid <= 0 || cr.pid == getpid())
+    return 0;
+  return cr.pid;
+}
+
+/* running: pid exists and is not a zombie. */
+static int running(pid_t pid)
+{
+  char path[32], buf[256], *p;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = PL_REAL(read)(fd, buf, sizeof(buf) - 1);
+  PL_REAL(close)(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  /* "pid (comm) S ...": the state follows the last ')'. */
+  p = strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* owner_gone_wait: a listener's claim found the channel closed (EPIPE):
+ * its owner is exiting (nginx `daemon on`: the process that listened
+ * exits once it has forked the master, whose workers then claim). It
+ * closes its channels before its stack lets go of the interface queues,
+ * so a stack made now may find them still taken (EBUSY) and leave the
+ * listener to the kernel for good: wait until that process is gone,
+ * bounded (one that stays keeps its queues anyway). Outside the lock. */
+static void owner_gone_wait(pid_t owner)
+{
+  struct timespec nap = { 0, 2000000 };
+  int64_t end = pl_now() + OWNER_EXIT_WAIT_NS;
+
+  while (running(owner) && pl_now() < end)
+    nanosleep(&nap, NULL);
+}
 
 /* connected: fd's kernel socket is a connection (the parent's hand-over
  * made it one). */
@@ -103,6 +161,7 @@ static void claim_one(int fd, const char* why)
   struct pl_share_move* moves = NULL;
   struct pl_obj* o;
   uint64_t id;
+  pid_t owner = 0;
   int chan, rc, n_moves = 0;
 
   if (pl_lock() < 0)
@@ -140,11 +199,15 @@ static void claim_one(int fd, const char* why)
     if ((rq.flags & PL_SHARE_F_QUEUE) && (rc == 0 || rc == -EPIPE) &&
         chan >= 0)
       pl_share_queue_chan(o, chan, id);
+    if ((rq.flags & PL_SHARE_F_QUEUE) && rc == -EPIPE)
+      owner = chan_owner(chan);
     settle(fd, o, rc, &an, why);
     if (!(o->flags & PL_TF_FOLLOW))
       pl_share_queue_forget(o);
   }
   pl_unlock();
+  if (owner)
+    owner_gone_wait(owner);
 }
 
 /* follow_claimed: the listeners claimed (PL_TF_FOLLOW) follow into this
