@@ -174,18 +174,23 @@ bg_start()
 }
 
 # bg_wait_line TAG REGEX [SECS]: 0 when found, 1 on timeout or when the
-# program ended without printing it.
+# program ended without printing it. A program that forks and exits (a
+# daemon's first process) leaves the output to its child, which may print
+# a moment after: once the program is gone the line has one more second
+# (CI: a child that printed as its parent exited was missed).
 bg_wait_line()
 {
-	local tag=$1 re=$2 secs=${3:-5} i n
+	local tag=$1 re=$2 secs=${3:-5} i n gone=-1
 
 	n=$((secs * 20))
 	for ((i = 0; i < n; i++)); do
 		grep -Eq -- "$re" "$TMPD/$tag.out" 2>/dev/null && return 0
-		if ! kill -0 "${BG_PID[$tag]}" 2>/dev/null; then
-			grep -Eq -- "$re" "$TMPD/$tag.out" 2>/dev/null &&
-				return 0
-			return 1
+		if ((gone < 0)) && ! kill -0 "${BG_PID[$tag]}" 2>/dev/null; then
+			gone=$i
+		fi
+		if ((gone >= 0 && i - gone >= 20)); then
+			grep -Eq -- "$re" "$TMPD/$tag.out" 2>/dev/null
+			return
 		fi
 		sleep 0.05
 	done
