@@ -44,7 +44,18 @@
 #include <unistd.h>
 
 #define IDLE_NS 1000000ll
+/* The nap while a thread of the program polls the stack in a call: 10 ms,
+ * doubled for each round that finds one there again, up to 80 ms. Each
+ * wake-up takes the CPU from that thread, spinning on it when the process
+ * is pinned to one CPU: about 100 a second made sockperf --tcp's p99.9
+ * some 5 us worse than without the thread (33 against 27-29 us, 3 runs
+ * each), 12 a second left it where that is. It starts again at 10 ms
+ * once the thread polled the stack itself (the program was away). The
+ * price: a program that leaves a long stay in the library for a long
+ * computation has its stack polled up to 80 ms later (the peer's
+ * retransmission timer is 200 ms at least). */
 #define WAITERS_NAP_NS 10000000ll
+#define WAITERS_NAP_MAX_NS 80000000ll
 #define EXIT_DUE_NS 1000000000ll
 
 static int64_t last_progress;   /* atomic: the program's last poll */
@@ -114,7 +125,7 @@ static void* poller(void* arg)
   struct anyload_stack* st;
   struct pollfd* p = watched;
   struct timespec ts;
-  int64_t now, dl, idle, sleep_ns;
+  int64_t now, dl, idle, sleep_ns, nap = WAITERS_NAP_NS;
   int waiters, polled, n;
 
   /* The thread's start-up (its TLS blocks, which the first access may
@@ -139,8 +150,10 @@ static void* poller(void* arg)
     idle = now - __atomic_load_n(&last_progress, __ATOMIC_RELAXED);
     waiters = st ? __atomic_load_n(&pl_waiters, __ATOMIC_SEQ_CST) : 0;
     polled = st && !waiters && idle >= IDLE_NS;
-    if (polled)
+    if (polled) {
       pl_progress(st);
+      nap = WAITERS_NAP_NS;   /* the program was away */
+    }
     dl = st ? anyload_stack_next_deadline(st) : INT64_MAX;
     n = watch(st, polled);
     if (polled)
@@ -149,7 +162,8 @@ static void* poller(void* arg)
     if (waiters) {
       /* A thread of the program polls the stack and sleeps on it: its
        * job. */
-      sleep_ns = WAITERS_NAP_NS;
+      sleep_ns = nap;
+      nap = nap * 2 > WAITERS_NAP_MAX_NS ? WAITERS_NAP_MAX_NS : nap * 2;
     } else if (!polled && st) {
       sleep_ns = IDLE_NS - idle;   /* the program polls: look when it stops */
     } else {
