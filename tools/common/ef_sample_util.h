@@ -368,7 +368,7 @@ static inline int efs_if_ipv4(const char* ifname, uint32_t* addr_be)
   "  ANYLOAD_BACKEND=auto|afxdp|afpacket|sim  how VIs reach the network\n"  \
   "      (auto: AF_XDP, or AF_PACKET where XDP/AF_XDP is missing); the\n"    \
   "      '# backend:' line of the output says which one is in use\n"        \
-  "  ANYLOAD_XDP_MODE=auto|native|generic     XDP attach mode (AF_XDP)\n"   \
+  "  ANYLOAD_XDP_MODE=auto|native|generic|prefer-native  XDP attach mode\n" \
   "  ANYLOAD_SIM_LINKS=A-B[:opts][;...]       simulated links (sim)\n"      \
   "  ANYLOAD_LOG=0..3                         library messages (1: errors)\n"
 
