@@ -6,6 +6,7 @@
  * tools; never on a stack's fast path.
  */
 #include "common/stack_shm.h"
+#include "common/proc_stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,36 +97,6 @@ void stack_shm_close(struct stack_shm* s)
   s->fd = -1;
 }
 
-uint64_t stack_proc_start(int pid)
-{
-  char path[64], buf[1024];
-  unsigned long long start = 0;
-  const char* p;
-  ssize_t n;
-  int fd, field;
-
-  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = 0;
-  /* The command (field 2) may hold spaces and parentheses: fields are
-   * counted from the last ')'. */
-  p = strrchr(buf, ')');
-  if (!p)
-    return 0;
-  for (field = 2; *p && field < 22; p++)
-    if (*p == ' ')
-      field++;
-  if (sscanf(p, "%llu", &start) != 1)
-    return 0;
-  return start;
-}
-
 int stack_shm_alive(const struct stack_shm* s)
 {
   const struct anyload_shm_hdr* h = stack_shm_hdr(s);
@@ -138,7 +109,7 @@ int stack_shm_alive(const struct stack_shm* s)
   }
   /* A child that inherited the descriptor keeps the lock after the
    * owner's death: the owner must still be the process it was. */
-  return h->proc_start && stack_proc_start(h->pid) == h->proc_start;
+  return h->proc_start && proc_start_time(h->pid) == h->proc_start;
 }
 
 int stack_shm_read_consistent(const void* base,

@@ -244,10 +244,6 @@ stack_shm_hdr(const struct stack_shm* s)
  * and its process started when the file says), 0 if it is gone. */
 int stack_shm_alive(const struct stack_shm* s);
 
-/* stack_proc_start: the start time of process pid (field 22 of
- * /proc/<pid>/stat), or 0 if there is no such process. */
-uint64_t stack_proc_start(int pid);
-
 /* stack_shm_read_consistent: run copy(base, ctx), which copies what it
  * needs out of the mapped file base, until one run was made while seq
  * stayed even and unchanged (at most `tries` runs). copy must tolerate

@@ -32,6 +32,7 @@
  * the same socket meanwhile: both ask, the parent answers KERNEL to both.
  */
 #include "preload/pl_tcp.h"
+#include "common/proc_stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,27 +62,6 @@ static pid_t chan_owner(int chan)
   return cr.pid;
 }
 
-/* running: pid exists and is not a zombie. */
-static int running(pid_t pid)
-{
-  char path[32], buf[256], *p;
-  ssize_t n;
-  int fd;
-
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = PL_REAL(read)(fd, buf, sizeof(buf) - 1);
-  PL_REAL(close)(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = 0;
-  /* "pid (comm) S ...": the state follows the last ')'. */
-  p = strrchr(buf, ')');
-  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 /* owner_gone_wait: a listener's claim found the channel closed (EPIPE):
  * its owner is exiting (nginx `daemon on`: the process that listened
  * exits once it has forked the master, whose workers then claim). It
@@ -94,7 +74,7 @@ static void owner_gone_wait(pid_t owner)
   struct timespec nap = { 0, 2000000 };
   int64_t end = pl_now() + OWNER_EXIT_WAIT_NS;
 
-  while (running(owner) && pl_now() < end)
+  while (proc_running((int)owner) && pl_now() < end)
     nanosleep(&nap, NULL);
 }
 

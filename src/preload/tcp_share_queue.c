@@ -195,10 +195,11 @@ static int move_out(struct anyload_stack* st, int sd, struct pl_share_move* m)
 
 /* struct accepted, take_accepted: the drain's taker of queue_out: the
  * stack sockets of the connections accepted, at most PL_SHARE_MAX_CONNS
- * (more stay queued and are reset with the listener). */
+ * (more stay queued and are reset with the listener). The array grows
+ * as they come: most takes find none. */
 struct accepted {
   int* sds;
-  int n;
+  int n, room;
 };
 
 static void take_accepted(struct anyload_stack* st, struct pl_obj* o,
@@ -207,9 +208,20 @@ static void take_accepted(struct anyload_stack* st, struct pl_obj* o,
   struct accepted* a = ctx;
   int sd;
 
-  while (a->n < PL_SHARE_MAX_CONNS &&
-         (sd = anyload_tcp_accept(st, o->sd, NULL, pl_now())) >= 0)
+  while (a->n < PL_SHARE_MAX_CONNS) {
+    if (a->n == a->room) {
+      int room = a->room ? 2 * a->room : 16;
+      int* sds = realloc(a->sds, (size_t)room * sizeof(*sds));
+      if (!sds)
+        return;   /* what stays queued is reset with the listener */
+      a->sds = sds;
+      a->room = room;
+    }
+    sd = anyload_tcp_accept(st, o->sd, NULL, pl_now());
+    if (sd < 0)
+      return;
     a->sds[a->n++] = sd;
+  }
 }
 
 /* queue_out: listener o's queued connections out of st into *out
@@ -220,16 +232,13 @@ static int queue_out(struct anyload_stack* st, int fd, struct pl_obj* o,
                      int need_alone, struct pl_share_move** out)
 {
   struct pl_share_move* m;
-  struct accepted a = { NULL, 0 };
+  struct accepted a = { NULL, 0, 0 };
   int* sds;
   int n, k, moved = 0, lost = 0;
 
   *out = NULL;
-  sds = malloc(PL_SHARE_MAX_CONNS * sizeof(*sds));
-  if (!sds)
-    return 0;
-  a.sds = sds;
   pl_tcp_listener_drain(st, o, take_accepted, &a);
+  sds = a.sds;
   n = a.n;
   /* Room for what was queued only (most takes find nothing). */
   m = n ? calloc((size_t)n, sizeof(*m)) : NULL;

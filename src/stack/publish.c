@@ -22,6 +22,7 @@
  * belongs to its process, the files to the machine).
  */
 #include "stack/publish.h"
+#include "common/proc_stat.h"
 #include "stack/tcp_int.h"
 
 #include <anyload/stack_obs.h>
@@ -302,7 +303,7 @@ int st__pub_open(struct anyload_stack* st, const char* ifname)
   p->hdr->hdr_size = sizeof(*p->hdr);
   p->hdr->pid = (int32_t)getpid();
   p->hdr->stack_id = id;
-  p->hdr->proc_start = stack_proc_start((int)getpid());
+  p->hdr->proc_start = proc_start_time((int)getpid());
   clock_gettime(CLOCK_REALTIME, &ts);
   p->hdr->start_realtime_ns = (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
   read_cmdline(p->hdr->cmdline, sizeof(p->hdr->cmdline));

@@ -249,7 +249,9 @@ static void filter_put(struct anyload_stack* st, uint8_t proto,
 
   if (!f || --f->refs)
     return;
-  if (!raddr_be32) {
+  /* Only TCP asks (tcp_in.c): a UDP release must not push a TCP port
+   * out of the few remembered. */
+  if (!raddr_be32 && proto == ST_IPPROTO_TCP) {
     struct st_filter_gone* g =
       &st->filters_gone[st->filters_gone_next++ % ST_FILTERS_GONE];
     g->proto = proto;

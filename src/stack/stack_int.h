@@ -293,8 +293,8 @@ struct anyload_stack {
   struct st_filter* filters;
   unsigned n_filters_max;
   unsigned n_filters;
-  /* The port filters (ip4_local) released last, for st__filter_was_local:
-   * frames they let in may still be on the rings. */
+  /* The TCP port filters (ip4_local) released last, for
+   * st__filter_was_local: frames they let in may still be on the rings. */
   struct st_filter_gone {
     uint8_t  proto;
     uint16_t lport_be16;
@@ -602,7 +602,7 @@ int st__filter_get(struct anyload_stack* st, uint8_t proto,
 void st__filter_put(struct anyload_stack* st, uint8_t proto,
                     uint32_t laddr_be32, uint16_t lport_be16);
 
-/* st__filter_was_local: whether a port filter (ip4_local) that would
+/* st__filter_was_local: whether a TCP port filter (ip4_local) that would
  * have let in a frame for (proto, laddr, lport) was released within the
  * last ST_FILTER_GONE_NS. Such a frame was on its way when the port left
  * the stack (to the kernel's socket, or another process's stack): its

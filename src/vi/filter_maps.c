@@ -8,6 +8,7 @@
  */
 #include "vi/filter_maps.h"
 #include "common/log.h"
+#include "common/proc_stat.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -112,37 +113,9 @@ void vi_fmaps_lock_close(struct vi_fmaps_lock* l)
 
 /* ---- owners ----------------------------------------------------------- */
 
-uint64_t vi_proc_start_time(pid_t pid)
-{
-  char path[64], buf[1024];
-  unsigned long long start = 0;
-  char* p;
-  ssize_t n;
-  int fd, field;
-
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* The command name (field 2) may hold spaces: skip past its ')'. */
-  p = strrchr(buf, ')');
-  if (!p)
-    return 0;
-  for (field = 2; field < 22 && p; field++)
-    p = strchr(p + 1, ' ');
-  if (!p || sscanf(p + 1, "%llu", &start) != 1)
-    return 0;
-  return start;
-}
-
 int vi_owner_alive(const struct al_owner* o)
 {
-  return o->start_time && vi_proc_start_time((pid_t)o->pid) == o->start_time;
+  return o->start_time && proc_start_time((int)o->pid) == o->start_time;
 }
 
 /* ---- maps ------------------------------------------------------------- */
@@ -303,7 +276,7 @@ int vi_fmaps_take_slot(const struct vi_fmaps* fm, int queue, int* slot_out)
     return -ENOSPC;
   o.pid = (uint32_t)getpid();
   o.queue = (uint32_t)queue;
-  o.start_time = vi_proc_start_time(getpid());
+  o.start_time = proc_start_time((int)getpid());
   if (!o.start_time)
     o.start_time = 1;   /* no /proc: never reclaimed as dead */
   if (bpf_map_update_elem(fm->owners, &s, &o, 0) < 0)

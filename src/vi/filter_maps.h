@@ -72,8 +72,6 @@ void vi_fmaps_lock_drop(struct vi_fmaps_lock* l);
 void vi_fmaps_lock_unlink(struct vi_fmaps_lock* l);
 void vi_fmaps_lock_close(struct vi_fmaps_lock* l);
 
-/* vi_proc_start_time: field 22 of /proc/<pid>/stat (0: no such process). */
-uint64_t vi_proc_start_time(pid_t pid);
 /* vi_owner_alive: the process that holds slot owner o is still running. */
 int vi_owner_alive(const struct al_owner* o);
 

@@ -163,17 +163,10 @@ static void test_stack_shm_open_rejects(void)
   unlink(path);
 }
 
-static void test_stack_shm_proc_start(void)
-{
-  CHECK(stack_proc_start((int)getpid()), >, 0);
-  CHECK(stack_proc_start(-1), ==, 0);
-}
-
 static const struct unit_test tests[] = {
   UNIT_TEST(test_stack_shm_bucket_bounds),
   UNIT_TEST(test_stack_shm_percentiles),
   UNIT_TEST(test_stack_shm_seqlock_reader),
   UNIT_TEST(test_stack_shm_open_rejects),
-  UNIT_TEST(test_stack_shm_proc_start),
 };
 UNIT_TEST_MAIN(tests)

@@ -557,12 +557,22 @@ static void test_tcp_listener_gone(void)
   struct tw w;
   struct tw_got g;
   struct tw_seg s;
-  int ls;
+  int ls, i;
 
   tw_open(&w, "lg", NULL, TW_PEER);
   ls = tw_listen(w.st[0], 82, 4);
   CHECK(anyload_tcp_close(w.st[0], ls, tw_now()), ==, 0);
   tw_run(&w, 1 * TW_MS);
+  /* UDP ports released after it do not push it out of the few that are
+   * remembered. */
+  for (i = 0; i < 2 * ST_FILTERS_GONE; i++) {
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)(5000 + i)) };
+    int u = anyload_udp_open(w.st[0]);
+    CHECK(u, >=, 0);
+    CHECK(anyload_udp_bind(w.st[0], u, &a, sizeof(a)), ==, 0);
+    CHECK(anyload_udp_close(w.st[0], u), ==, 0);
+  }
   s = tw_seg_init(PA, 82);
   s.flags = ST_TCP_SYN;
   s.seq = 900;
