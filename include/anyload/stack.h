@@ -663,8 +663,11 @@ int anyload_tcp_listen(struct anyload_stack* st, int sd, int backlog);
 int anyload_tcp_park(struct anyload_stack* st, int sd, unsigned park_ms);
 
 /* anyload_tcp_accept: take an established connection from the accept
- * queue; peer (may be NULL) gets its address. Returns the new socket, or
- * -EBADF, -EINVAL (not listening), -EAGAIN (queue empty), -EMFILE. */
+ * queue; peer (may be NULL) gets its address. With room in the queue, a
+ * peer whose completing ACK was dropped while it was full gets its
+ * SYN-ACK again at once (so it ACKs now, not after the retransmission).
+ * Returns the new socket, or -EBADF, -EINVAL (not listening), -EAGAIN
+ * (queue empty), -EMFILE. */
 int anyload_tcp_accept(struct anyload_stack* st, int sd,
                        struct sockaddr_in* peer, int64_t now_ns);
 

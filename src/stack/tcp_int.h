@@ -107,6 +107,10 @@ struct st_tcp {
   uint8_t  was_connected;
   uint8_t  reset;        /* ended by a RST or an abort */
   uint8_t  cookie;       /* made from a SYN cookie */
+  uint8_t  ack_dropped;  /* SYN_RECV child: its completing ACK was
+                          * dropped, the accept queue full (1); its
+                          * SYN-ACK sent again on room (2) */
+  uint8_t  acks_dropped; /* listener: some child has ack_dropped */
   uint8_t  detached;     /* handed over (tcp_handover.c): only drops */
   uint8_t  cc_algo;
   /* Negotiated. */
@@ -286,6 +290,10 @@ struct st_tcp* tcp__new_child(struct anyload_stack* st, struct st_tcp* l,
 /* tcp__acceptq_push: c, established, to the tail of l's accept queue. */
 void tcp__acceptq_push(struct anyload_stack* st, struct st_tcp* l,
                        struct st_tcp* c);
+/* tcp__acceptq_room: l's accept queue has room again: SYN-ACKs again at
+ * once to the children whose completing ACK was dropped (ack_dropped). */
+void tcp__acceptq_room(struct anyload_stack* st, struct st_tcp* l,
+                       int64_t now);
 /* tcp__unqueue: take c out of its parent's queue. */
 void tcp__unqueue(struct anyload_stack* st, struct st_tcp* c);
 

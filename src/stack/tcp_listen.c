@@ -220,6 +220,8 @@ int tcp__child_established(struct anyload_stack* st, struct st_tcp* c)
 
   if (l->acceptq_n >= (unsigned)l->backlog) {
     ST_INC(st, tcp_rx_drop_acceptq_full);
+    c->ack_dropped = 1;
+    l->acks_dropped = 1;
     return -1;
   }
   if (tcp__bufs_alloc(st, c) < 0) {
@@ -230,6 +232,47 @@ int tcp__child_established(struct anyload_stack* st, struct st_tcp* c)
   tcp__acceptq_push(st, l, c);
   ST_INC(st, tcp_passive_opens);
   return 0;
+}
+
+/* The peer of a child whose completing ACK was dropped believes itself
+ * connected and says nothing more until our SYN-ACK's retransmission (1 s
+ * and more later) makes it ACK again: a SYN-ACK sent as soon as there is
+ * room does that at once (RFC 9293: an established peer answers the old
+ * SYN-ACK with an ACK; RFC 5961 §4: a challenge ACK, which completes the
+ * handshake just as well). Without it, a listener taken out of the stack
+ * (the preload's drain) could wait for these handshakes longer than it
+ * may, and a program that accepts late waits a second for each. As many
+ * as there is room for, counting those sent and not answered yet
+ * (ack_dropped 2), so that a program polling accept on a queue that
+ * stays short sends no more; the others when more room comes. */
+void tcp__acceptq_room(struct anyload_stack* st, struct st_tcp* l,
+                       int64_t now)
+{
+  unsigned room, answering = 0;
+  uint32_t i;
+
+  if (!l->acks_dropped || l->state != TCP_LISTEN)
+    return;
+  for (i = l->synq_head; i != ST_TCP_NONE; i = st->tcps[i].q_next)
+    answering += st->tcps[i].ack_dropped == 2;
+  if (l->acceptq_n + answering >= (unsigned)l->backlog)
+    return;
+  room = (unsigned)l->backlog - l->acceptq_n - answering;
+  l->acks_dropped = 0;
+  for (i = l->synq_head; i != ST_TCP_NONE; i = st->tcps[i].q_next) {
+    struct st_tcp* c = &st->tcps[i];
+    if (c->ack_dropped != 1)
+      continue;
+    if (!room) {
+      l->acks_dropped = 1;
+      break;
+    }
+    c->ack_dropped = 2;
+    c->rtt_timing = 0;     /* the ACK will answer this one, not the first */
+    tcp__send_ctl(st, c, c->iss, ST_TCP_SYN | ST_TCP_ACK, now);
+    ST_INC(st, tcp_synacks_on_room);
+    room--;
+  }
 }
 
 /* ---- children --------------------------------------------------------- */

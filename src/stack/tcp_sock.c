@@ -570,15 +570,20 @@ int anyload_tcp_accept(struct anyload_stack* st, int sd,
   struct st_tcp* l = tcp__get(st, sd);
   struct st_tcp* c;
 
-  (void)now_ns;
   if (!l)
     return -EBADF;
   if (l->state != TCP_LISTEN)
     return -EINVAL;
-  if (l->acceptq_head == ST_TCP_NONE)
+  c = l->acceptq_head == ST_TCP_NONE ? NULL : &st->tcps[l->acceptq_head];
+  if (c)
+    tcp__unqueue(st, c);
+  /* Room made now, or before by a queued child's reset. */
+  if (l->acks_dropped) {
+    st->now = now_ns;
+    tcp__acceptq_room(st, l, now_ns);
+  }
+  if (!c)
     return -EAGAIN;
-  c = &st->tcps[l->acceptq_head];
-  tcp__unqueue(st, c);
   c->app = 1;
   st->n_tcp_app++;
   if (peer) {

@@ -4,7 +4,8 @@
  * on a simulated link against a raw peer (tests/harness/tcp_sim.h): the
  * options a SYN cookie carries in the SYN-ACK's TSval and gives back from
  * the completing ACK's TSecr, and a SYN that ends a TIME_WAIT while the
- * listener answers with cookies.
+ * listener answers with cookies; a SYN-ACK sent again as soon as the
+ * accept queue has room to a peer whose completing ACK was dropped.
  */
 #include "unit_test.h"
 #include "tcp_sim.h"
@@ -313,9 +314,103 @@ static void test_tcp_cookie_time_wait(void)
   tw_close(&w);
 }
 
+/* handshake_to_ack: peer port sends its SYN to A's port 80 and gets the
+ * SYN-ACK (returned); the completing ACK is left to the caller. */
+static struct tw_got handshake_to_ack(struct tw* w, uint16_t port,
+                                      uint32_t isn)
+{
+  struct tw_got sa;
+  struct tw_seg s = tw_seg_init(port, 80);
+
+  s.flags = ST_TCP_SYN;
+  s.seq = isn;
+  s.mss = 1460;
+  tw_peer_send(w, &s);
+  tw_peer_expect(w, &sa, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(sa.h.ack, ==, isn + 1);
+  return sa;
+}
+
+/* send_ack: the peer's ACK of SYN-ACK sa from port (its ISN isn). */
+static void send_ack(struct tw* w, uint16_t port, uint32_t isn,
+                     const struct tw_got* sa)
+{
+  struct tw_seg s = tw_seg_init(port, 80);
+
+  s.flags = ST_TCP_ACK;
+  s.seq = isn + 1;
+  s.ack = sa->h.seq + 1;
+  tw_peer_send(w, &s);
+}
+
+/* Backlog 1, two peers' completing ACKs dropped while the accept queue is
+ * full: each accept that makes room sends one of them its SYN-ACK again
+ * at once (not after the 1 s retransmission), only as many as there is
+ * room for; the peer's ACK to it completes the handshake. */
+static void test_tcp_acceptq_room_synack(void)
+{
+  struct tw w;
+  struct anyload_stack* a;
+  struct tw_got sa[3], g;
+  uint32_t isn[3] = { 1000, 2000, 3000 };
+  uint16_t port[3] = { PA, PA + 1, PA + 2 };
+  int ls, sd[3], k, first;
+
+  tw_open(&w, "lar", NULL, TW_PEER);
+  a = w.st[0];
+  ls = tw_listen(a, 80, 1);
+  for (k = 0; k < 3; k++)
+    sa[k] = handshake_to_ack(&w, port[k], isn[k]);
+  for (k = 0; k < 3; k++)
+    send_ack(&w, port[k], isn[k], &sa[k]);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_rx_drop_acceptq_full"), ==, 2);
+  tw_run(&w, 10 * TW_MS);
+  tw_peer_none(&w);
+
+  /* The first accept: one SYN-ACK, exactly the first one again. */
+  sd[0] = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd[0], >=, 0);
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_synacks_on_room"), ==, 1);
+  first = g.dport == port[1] ? 1 : 2;
+  CHECK(g.dport, ==, port[first]);
+  CHECK(g.h.seq, ==, sa[first].h.seq);
+  CHECK(g.h.ack, ==, isn[first] + 1);
+  /* Nothing more while that one has not answered (its place is taken),
+   * however often the program polls an empty queue. */
+  for (k = 0; k < 5; k++)
+    CHECK(anyload_tcp_accept(a, ls, NULL, tw_now()), ==, -EAGAIN);
+  tw_peer_none(&w);
+  send_ack(&w, port[first], isn[first], &sa[first]);
+  tw_peer_none(&w);
+  sd[1] = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd[1], >=, 0);
+  /* Room again: the other one's SYN-ACK. */
+  tw_peer_expect(&w, &g, ST_TCP_SYN | ST_TCP_ACK);
+  CHECK(g.dport, ==, port[3 - first]);
+  CHECK(g.h.seq, ==, sa[3 - first].h.seq);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_synacks_on_room"), ==, 2);
+  send_ack(&w, port[3 - first], isn[3 - first], &sa[3 - first]);
+  sd[2] = anyload_tcp_accept(a, ls, NULL, tw_now());
+  CHECK(sd[2], >=, 0);
+  tw_peer_none(&w);
+  CHECK(tw_stat(a, "tcp_synacks_on_room"), ==, 2);
+  CHECK(tw_stat(a, "tcp_rx_drop_acceptq_full"), ==, 2);
+  CHECK(tw_stat(a, "tcp_passive_opens"), ==, 3);
+  for (k = 0; k < 3; k++)
+    abort_conn(&w, sd[k]);
+  CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
+  tw_peer_none(&w);
+  tw_close(&w);
+}
+
 static const struct unit_test tests[] = {
   UNIT_TEST(test_tcp_cookie_options),
   UNIT_TEST(test_tcp_cookie_ts_only),
   UNIT_TEST(test_tcp_cookie_time_wait),
+  UNIT_TEST(test_tcp_acceptq_room_synack),
 };
 UNIT_TEST_MAIN(tests)
