@@ -128,7 +128,9 @@ struct anyload_route {
  *     waiting packets are re-checked on every poll).
  *   process(now): let the environment apply pending updates (the control
  *     plane reads its netlink socket). Called from anyload_stack_poll at
- *     most every poll_env_ns. Returns >= 0 or a negative errno (counted).
+ *     most every poll_env_ns while packets wait for a next hop or after
+ *     a call that returned > 0, else every poll_env_idle_ns. Returns the
+ *     number of changes applied (>= 0) or a negative errno (counted).
  *     May be NULL.
  *   fd(): a file descriptor that becomes readable when process() has work,
  *     added to anyload_stack_wait_fd(); -1 or NULL for none.
@@ -220,7 +222,9 @@ struct anyload_stack_config {
   unsigned    neigh_max_total;  /* packets waiting in all (256) */
   int64_t     neigh_timeout_ns; /* give up after (3 s) */
   int64_t     neigh_retry_ns;   /* re-ask the environment every (100 ms) */
-  int64_t     poll_env_ns;      /* env->process at most every (1 ms) */
+  int64_t     poll_env_ns;      /* env->process at most every (1 ms)
+                                 * while packets wait for a next hop's
+                                 * MAC or the last call found changes */
   int64_t     pmtu_expiry_ns;   /* learnt path MTUs age out (10 min) */
   uint16_t    ephem_lo;         /* ephemeral ports (32768..60999) */
   uint16_t    ephem_hi;
@@ -232,6 +236,11 @@ struct anyload_stack_config {
   /* With ANYLOAD_STACK_F_ALL_QUEUES: the most queues to take (0: up to
    * 64). */
   unsigned    max_queues;
+  /* env->process at most every, when nothing waits on it (10 ms; never
+   * below poll_env_ns): a spinning program makes fewer calls into the
+   * environment (a system call each, for the control plane) for the
+   * price of seeing a route or neighbour change that much later. */
+  int64_t     poll_env_idle_ns;
 };
 
 /* anyload_stack_config_init: fill cfg with the defaults (ifname NULL). */

@@ -242,6 +242,9 @@ int st__tx_frames(struct anyload_stack* st, uint32_t head, int ifindex,
     st__pq_init(&w->q);
     st->n_nwait++;
     ask_resolve(st, w);
+    /* The answer comes through env->process: look for it soon. */
+    if (st->next_env_process > now + st->cfg.poll_env_ns)
+      st->next_env_process = now + st->cfg.poll_env_ns;
     st__timer_set(st, &w->timer, now + st->cfg.neigh_retry_ns < w->deadline
                                  ? now + st->cfg.neigh_retry_ns
                                  : w->deadline);

@@ -74,6 +74,8 @@ static int apply_defaults(struct anyload_stack_config* c)
     c->neigh_retry_ns = 100000000ll;
   if (!c->poll_env_ns)
     c->poll_env_ns = 1000000ll;
+  if (!c->poll_env_idle_ns)
+    c->poll_env_idle_ns = 10000000ll;
   if (!c->pmtu_expiry_ns)
     c->pmtu_expiry_ns = 600000000000ll;
   if (!c->ephem_lo && !c->ephem_hi) {
@@ -82,10 +84,13 @@ static int apply_defaults(struct anyload_stack_config* c)
   }
   if (c->ephem_lo == 0 || c->ephem_lo > c->ephem_hi ||
       c->reasm_timeout_ns < 0 || c->neigh_timeout_ns < 0 ||
-      c->neigh_retry_ns < 0 || c->poll_env_ns < 0 || c->pmtu_expiry_ns < 0 ||
+      c->neigh_retry_ns < 0 || c->poll_env_ns < 0 ||
+      c->poll_env_idle_ns < 0 || c->pmtu_expiry_ns < 0 ||
       c->max_sockets > (1u << 20) || c->n_bufs > (1u << 24) ||
       c->rxq_size < 0 || c->txq_size < 0)
     return -EINVAL;
+  if (c->poll_env_idle_ns < c->poll_env_ns)
+    c->poll_env_idle_ns = c->poll_env_ns;
   return 0;
 }
 
@@ -252,9 +257,14 @@ int anyload_stack_poll(struct anyload_stack* st, int64_t now_ns, int budget)
 
   st->now = now_ns;
   if (st->env.process && now_ns >= st->next_env_process) {
-    if (st->env.process(st->env.ctx, now_ns) < 0)
+    int rc = st->env.process(st->env.ctx, now_ns);
+    if (rc < 0)
       ST_INC(st, env_process_err);
-    st->next_env_process = now_ns + st->cfg.poll_env_ns;
+    /* Often while something waits on the environment (or it is busy),
+     * rarely otherwise: each call is a system call in a spinning loop. */
+    st->next_env_process = now_ns + (rc > 0 || st->n_nwait
+                                     ? st->cfg.poll_env_ns
+                                     : st->cfg.poll_env_idle_ns);
   }
   if (budget <= 0)
     budget = DEFAULT_BUDGET;

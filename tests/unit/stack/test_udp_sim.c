@@ -48,6 +48,8 @@ struct senv {
   int      neigh_mode;
   uint64_t gen;
   unsigned resolves;
+  unsigned processes;           /* env->process calls */
+  int      process_ret;         /* what they return */
   unsigned joins, leaves;
   uint32_t last_group, last_source;
 };
@@ -129,6 +131,15 @@ static uint64_t senv_gen(void* ctx)
   return ((struct senv*)ctx)->gen;
 }
 
+static int senv_process(void* ctx, int64_t now_ns)
+{
+  struct senv* e = ctx;
+
+  (void)now_ns;
+  e->processes++;
+  return e->process_ret;
+}
+
 /* ---- a raw VI: the "kernel" of one end (sim_world.h) --------------- */
 
 /* raw_open: 64 buffers each way, up to 256 frames captured (then no
@@ -159,6 +170,7 @@ static struct anyload_stack_env env_of(struct senv* e)
   v.neigh_resolve = senv_resolve;
   v.mcast_join = senv_join;
   v.generation = senv_gen;
+  v.process = senv_process;
   return v;
 }
 
@@ -941,6 +953,80 @@ static void test_udp_sim_frag_needed(void)
   world_close(&w);
 }
 
+/* spin: poll stack st every 100 us of virtual time for dt, as a
+ * spinning program does; the environment's process calls made. */
+static unsigned spin(struct world* w, struct anyload_stack* st,
+                     struct senv* e, int64_t dt)
+{
+  unsigned before = e->processes;
+  int64_t end = now() + dt;
+
+  while (now() < end) {
+    CHECK(anyload_sim_clock_advance(100 * US), ==, 0);
+    anyload_stack_poll(st, now(), 0);
+    (void)w;
+  }
+  return e->processes - before;
+}
+
+/* env->process from a polling loop: every 10 ms while nothing waits on
+ * it, every 1 ms while it reports changes and while a datagram waits for
+ * a next hop's MAC, the first of those within 1 ms of the wait. */
+static void test_udp_sim_env_process_interval(void)
+{
+  struct world w;
+  struct anyload_stack* a;
+  struct senv* e;
+  unsigned n;
+  int sa, sb;
+
+  world_open(&w, "ep", NULL, 0, 0, 0, 0);
+  a = w.st[0];
+  e = &w.env[0];
+  sb = udp_bound(w.st[1], "0.0.0.0", 9000);
+  sa = udp_bound(a, "0.0.0.0", 9001);
+  spin(&w, a, e, 20 * MS);
+  n = spin(&w, a, e, 100 * MS);
+  CHECK(n, >=, 9);
+  CHECK(n, <=, 11);
+  /* Changes seen: at once again. */
+  e->process_ret = 1;
+  spin(&w, a, e, 10 * MS);
+  n = spin(&w, a, e, 50 * MS);
+  CHECK(n, >=, 49);
+  CHECK(n, <=, 51);
+  e->process_ret = 0;
+  spin(&w, a, e, 30 * MS);
+  n = spin(&w, a, e, 100 * MS);
+  CHECK(n, <=, 11);
+  /* A datagram waits for a MAC: the answer is looked for within 1 ms,
+   * then every 1 ms. */
+  /* Just after a call, so that the next would be 10 ms away. */
+  for (n = 0; n < 200 && !spin(&w, a, e, 100 * US); n++)
+    ;
+  CHECK(n, <, 200);
+  e->neigh_mode = NEIGH_WAIT;
+  CHECK(send_str(a, sa, IP_B, 9000, "wait"), ==, 4);
+  CHECK(stat(a, "neigh_queued"), ==, 1);
+  CHECK(spin(&w, a, e, 1100 * US), >=, 1);
+  n = spin(&w, a, e, 50 * MS);
+  CHECK(n, >=, 49);
+  CHECK(n, <=, 51);
+  e->neigh_mode = NEIGH_OK;
+  e->gen++;
+  spin(&w, a, e, 1 * MS);
+  CHECK(stat(a, "neigh_sent"), ==, 1);
+  run(&w, 1 * MS);
+  CHECK_STR(recv_str(w.st[1], sb, NULL), ==, "wait");
+  /* Nothing waits: back to every 10 ms. */
+  spin(&w, a, e, 20 * MS);
+  n = spin(&w, a, e, 100 * MS);
+  CHECK(n, <=, 11);
+  CHECK(anyload_udp_close(a, sa), ==, 0);
+  CHECK(anyload_udp_close(w.st[1], sb), ==, 0);
+  world_close(&w);
+}
+
 static void test_udp_sim_neigh_wait(void)
 {
   struct anyload_stack_config base;
@@ -1358,6 +1444,7 @@ static const struct unit_test tests[] = {
   UNIT_TEST(test_udp_sim_echo),
   UNIT_TEST(test_udp_sim_frag_needed),
   UNIT_TEST(test_udp_sim_neigh_wait),
+  UNIT_TEST(test_udp_sim_env_process_interval),
   UNIT_TEST(test_udp_sim_multicast),
   UNIT_TEST(test_udp_sim_options),
   UNIT_TEST(test_udp_sim_vi_csum_wait_fd),
