@@ -2,15 +2,44 @@
 /*
  * Unit tests for the stack's TCP (stack/tcp_*.c): data integrity of long
  * transfers between two stacks on simulated links (tests/harness/
- * tcp_sim.h) on the virtual clock: 64 MiB one way and 16 MiB the other
- * at once, through a perfect link and through links with 1% and 5%
- * random loss plus reordering and duplication (seeded), every byte
- * checked at the receiver against the generated stream; with loss the
+ * tcp_sim.h) on the virtual clock: the same amount each way at once,
+ * through a perfect link and through links with 1% and 5% random loss
+ * plus reordering and duplication (seeded); every byte checked at the
+ * receiver against the generated stream, and the SHA-256 of what each
+ * end sent equal to that of what the other received. With loss the
  * sender must have retransmitted and entered fast recovery. Then the
  * clean and 5% cases again with super-frames (ef_vi_transmitv_gso).
+ *
+ * Size: TCP_BULK_BYTES each way (suffix K, M or G; default 32M, the
+ * 5%-loss super-frame case half of it). tests/integration/
+ * tcp_sim_integrity.sh runs this with 1G.
  */
 #include "unit_test.h"
 #include "tcp_sim.h"
+#include "../../../bench/sha256.h"
+
+#include <stdlib.h>
+
+/* bulk_bytes: TCP_BULK_BYTES, or 32 MiB. */
+static uint64_t bulk_bytes(void)
+{
+  const char* v = getenv("TCP_BULK_BYTES");
+  char* end;
+  unsigned long long n;
+
+  if (!v || !*v)
+    return 32ull << 20;
+  n = strtoull(v, &end, 10);
+  switch (*end) {
+  case 'K': n <<= 10; end++; break;
+  case 'M': n <<= 20; end++; break;
+  case 'G': n <<= 30; end++; break;
+  default: break;
+  }
+  CHECK(*end, ==, 0);
+  CHECK(n, >, 0);
+  return n;
+}
 
 /* pump: move data through a pair of connections until each direction
  * has delivered its total, every byte checked at the receiver; the
@@ -19,6 +48,7 @@ struct dir {
   struct anyload_stack *tx_st, *rx_st;
   int tx, rx;
   uint64_t total, sent, got, seed;
+  struct sha256_ctx tx_hash, rx_hash;
 };
 
 static void pump_dir(struct dir* d)
@@ -34,6 +64,7 @@ static void pump_dir(struct dir* d)
     if (n == -EAGAIN)
       break;
     CHECK(n, >, 0);
+    sha256_update(&d->tx_hash, buf, (size_t)n);
     d->sent += (uint64_t)n;
   }
   for (;;) {
@@ -42,6 +73,7 @@ static void pump_dir(struct dir* d)
       break;
     CHECK(n, >, 0);
     CHECK(tw_check(buf, (size_t)n, d->got, d->seed), ==, 1);
+    sha256_update(&d->rx_hash, buf, (size_t)n);
     d->got += (uint64_t)n;
   }
 }
@@ -64,8 +96,8 @@ static void pump(struct tw* w, struct dir* d, int nd, int64_t limit)
   } while (1);
 }
 
-/* bulk: total bytes A -> B and total / 4 B -> A at once, on a link with
- * the given loss, reordering and duplication both ways (seeded). */
+/* bulk: total bytes A -> B and total B -> A at once, on a link with the
+ * given loss, reordering and duplication both ways (seeded). */
 static void bulk(const char* name, double loss, double reorder, double dup,
                  uint64_t total, const char* cc, unsigned gso)
 {
@@ -97,8 +129,12 @@ static void bulk(const char* name, double loss, double reorder, double dup,
   d[1].rx_st = w.st[0];
   d[1].tx = cb;
   d[1].rx = ca;
-  d[1].total = total / 4;
+  d[1].total = total;
   d[1].seed = 12;
+  sha256_init(&d[0].tx_hash);
+  sha256_init(&d[0].rx_hash);
+  sha256_init(&d[1].tx_hash);
+  sha256_init(&d[1].rx_hash);
   {
     int64_t t0 = tw_now();
     pump(&w, d, 2, 3600 * TW_SEC);
@@ -112,6 +148,20 @@ static void bulk(const char* name, double loss, double reorder, double dup,
            (unsigned long long)tw_sstat(w.st[0], ca, "rto_fired"),
            (unsigned long long)tw_sstat(w.st[1], cb, "rx_ooo_segs"));
 
+  }
+  {
+    uint8_t sent[SHA256_DIGEST], got[SHA256_DIGEST];
+    char hex[2 * SHA256_DIGEST + 1];
+    int k;
+    for (k = 0; k < 2; k++) {
+      sha256_final(&d[k].tx_hash, sent);
+      sha256_final(&d[k].rx_hash, got);
+      CHECK(d[k].got, ==, total);
+      CHECK_MEM(sent, got, sizeof(sent));
+      sha256_hex(got, hex);
+      printf("# %s: %s %llu bytes, sha256 %s on both ends\n", name,
+             k ? "B -> A" : "A -> B", (unsigned long long)total, hex);
+    }
   }
   /* Super-frames carried most of the data, in both directions. */
   if (gso) {
@@ -133,7 +183,7 @@ static void bulk(const char* name, double loss, double reorder, double dup,
 
 static void test_tcp_bulk_clean(void)
 {
-  bulk("bc", 0, 0, 0, 64ull << 20, "cubic", 0);
+  bulk("bc", 0, 0, 0, bulk_bytes(), "cubic", 0);
 }
 
 /* The same through super-frames (a link that cuts them as Linux's GSO
@@ -141,22 +191,22 @@ static void test_tcp_bulk_clean(void)
  * segments they become. */
 static void test_tcp_bulk_gso_clean(void)
 {
-  bulk("gc", 0, 0, 0, 64ull << 20, "cubic", 1);
+  bulk("gc", 0, 0, 0, bulk_bytes(), "cubic", 1);
 }
 
 static void test_tcp_bulk_gso_loss5(void)
 {
-  bulk("g5", 0.05, 0.02, 0.02, 32ull << 20, "cubic", 1);
+  bulk("g5", 0.05, 0.02, 0.02, bulk_bytes() / 2, "cubic", 1);
 }
 
 static void test_tcp_bulk_loss1(void)
 {
-  bulk("b1", 0.01, 0.01, 0.01, 64ull << 20, "reno", 0);
+  bulk("b1", 0.01, 0.01, 0.01, bulk_bytes(), "reno", 0);
 }
 
 static void test_tcp_bulk_loss5(void)
 {
-  bulk("b5", 0.05, 0.02, 0.02, 64ull << 20, "cubic", 0);
+  bulk("b5", 0.05, 0.02, 0.02, bulk_bytes(), "cubic", 0);
 }
 
 static const struct unit_test tests[] = {
