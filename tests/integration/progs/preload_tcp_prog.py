@@ -4,7 +4,11 @@ transparent-mode tests, run unchanged with and without anyload (not a
 test by itself).
 
   server --port P --mode M --conns K --bytes N [--secs S]
-      accepts K connections one after the other; from each it reads an
+      accepts K connections one after the other (the even ones with
+      Python's accept, i.e. accept4 with SOCK_CLOEXEC, the odd ones with
+      libc's accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC through ctypes;
+      each new descriptor's O_NONBLOCK and FD_CLOEXEC must be what was
+      asked, whatever the listener's); from each it reads an
       8-byte length (first with MSG_PEEK, then with MSG_WAITALL), that
       many bytes and the end of the stream, then answers the SHA-256 of
       what it read (64 hex characters) and N bytes of its own (seed 2),
@@ -35,6 +39,8 @@ by --secs.
 """
 import argparse
 import asyncio
+import ctypes
+import errno
 import fcntl
 import hashlib
 import os
@@ -171,6 +177,41 @@ def send_all(s, w, data):
         view = view[k:]
 
 
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.accept4.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_int]
+
+
+def accept_checked(ls, raw):
+    """ls.accept(), or with raw libc's accept4(SOCK_NONBLOCK |
+    SOCK_CLOEXEC) (the preloaded one when run under anyload); raises
+    BlockingIOError as accept does, and RuntimeError when the new
+    descriptor's flags are not what was asked."""
+    if raw:
+        fd = LIBC.accept4(ls.fileno(), None, None,
+                          socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+        if fd < 0:
+            e = ctypes.get_errno()
+            if e in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise BlockingIOError(e, os.strerror(e))
+            raise OSError(e, "accept4: " + os.strerror(e))
+        fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fdfl = fcntl.fcntl(fd, fcntl.F_GETFD)
+        c = socket.socket(fileno=fd)
+        peer = c.getpeername()
+    else:
+        c, peer = ls.accept()
+        fl = fcntl.fcntl(c.fileno(), fcntl.F_GETFL)
+        fdfl = fcntl.fcntl(c.fileno(), fcntl.F_GETFD)
+    if bool(fl & os.O_NONBLOCK) != raw:
+        raise RuntimeError("accept%s: O_NONBLOCK is %s" %
+                           ("4(SOCK_NONBLOCK)" if raw else "",
+                            "set" if fl & os.O_NONBLOCK else "clear"))
+    if not fdfl & fcntl.FD_CLOEXEC:
+        raise RuntimeError("accept4(SOCK_CLOEXEC): no FD_CLOEXEC")
+    return c, peer
+
+
 def serve_one(c, a, w):
     if a.mode == "blocking":
         c.settimeout(None)
@@ -205,7 +246,7 @@ def cmd_server(a):
     for i in range(a.conns):
         while True:
             try:
-                c, peer = ls.accept()
+                c, peer = accept_checked(ls, i % 2 == 1)
                 break
             except BlockingIOError:
                 w.wait(ls)
