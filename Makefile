@@ -127,7 +127,8 @@ $(BUILD)/bin/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_A) $(wildcard tests/harness/*.h)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_A) $(wildcard tests/harness/*.h) \
+                      $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/harness -o $@ $< $(LIB_A) $(LDLIBS_VI) -lm

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse_size.h"
 #include "sha256.h"
 
 #define TB_CHUNK		(256u * 1024u)	/* bytes per send / recv call */
@@ -118,29 +119,6 @@ static void tb_err(const char *what, long rc)
 	fprintf(stderr, "stack_tcp_bulk: %s: %s\n", what, strerror((int)-rc));
 }
 
-/* tb_parse_size: a decimal number with an optional K, M or G (powers of
- * 1024). Returns 0 or -EINVAL. */
-static int tb_parse_size(const char *s, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 {
 	uint64_t v;
@@ -158,27 +136,27 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 		case 'l': o->local_ip = optarg; break;
 		case 'r': o->remote_ip = optarg; break;
 		case 'p':
-			if (tb_parse_size(optarg, 65535, &v) < 0 || v == 0)
+			if (parse_size(optarg, 65535, &v) < 0 || v == 0)
 				goto bad;
 			o->port = (unsigned)v;
 			break;
 		case 'b':
-			if (tb_parse_size(optarg, UINT64_C(1) << 50, &v) < 0)
+			if (parse_size(optarg, UINT64_C(1) << 50, &v) < 0)
 				goto bad;
 			o->bytes = v;
 			break;
 		case 'd':
-			if (tb_parse_size(optarg, 86400, &v) < 0 || v == 0)
+			if (parse_size(optarg, 86400, &v) < 0 || v == 0)
 				goto bad;
 			o->secs = (unsigned)v;
 			break;
 		case 'R':
-			if (tb_parse_size(optarg, 1u << 30, &v) < 0 || v == 0)
+			if (parse_size(optarg, 1u << 30, &v) < 0 || v == 0)
 				goto bad;
 			o->rcvbuf = (int)v;
 			break;
 		case 'S':
-			if (tb_parse_size(optarg, 1u << 30, &v) < 0 || v == 0)
+			if (parse_size(optarg, 1u << 30, &v) < 0 || v == 0)
 				goto bad;
 			o->sndbuf = (int)v;
 			break;
@@ -187,16 +165,16 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 			if (!colon)
 				goto bad;
 			*colon = '\0';
-			if (tb_parse_size(optarg, 60000, &v) < 0)
+			if (parse_size(optarg, 60000, &v) < 0)
 				goto bad;
 			o->pause_ms = (unsigned)v;
-			if (tb_parse_size(colon + 1, UINT64_C(1) << 50, &v) < 0 ||
+			if (parse_size(colon + 1, UINT64_C(1) << 50, &v) < 0 ||
 			    v == 0)
 				goto bad;
 			o->pause_every = v;
 			break;
 		case 'x':
-			if (tb_parse_size(optarg, UINT64_MAX, &v) < 0)
+			if (parse_size(optarg, UINT64_MAX, &v) < 0)
 				goto bad;
 			o->seed = v;
 			break;
@@ -204,7 +182,7 @@ static int tb_parse_args(int argc, char **argv, struct tb_opts *o)
 		case 'H': o->hash = false; break;
 		case 'G': o->no_gso = true; break;
 		case 't':
-			if (tb_parse_size(optarg, 86400, &v) < 0 || v == 0)
+			if (parse_size(optarg, 86400, &v) < 0 || v == 0)
 				goto bad;
 			o->timeout_s = (unsigned)v;
 			break;

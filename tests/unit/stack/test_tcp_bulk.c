@@ -16,6 +16,7 @@
  */
 #include "unit_test.h"
 #include "tcp_sim.h"
+#include "../../../bench/parse_size.h"
 #include "../../../bench/sha256.h"
 
 #include <stdlib.h>
@@ -24,19 +25,11 @@
 static uint64_t bulk_bytes(void)
 {
   const char* v = getenv("TCP_BULK_BYTES");
-  char* end;
-  unsigned long long n;
+  uint64_t n = 0;
 
   if (!v || !*v)
     return 32ull << 20;
-  n = strtoull(v, &end, 10);
-  switch (*end) {
-  case 'K': n <<= 10; end++; break;
-  case 'M': n <<= 20; end++; break;
-  case 'G': n <<= 30; end++; break;
-  default: break;
-  }
-  CHECK(*end, ==, 0);
+  CHECK(parse_size(v, UINT64_MAX, &n), ==, 0);
   CHECK(n, >, 0);
   return n;
 }

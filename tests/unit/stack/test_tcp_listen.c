@@ -45,18 +45,6 @@ static void close_listener(struct tw* w, int ls, int extra)
   tw_peer_none(w);
 }
 
-/* abort_conn: close sd of A with SO_LINGER {1, 0}: one RST. */
-static void abort_conn(struct tw* w, int sd)
-{
-  struct tw_got g;
-
-  CHECK(anyload_tcp_setsockopt(w->st[0], sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(w->st[0], sd, tw_now()), ==, 0);
-  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
-}
-
 /* ts_clock: the stack's raw timestamp clock (ms) at now. */
 static uint32_t ts_clock(void)
 {
@@ -164,7 +152,7 @@ static void test_tcp_cookie_options(void)
   CHECK(g.h.nsack, ==, 1);
   CHECK(g.h.sack[0][0], ==, 9013);
   CHECK(g.h.sack[0][1], ==, 9023);
-  abort_conn(&w, sd);
+  tw_abort_sd(&w, sd);
   close_listener(&w, ls, 0);
   tw_close(&w);
 }
@@ -228,7 +216,7 @@ static void test_tcp_cookie_ts_only(void)
     tw_peer_expect(&w, &g, ST_TCP_ACK | ST_TCP_PSH);
     CHECK(g.h.ts_ok, ==, k == 0);
     CHECK(g.h.win, ==, 65535);
-    abort_conn(&w, sd);
+    tw_abort_sd(&w, sd);
   }
   close_listener(&w, ls, 0);
   tw_close(&w);
@@ -309,7 +297,7 @@ static void test_tcp_cookie_time_wait(void)
   CHECK(sd, >=, 0);
   CHECK(tcp__get(a, sd)->cookie, ==, 0);
   CHECK(tcp__get(a, sd)->iss, ==, sa.h.seq);
-  abort_conn(&w, sd);
+  tw_abort_sd(&w, sd);
   close_listener(&w, ls, 0);
   tw_close(&w);
 }
@@ -401,7 +389,7 @@ static void test_tcp_acceptq_room_synack(void)
   CHECK(tw_stat(a, "tcp_rx_drop_acceptq_full"), ==, 2);
   CHECK(tw_stat(a, "tcp_passive_opens"), ==, 3);
   for (k = 0; k < 3; k++)
-    abort_conn(&w, sd[k]);
+    tw_abort_sd(&w, sd[k]);
   CHECK(anyload_tcp_close(a, ls, tw_now()), ==, 0);
   tw_peer_none(&w);
   tw_close(&w);

@@ -425,18 +425,6 @@ static void send_flight(struct tw* w, struct conn* c, uint8_t* data,
   tw_peer_none(w);
 }
 
-/* close_abort: SO_LINGER 0 and close: A resets the connection. */
-static void close_abort(struct tw* w, int sd)
-{
-  struct tw_got g;
-
-  CHECK(anyload_tcp_setsockopt(w->st[0], sd, SOL_SOCKET, SO_LINGER,
-                               &(struct linger){ 1, 0 },
-                               sizeof(struct linger), tw_now()), ==, 0);
-  CHECK(anyload_tcp_close(w->st[0], sd, tw_now()), ==, 0);
-  tw_peer_expect(w, &g, ST_TCP_RST | ST_TCP_ACK);
-}
-
 /* close_time_wait: A closes with all its data acknowledged, the peer
  * acknowledges A's FIN with its own, and TIME_WAIT runs out. */
 static void close_time_wait(struct tw* w, struct conn* c)
@@ -1089,7 +1077,7 @@ static void test_tcp_zero_window(void)
   tw_peer_send(&w, &s);
   c.a_nxt += 3000;
   tw_peer_none(&w);
-  close_abort(&w, c.sd);
+  tw_abort_sd(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1197,7 +1185,7 @@ static void test_tcp_syn_cookies(void)
   /* The 128 embryonic children were reset with the listener. */
   for (k = 0; k < 128; k++)
     tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
-  close_abort(&w, sd);
+  tw_abort_sd(&w, sd);
   tw_close(&w);
 }
 
@@ -1384,7 +1372,7 @@ static void icmp_case(unsigned flags)
   peer_icmp(&w, ST_ICMP_DEST_UNREACH, ST_ICMP_FRAG_NEEDED, 300, 0);
   CHECK(tw_stat(a, "icmp_pmtu_learnt"), ==, 1);
   CHECK(tw_stat(a, "tcp_icmp_out_of_window"), ==, 2);
-  close_abort(&w, c.sd);
+  tw_abort_sd(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1561,7 +1549,7 @@ static void test_tcp_cork_more(void)
         ==, 0);
   CHECK(len, ==, 8);
   CHECK(info[0], ==, TCP_ESTABLISHED);
-  close_abort(&w, c.sd);
+  tw_abort_sd(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1597,7 +1585,7 @@ static void test_tcp_limited_transmit(void)
   s.ack = c.a_nxt + 12000;
   tw_peer_send(&w, &s);
   c.a_nxt += 12000;
-  close_abort(&w, c.sd);
+  tw_abort_sd(&w, c.sd);
   tw_close(&w);
 }
 
@@ -1675,7 +1663,7 @@ static void test_tcp_listener_close_children(void)
    * resets the connection. */
   CHECK(anyload_tcp_close(a, ls2, tw_now()), ==, 0);
   tw_peer_expect(&w, &g, ST_TCP_RST | ST_TCP_ACK);
-  close_abort(&w, sd);
+  tw_abort_sd(&w, sd);
   tw_close(&w);
 }
 
